@@ -1,0 +1,178 @@
+import { CortexValidationError } from '../lib/config/errors';
+import type { AutoscalingSpec } from '../lib/config/types';
+import {
+  ScaledObjectSpec,
+  ScaledObjectSpecAdvancedHorizontalPodAutoscalerConfigBehavior,
+  ScaledObjectSpecAdvancedHorizontalPodAutoscalerConfigBehaviorScaleDownTolerance as ScaleDownTolerance,
+  ScaledObjectSpecAdvancedHorizontalPodAutoscalerConfigBehaviorScaleUpTolerance as ScaleUpTolerance,
+  ScaledObjectSpecTriggers,
+} from './imports/keda.sh';
+import { serviceHost } from './names';
+
+/**
+ * Request-based autoscaling: a KEDA ScaledObject whose Prometheus trigger reads the proxies'
+ * in-flight gauge, and whose HPA behavior carries Cortex's stabilization periods and factors.
+ * docs/kubernetes-objects.md, "How autoscaling fields map to KEDA and the HPA", says what maps how.
+ */
+
+/** The proxies' gauge of queued + active requests (the autoscaling signal). */
+export const IN_FLIGHT_METRIC = 'cortex_in_flight_requests';
+/**
+ * The label the Prometheus pod scrape job gives `cortex.dev/api-name`: the prometheus-community
+ * chart's `kubernetes-pods` job copies pod labels with `labelmap: __meta_kubernetes_pod_label_(.+)`,
+ * and Prometheus sanitizes `.`, `/` and `-` in label names to `_`.
+ */
+export const API_NAME_METRIC_LABEL = 'cortex_dev_api_name';
+/** The namespace label the same scrape job adds. */
+export const NAMESPACE_METRIC_LABEL = 'namespace';
+
+/** Istio's request counter, which the gateway's Envoy reports for every request it routes. */
+export const GATEWAY_REQUESTS_METRIC = 'istio_requests_total';
+/** Range of the gateway-activity query: two scrapes at the Prometheus chart's default 1m interval. */
+export const GATEWAY_ACTIVITY_RANGE = '2m';
+
+/** KEDA polls its triggers this often (its default is 30 s); it also sets the scale-from-zero latency. */
+export const POLLING_INTERVAL_SECONDS = 15;
+/**
+ * The HPA controller's sync period (kube-controller-manager's default; EKS does not change it). A
+ * Cortex factor applies to "one scaling event", which the HPA has once per sync period.
+ */
+export const HPA_SYNC_PERIOD_SECONDS = 15;
+/** The HPA's bound on stabilizationWindowSeconds. */
+export const MAX_STABILIZATION_WINDOW_SECONDS = 3600;
+/**
+ * The target of the activation-only trigger: far above any real request rate, so that in the HPA
+ * it never asks for more than one replica (ceil(rate / target) = 1) and the in-flight trigger alone
+ * sizes the Deployment. KEDA still uses its activation (rate > 0) to scale from zero.
+ */
+export const ACTIVATION_ONLY_TARGET = '1000000';
+
+export const IN_FLIGHT_TRIGGER_NAME = 'in-flight';
+export const GATEWAY_ACTIVITY_TRIGGER_NAME = 'gateway-activity';
+
+/** Sum over the API's pods of each proxy's in-flight gauge averaged over the window. */
+export function inFlightQuery(apiName: string, namespace: string, windowSeconds: number): string {
+  const selector = `${NAMESPACE_METRIC_LABEL}="${namespace}",${API_NAME_METRIC_LABEL}="${apiName}"`;
+  return `sum(avg_over_time(${IN_FLIGHT_METRIC}{${selector}}[${windowSeconds}s]))`;
+}
+
+/**
+ * Requests the gateway routed to the API's Service lately — the one signal that exists when no pod
+ * does. The second term counts counters that appeared within the range (the API's first requests
+ * since a gateway pod started), which `rate` cannot see: a new counter's first sample is its
+ * baseline. Each term falls back to 0 so that the sum always has a value.
+ */
+export function gatewayActivityQuery(apiName: string, namespace: string): string {
+  const series = `${GATEWAY_REQUESTS_METRIC}{destination_service="${serviceHost(apiName, namespace)}"}`;
+  const range = GATEWAY_ACTIVITY_RANGE;
+  return (
+    `(sum(rate(${series}[${range}])) or vector(0)) + ` +
+    `((count(${series}) unless count(${series} offset ${range})) or vector(0))`
+  );
+}
+
+/** The HPA Percent policy value of a Cortex up/down factor (1.5 → +50%, 0.75 → -25%), at least 1 when it allows any change. */
+export function factorToPercent(factor: number, direction: 'up' | 'down'): number {
+  const change = direction === 'up' ? factor - 1 : 1 - factor;
+  return change <= 0 ? 0 : Math.max(1, Math.round(change * 100));
+}
+
+/** Quantity string of a tolerance (the CRD field is int-or-string: a fraction must be a string). */
+function tolerance(value: number): string {
+  return String(value);
+}
+
+/** Checks the fields the HPA bounds tighter than a cortex.yaml does. */
+export function checkAutoscaling(autoscaling: AutoscalingSpec): void {
+  for (const [prop, value] of [
+    ['autoscaling.upscaleStabilizationPeriodSeconds', autoscaling.upscaleStabilizationPeriodSeconds],
+    ['autoscaling.downscaleStabilizationPeriodSeconds', autoscaling.downscaleStabilizationPeriodSeconds],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0 || value > MAX_STABILIZATION_WINDOW_SECONDS) {
+      throw new CortexValidationError(
+        `${prop} (${value}) must be an integer from 0 to ${MAX_STABILIZATION_WINDOW_SECONDS} (the HPA's limit)`,
+      );
+    }
+  }
+  if (autoscaling.maxReplicas < 1 || autoscaling.maxReplicas < autoscaling.minReplicas) {
+    throw new CortexValidationError(
+      `autoscaling.maxReplicas (${autoscaling.maxReplicas}) must be >= 1 and >= autoscaling.minReplicas (${autoscaling.minReplicas})`,
+    );
+  }
+  if (!(autoscaling.targetInFlight > 0)) {
+    throw new CortexValidationError(`autoscaling.targetInFlight (${autoscaling.targetInFlight}) must be > 0`);
+  }
+}
+
+/** HPA behavior from Cortex's stabilization periods, factors and tolerances. */
+export function hpaBehavior(autoscaling: AutoscalingSpec): ScaledObjectSpecAdvancedHorizontalPodAutoscalerConfigBehavior {
+  const up = factorToPercent(autoscaling.maxUpscaleFactor, 'up');
+  const down = factorToPercent(autoscaling.maxDownscaleFactor, 'down');
+  return {
+    scaleUp: {
+      stabilizationWindowSeconds: autoscaling.upscaleStabilizationPeriodSeconds,
+      selectPolicy: up > 0 ? 'Max' : 'Disabled',
+      policies: up > 0 ? [{ type: 'Percent', value: up, periodSeconds: HPA_SYNC_PERIOD_SECONDS }] : undefined,
+      tolerance: ScaleUpTolerance.fromString(tolerance(autoscaling.upscaleTolerance)),
+    },
+    scaleDown: {
+      stabilizationWindowSeconds: autoscaling.downscaleStabilizationPeriodSeconds,
+      selectPolicy: down > 0 ? 'Max' : 'Disabled',
+      policies: down > 0 ? [{ type: 'Percent', value: down, periodSeconds: HPA_SYNC_PERIOD_SECONDS }] : undefined,
+      tolerance: ScaleDownTolerance.fromString(tolerance(autoscaling.downscaleTolerance)),
+    },
+  };
+}
+
+export interface ScaledObjectSpecOptions {
+  readonly apiName: string;
+  readonly namespace: string;
+  readonly deploymentName: string;
+  readonly prometheusUrl: string;
+  readonly autoscaling: AutoscalingSpec;
+}
+
+/** The ScaledObject's spec. */
+export function scaledObjectSpec(options: ScaledObjectSpecOptions): ScaledObjectSpec {
+  const { apiName, namespace, autoscaling } = options;
+  checkAutoscaling(autoscaling);
+  const triggers: ScaledObjectSpecTriggers[] = [
+    {
+      type: 'prometheus',
+      name: IN_FLIGHT_TRIGGER_NAME,
+      metricType: 'AverageValue',
+      metadata: {
+        serverAddress: options.prometheusUrl,
+        query: inFlightQuery(apiName, namespace, autoscaling.windowSeconds),
+        threshold: String(autoscaling.targetInFlight),
+        activationThreshold: '0',
+        ignoreNullValues: 'true',
+      },
+    },
+  ];
+  if (autoscaling.minReplicas === 0) {
+    // At zero there is no proxy to report in-flight requests: the gateway's counter wakes the API up.
+    triggers.push({
+      type: 'prometheus',
+      name: GATEWAY_ACTIVITY_TRIGGER_NAME,
+      metricType: 'AverageValue',
+      metadata: {
+        serverAddress: options.prometheusUrl,
+        query: gatewayActivityQuery(apiName, namespace),
+        threshold: ACTIVATION_ONLY_TARGET,
+        activationThreshold: '0',
+        ignoreNullValues: 'true',
+      },
+    });
+  }
+  return {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: options.deploymentName },
+    minReplicaCount: autoscaling.minReplicas,
+    maxReplicaCount: autoscaling.maxReplicas,
+    pollingInterval: POLLING_INTERVAL_SECONDS,
+    // Only used for the last step to zero: Cortex's downscale stabilization plays that role.
+    cooldownPeriod: autoscaling.downscaleStabilizationPeriodSeconds,
+    advanced: { horizontalPodAutoscalerConfig: { behavior: hpaBehavior(autoscaling) } },
+    triggers,
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The names the charts, the platform, the proxy and the CLI agree on (see DESIGN.md, "Names the
+ * pieces agree on", and docs/kubernetes-objects.md). Change one only together with all its users.
+ */
+
+/** Pod label carrying the API's name; half of every selector. */
+export const API_NAME_LABEL = 'cortex.dev/api-name';
+/** Pod label carrying the spec's kind (`RealtimeAPI`); the other half of every selector. */
+export const API_KIND_LABEL = 'cortex.dev/api-kind';
+/** Node label the node-group construct sets to the node group's name; `node_groups` selects on it. */
+export const NODE_GROUP_LABEL = 'cortex.dev/node-group';
+/** Pod-template annotation holding the hash of everything that shapes the pods. */
+export const SPEC_HASH_ANNOTATION = 'cortex.dev/spec-hash';
+/** Label put on every object the charts render (never on selectors). */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'cortex-cdk';
+
+/** Where APIs live unless told otherwise; the platform creates it. */
+export const DEFAULT_NAMESPACE = 'cortex';
+
+/** The Istio Gateway every API's VirtualService binds to (`<namespace>/<name>`), created by the platform. */
+export const APIS_GATEWAY = 'istio-system/apis-gateway';
+
+/** In-cluster address of the APIs gateway, handed to every API container as `CORTEX_GATEWAY_URL` for chaining. */
+export const DEFAULT_GATEWAY_URL = 'http://apis-gateway.istio-system.svc.cluster.local';
+
+/**
+ * In-cluster address of the Prometheus server the platform installs: the prometheus-community
+ * `prometheus` Helm chart, release `prometheus` in namespace `prometheus`, whose server Service is
+ * `prometheus-server` on port 80. KEDA's Prometheus triggers query it.
+ */
+export const DEFAULT_PROMETHEUS_URL = 'http://prometheus-server.prometheus.svc.cluster.local';
+
+/**
+ * Image reference used for the proxy sidecar until a real one is given (the CDK constructs pass the
+ * proxy's DockerImageAsset URI; `cortex manifests` a pinned image). It is not pullable on purpose.
+ */
+export const PROXY_IMAGE_PLACEHOLDER = 'cortex-cdk/proxy:placeholder';
+
+/**
+ * The scheduler the Neuron Helm chart deploys (`scheduler.enabled=true`) with the Neuron scheduler
+ * extension built in. EKS does not let the default scheduler be extended, so Neuron pods opt in by name.
+ */
+export const NEURON_SCHEDULER_NAME = 'my-scheduler';
+
+/** The Service port every API exposes inside the cluster (the gateway routes to it). */
+export const SERVICE_PORT = 80;
+
+/** Kubernetes' `kind`-like value of the `cortex.dev/api-kind` label, per spec kind. */
+export type ApiKind = 'RealtimeAPI' | 'TrafficSplitter';
+
+/** The two labels that identify an API's objects; selectors use exactly these. */
+export function selectorLabels(apiName: string, kind: ApiKind): Record<string, string> {
+  return { [API_NAME_LABEL]: apiName, [API_KIND_LABEL]: kind };
+}
+
+/** Labels for an object's metadata: the selector labels plus who manages it. */
+export function objectLabels(apiName: string, kind: ApiKind): Record<string, string> {
+  return { ...selectorLabels(apiName, kind), [MANAGED_BY_LABEL]: MANAGED_BY };
+}
+
+/** The cluster-local DNS name of an API's Service. */
+export function serviceHost(apiName: string, namespace: string): string {
+  return `${apiName}.${namespace}.svc.cluster.local`;
+}

@@ -1,0 +1,199 @@
+import { k8s } from 'cdk8s-plus-27';
+import { PROXY_ADMIN_PORT, type ContainerSpec, type RealtimeApiSpec } from '../lib/config/types';
+import { drainPlan, type DrainPlan } from './drain';
+import { NODE_GROUP_LABEL, SPEC_HASH_ANNOTATION, selectorLabels } from './names';
+import {
+  PREDICTOR_CONFIG_DIR,
+  PREDICTOR_CONFIG_ENV,
+  PREDICTOR_CONFIG_PATH,
+  PREDICTOR_CONTAINER_NAME,
+  isPredictorForm,
+  predictorConfigMapData,
+  predictorConfigMapName,
+} from './predictor-config';
+import { probeToKube, sleepPreStop, userPreStop } from './probes';
+import { PROXY_METRICS_PATH, ProxySidecar } from './proxy-sidecar';
+import { acceleratorTolerations, containerResources, needsNeuron } from './resources';
+import { specHash } from './spec-hash';
+
+/** The volume every container mounts at `/mnt`, to share files (sockets, downloaded models...). */
+export const SHARED_VOLUME_NAME = 'mnt';
+export const SHARED_MOUNT_PATH = '/mnt';
+export const SHM_MOUNT_PATH = '/dev/shm';
+export const PREDICTOR_CONFIG_VOLUME_NAME = 'predictor-config';
+
+/** Istio's opt-out of sidecar injection; API pods talk to the gateway without a mesh sidecar. */
+export const ISTIO_INJECT_KEY = 'sidecar.istio.io/inject';
+
+/** Environment variables every user container gets (before the user's own, which may refer to them as `$(NAME)`). */
+export const ENV_API_NAME = 'CORTEX_API_NAME';
+export const ENV_PORT = 'CORTEX_PORT';
+export const ENV_GATEWAY_URL = 'CORTEX_GATEWAY_URL';
+
+export interface PodTemplateOptions {
+  readonly api: RealtimeApiSpec;
+  readonly proxyImage: string;
+  /** The runtime image of a predictor-form API whose `predictor.image` is not set. */
+  readonly predictorImage: string;
+  readonly gatewayUrl: string;
+  readonly neuronSchedulerName: string;
+  readonly serviceAccountName?: string;
+}
+
+export interface RenderedPodTemplate {
+  /** The Deployment's `spec.template`, as rendered JSON, hash annotation included. */
+  readonly template: Record<string, unknown>;
+  /** The `cortex.dev/spec-hash` value. */
+  readonly specHash: string;
+  /** The drain timings in the template. */
+  readonly drain: DrainPlan;
+  /** The predictor ConfigMap's data, for predictor-form APIs. */
+  readonly predictorConfigMapData?: Record<string, string>;
+}
+
+/** `shm-<index>`: one memory-backed volume per container that sets `compute.shm`. */
+function shmVolumeName(index: number): string {
+  return `shm-${index}`;
+}
+
+function envVars(vars: Array<[string, string]>): k8s.EnvVar[] {
+  return vars.map(([name, value]) => ({ name, value }));
+}
+
+function userContainerImage(api: RealtimeApiSpec, container: ContainerSpec, predictorImage: string): string {
+  if (isPredictorForm(api) && api.predictor.image === undefined && container.name === PREDICTOR_CONTAINER_NAME) {
+    return predictorImage;
+  }
+  return container.image;
+}
+
+function userContainer(
+  options: PodTemplateOptions,
+  container: ContainerSpec,
+  index: number,
+  drain: DrainPlan,
+): Record<string, unknown> {
+  const { api } = options;
+  const isRuntime = isPredictorForm(api) && container.name === PREDICTOR_CONTAINER_NAME;
+  const cortexEnv: Array<[string, string]> = [
+    [ENV_API_NAME, api.name],
+    [ENV_PORT, String(api.pod.port)],
+    [ENV_GATEWAY_URL, options.gatewayUrl],
+  ];
+  if (isRuntime) {
+    cortexEnv.push([PREDICTOR_CONFIG_ENV, PREDICTOR_CONFIG_PATH]);
+  }
+  const volumeMounts: k8s.VolumeMount[] = [{ name: SHARED_VOLUME_NAME, mountPath: SHARED_MOUNT_PATH }];
+  if (container.compute.shm !== undefined) {
+    volumeMounts.push({ name: shmVolumeName(index), mountPath: SHM_MOUNT_PATH });
+  }
+  if (isRuntime) {
+    volumeMounts.push({ name: PREDICTOR_CONFIG_VOLUME_NAME, mountPath: PREDICTOR_CONFIG_DIR, readOnly: true });
+  }
+  const kube: k8s.Container = {
+    name: container.name,
+    image: userContainerImage(api, container, options.predictorImage),
+    command: container.command,
+    args: container.args,
+    env: envVars([...cortexEnv, ...Object.entries(container.env)]),
+    resources: containerResources(container.compute),
+    readinessProbe: container.readinessProbe && probeToKube(container.readinessProbe),
+    livenessProbe: container.livenessProbe && probeToKube(container.livenessProbe),
+    volumeMounts,
+  };
+  // A user's pre_stop is their own drain logic; preStop takes one handler, so it replaces the default sleep.
+  const lifecycle = container.preStop ? userPreStop(container.preStop) : sleepPreStop(drain.userPreStopSleepSeconds);
+  return { ...k8s.toJson_Container(kube), lifecycle };
+}
+
+function volumes(api: RealtimeApiSpec): k8s.Volume[] {
+  const result: k8s.Volume[] = [{ name: SHARED_VOLUME_NAME, emptyDir: {} }];
+  api.pod.containers.forEach((c, index) => {
+    if (c.compute.shm !== undefined) {
+      result.push({
+        name: shmVolumeName(index),
+        emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(c.compute.shm) },
+      });
+    }
+  });
+  if (isPredictorForm(api)) {
+    result.push({
+      name: PREDICTOR_CONFIG_VOLUME_NAME,
+      configMap: { name: predictorConfigMapName(api.name) },
+    });
+  }
+  return result;
+}
+
+function nodeGroupAffinity(nodeGroups: readonly string[] | undefined): k8s.Affinity | undefined {
+  if (nodeGroups === undefined || nodeGroups.length === 0) {
+    return undefined;
+  }
+  return {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: NODE_GROUP_LABEL, operator: 'In', values: [...nodeGroups] }] }],
+      },
+    },
+  };
+}
+
+/**
+ * The pod template of an API's Deployment, and the hash of everything in it (plus the ConfigMap it
+ * mounts). Rendered to JSON here rather than through KubeDeployment so that the hash is taken over
+ * exactly what is applied, and so that the `sleep` preStop action (Kubernetes 1.30; absent from
+ * cdk8s-plus-27's 1.27 typings) can be expressed.
+ */
+export function renderPodTemplate(options: PodTemplateOptions): RenderedPodTemplate {
+  const { api } = options;
+  const drain = drainPlan(api.networking.timeoutSeconds);
+  const computes = api.pod.containers.map((c) => c.compute);
+  const tolerations = acceleratorTolerations(computes);
+
+  const proxy = new ProxySidecar({
+    image: options.proxyImage,
+    userPort: api.pod.port,
+    maxConcurrency: api.pod.maxConcurrency,
+    maxQueueLength: api.pod.maxQueueLength,
+    preStopSleepSeconds: drain.proxyPreStopSleepSeconds,
+    volumeMounts: [{ name: SHARED_VOLUME_NAME, mountPath: SHARED_MOUNT_PATH }],
+  });
+
+  const podSpec: k8s.PodSpec = {
+    containers: [],
+    volumes: volumes(api),
+    terminationGracePeriodSeconds: drain.terminationGracePeriodSeconds,
+    tolerations: tolerations.length > 0 ? tolerations : undefined,
+    affinity: nodeGroupAffinity(api.nodeGroups),
+    schedulerName: needsNeuron(computes) ? options.neuronSchedulerName : undefined,
+    serviceAccountName: options.serviceAccountName,
+    // One Service per API in the namespace: their docker-link variables would flood every container.
+    enableServiceLinks: false,
+  };
+  const containers = [
+    ...api.pod.containers.map((c, index) => userContainer(options, c, index, drain)),
+    proxy._toKube(),
+  ];
+
+  const metadata = {
+    labels: { ...selectorLabels(api.name, 'RealtimeAPI'), [ISTIO_INJECT_KEY]: 'false' },
+    annotations: {
+      [ISTIO_INJECT_KEY]: 'false',
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(PROXY_ADMIN_PORT),
+      'prometheus.io/path': PROXY_METRICS_PATH,
+    } as Record<string, string>,
+  };
+  const template = { metadata, spec: { ...k8s.toJson_PodSpec(podSpec), containers } };
+
+  const configMapData = isPredictorForm(api) ? predictorConfigMapData(api) : undefined;
+  const hash = specHash({
+    template,
+    configMaps: configMapData ? { [predictorConfigMapName(api.name)]: configMapData } : undefined,
+  });
+  const hashed = {
+    ...template,
+    metadata: { ...metadata, annotations: { ...metadata.annotations, [SPEC_HASH_ANNOTATION]: hash } },
+  };
+  return { template: hashed, specHash: hash, drain, predictorConfigMapData: configMapData };
+}

@@ -1,0 +1,99 @@
+import { k8s } from 'cdk8s-plus-27';
+import { PROXY_ADMIN_PORT, PROXY_PORT } from '../lib/config/types';
+import { LifecycleJson, sleepPreStop } from './probes';
+import { checkImage, checkIntegerInRange } from './validation';
+
+/** The sidecar container's name (the CLI's `logs` and `get` look it up). */
+export const PROXY_CONTAINER_NAME = 'proxy';
+
+/** The proxy's resource requests. Its memory limit is a leak guard: it streams bodies, it does not buffer them. */
+export const PROXY_CPU_REQUEST = '100m';
+export const PROXY_MEMORY_REQUEST = '100Mi';
+export const PROXY_MEMORY_LIMIT = '512Mi';
+
+/** Where the proxy serves readiness (on its admin port). */
+export const PROXY_HEALTH_PATH = '/healthz';
+/** Where the proxy serves Prometheus metrics (on its admin port). */
+export const PROXY_METRICS_PATH = '/metrics';
+
+export interface ProxySidecarProps {
+  readonly image: string;
+  /** The port the user's server listens on (`pod.port`). */
+  readonly userPort: number;
+  /** `pod.max_concurrency`. */
+  readonly maxConcurrency: number;
+  /** `pod.max_queue_length`. */
+  readonly maxQueueLength: number;
+  /** preStop sleep, so the gateway stops routing here before the proxy drains. */
+  readonly preStopSleepSeconds: number;
+  /** Volume mounts shared with the user containers (`/mnt`). @default [] */
+  readonly volumeMounts?: k8s.VolumeMount[];
+}
+
+/**
+ * The proxy sidecar of every API pod: the request entry point (port 8888), with a concurrency limit
+ * and a bounded queue in front of the user's server, and an admin port (15000) with `/healthz` and
+ * `/metrics`. See `images/proxy/` for its side of this contract.
+ */
+export class ProxySidecar {
+  public readonly image: string;
+  public readonly userPort: number;
+  public readonly maxConcurrency: number;
+  public readonly maxQueueLength: number;
+  public readonly preStopSleepSeconds: number;
+  private readonly volumeMounts: k8s.VolumeMount[];
+
+  constructor(props: ProxySidecarProps) {
+    checkImage('proxyImage', props.image);
+    checkIntegerInRange('pod.port', props.userPort, 1, 65535);
+    checkIntegerInRange('pod.maxConcurrency', props.maxConcurrency, 1, Number.MAX_SAFE_INTEGER);
+    checkIntegerInRange('pod.maxQueueLength', props.maxQueueLength, 0, Number.MAX_SAFE_INTEGER);
+    this.image = props.image;
+    this.userPort = props.userPort;
+    this.maxConcurrency = props.maxConcurrency;
+    this.maxQueueLength = props.maxQueueLength;
+    this.preStopSleepSeconds = props.preStopSleepSeconds;
+    this.volumeMounts = props.volumeMounts ?? [];
+  }
+
+  /** The command-line flags of `cortex-proxy`. */
+  public get args(): string[] {
+    return [
+      '--port', String(PROXY_PORT),
+      '--admin-port', String(PROXY_ADMIN_PORT),
+      '--user-port', String(this.userPort),
+      '--max-concurrency', String(this.maxConcurrency),
+      '--max-queue-length', String(this.maxQueueLength),
+    ];
+  }
+
+  /** The container, as rendered JSON. */
+  public _toKube(): Record<string, unknown> {
+    const container: k8s.Container = {
+      name: PROXY_CONTAINER_NAME,
+      image: this.image,
+      args: this.args,
+      ports: [
+        { name: 'http', containerPort: PROXY_PORT, protocol: 'TCP' },
+        { name: 'admin', containerPort: PROXY_ADMIN_PORT, protocol: 'TCP' },
+      ],
+      readinessProbe: {
+        httpGet: { path: PROXY_HEALTH_PATH, port: k8s.IntOrString.fromNumber(PROXY_ADMIN_PORT) },
+        periodSeconds: 5,
+        timeoutSeconds: 1,
+        successThreshold: 1,
+        failureThreshold: 3,
+      },
+      resources: {
+        requests: {
+          cpu: k8s.Quantity.fromString(PROXY_CPU_REQUEST),
+          memory: k8s.Quantity.fromString(PROXY_MEMORY_REQUEST),
+        },
+        limits: { memory: k8s.Quantity.fromString(PROXY_MEMORY_LIMIT) },
+      },
+      volumeMounts: this.volumeMounts.length > 0 ? this.volumeMounts : undefined,
+    };
+    const lifecycle: LifecycleJson = sleepPreStop(this.preStopSleepSeconds);
+    return { ...k8s.toJson_Container(container), lifecycle };
+  }
+}

@@ -1,0 +1,219 @@
+import { ApiObject, Chart, ChartProps } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import {
+  PROXY_PORT,
+  PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
+  type IntOrPercent,
+  type RealtimeApiSpec,
+} from '../lib/config/types';
+import { scaledObjectSpec } from './autoscaling';
+import { ScaledObject } from './imports/keda.sh';
+import { VirtualService } from './imports/networking.istio.io';
+import {
+  DEFAULT_GATEWAY_URL,
+  DEFAULT_NAMESPACE,
+  DEFAULT_PROMETHEUS_URL,
+  NEURON_SCHEDULER_NAME,
+  PROXY_IMAGE_PLACEHOLDER,
+  SERVICE_PORT,
+  objectLabels,
+  selectorLabels,
+} from './names';
+import { renderPodTemplate } from './pod-template';
+import { predictorConfigMapName } from './predictor-config';
+import { routeTo, gatewayVirtualServiceSpec } from './routing';
+import {
+  checkApiName,
+  checkDns1123Label,
+  checkDns1123Subdomain,
+  checkHttpUrl,
+  checkImage,
+  checkName,
+} from './validation';
+
+function intOrString(value: IntOrPercent): k8s.IntOrString {
+  return typeof value === 'number' ? k8s.IntOrString.fromNumber(value) : k8s.IntOrString.fromString(value);
+}
+
+/** Options of {@link RealtimeApiChart}, without the API (shared with `addConfigCharts`). */
+export interface RealtimeApiChartOptions extends ChartProps {
+  /**
+   * The namespace of every object.
+   * @default 'cortex'
+   */
+  readonly namespace?: string;
+  /**
+   * The proxy sidecar's image.
+   * @default PROXY_IMAGE_PLACEHOLDER ('cortex-cdk/proxy:placeholder', not pullable)
+   */
+  readonly proxyImage?: string;
+  /**
+   * The Python predictor runtime's image, for predictor-form APIs without `predictor.image`.
+   * @default PYTHON_PREDICTOR_IMAGE_PLACEHOLDER ('cortex-cdk/python-predictor:placeholder', not pullable)
+   */
+  readonly predictorImage?: string;
+  /**
+   * The gateway's in-cluster URL, given to every API container as `CORTEX_GATEWAY_URL` for chaining APIs.
+   * @default 'http://apis-gateway.istio-system.svc.cluster.local'
+   */
+  readonly gatewayUrl?: string;
+  /**
+   * The Prometheus server KEDA's triggers query.
+   * @default DEFAULT_PROMETHEUS_URL ('http://prometheus-server.prometheus.svc.cluster.local', the platform's)
+   */
+  readonly prometheusUrl?: string;
+  /**
+   * The scheduler of pods that ask for Neuron devices (`compute.inf`). Set `'default-scheduler'` on a
+   * cluster without the Neuron scheduler extension.
+   * @default 'my-scheduler' (the Neuron Helm chart's scheduler with the Neuron scheduler extension)
+   */
+  readonly neuronSchedulerName?: string;
+  /**
+   * The pods' service account (e.g. one with an IAM role to read models from S3).
+   * @default - the namespace's `default` service account
+   */
+  readonly serviceAccountName?: string;
+}
+
+/** Props of {@link RealtimeApiChart}. */
+export interface RealtimeApiChartProps extends RealtimeApiChartOptions {
+  /** The validated, fully defaulted RealtimeAPI. */
+  readonly api: RealtimeApiSpec;
+}
+
+/**
+ * The Kubernetes objects of one RealtimeAPI: Deployment (user containers + proxy sidecar), Service,
+ * Istio VirtualService, KEDA ScaledObject, PodDisruptionBudget and, for the predictor form, the
+ * predictor ConfigMap. Every object is named after the API (or `<api>-<suffix>`), in `namespace`;
+ * no name or selector depends on a construct path. See docs/kubernetes-objects.md.
+ */
+export class RealtimeApiChart extends Chart {
+  public readonly api: RealtimeApiSpec;
+  public readonly namespace: string;
+  public readonly proxyImage: string;
+  public readonly predictorImage: string;
+  public readonly gatewayUrl: string;
+  public readonly prometheusUrl: string;
+  public readonly neuronSchedulerName: string;
+  /** The `cortex.dev/spec-hash` of the pod template. */
+  public readonly specHash: string;
+
+  public readonly deployment: ApiObject;
+  public readonly service: ApiObject;
+  public readonly virtualService: ApiObject;
+  public readonly scaledObject: ApiObject;
+  public readonly podDisruptionBudget: ApiObject;
+  /** The predictor ConfigMap, for predictor-form APIs. */
+  public readonly predictorConfigMap?: ApiObject;
+
+  constructor(scope: Construct, id: string, props: RealtimeApiChartProps) {
+    const namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    super(scope, id, { ...props, namespace });
+    this.api = props.api;
+    this.namespace = namespace;
+    this.proxyImage = props.proxyImage ?? PROXY_IMAGE_PLACEHOLDER;
+    this.predictorImage = props.predictorImage ?? PYTHON_PREDICTOR_IMAGE_PLACEHOLDER;
+    this.gatewayUrl = props.gatewayUrl ?? DEFAULT_GATEWAY_URL;
+    this.prometheusUrl = props.prometheusUrl ?? DEFAULT_PROMETHEUS_URL;
+    this.neuronSchedulerName = props.neuronSchedulerName ?? NEURON_SCHEDULER_NAME;
+
+    checkApiName('api.name', this.api.name);
+    checkDns1123Label('namespace', this.namespace);
+    checkImage('proxyImage', this.proxyImage);
+    checkImage('predictorImage', this.predictorImage);
+    checkHttpUrl('gatewayUrl', this.gatewayUrl);
+    checkHttpUrl('prometheusUrl', this.prometheusUrl);
+    checkName('neuronSchedulerName', this.neuronSchedulerName);
+    if (props.serviceAccountName !== undefined) {
+      checkDns1123Subdomain('serviceAccountName', props.serviceAccountName);
+    }
+
+    const name = this.api.name;
+    const labels = objectLabels(name, 'RealtimeAPI');
+    const selector = selectorLabels(name, 'RealtimeAPI');
+    const metadata = (objectName: string) => ({ name: objectName, namespace, labels });
+
+    const pod = renderPodTemplate({
+      api: this.api,
+      proxyImage: this.proxyImage,
+      predictorImage: this.predictorImage,
+      gatewayUrl: this.gatewayUrl,
+      neuronSchedulerName: this.neuronSchedulerName,
+      serviceAccountName: props.serviceAccountName,
+    });
+    this.specHash = pod.specHash;
+
+    if (pod.predictorConfigMapData !== undefined) {
+      this.predictorConfigMap = new k8s.KubeConfigMap(this, 'PredictorConfig', {
+        metadata: metadata(predictorConfigMapName(name)),
+        data: pod.predictorConfigMapData,
+      });
+    }
+
+    this.deployment = new ApiObject(this, 'Deployment', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: metadata(name),
+      spec: {
+        ...k8s.toJson_DeploymentSpec({
+          // Constant across every change but init_replicas, so `kubectl apply`'s three-way merge never
+          // patches it and the autoscaler's count survives re-applies (docs: "Replicas and the autoscaler").
+          replicas: this.api.autoscaling.initReplicas,
+          selector: { matchLabels: selector },
+          strategy: {
+            type: 'RollingUpdate',
+            rollingUpdate: {
+              maxSurge: intOrString(this.api.updateStrategy.maxSurge),
+              maxUnavailable: intOrString(this.api.updateStrategy.maxUnavailable),
+            },
+          },
+          template: {},
+        }),
+        template: pod.template,
+      },
+    });
+
+    this.service = new k8s.KubeService(this, 'Service', {
+      metadata: metadata(name),
+      spec: {
+        type: 'ClusterIP',
+        selector,
+        ports: [
+          { name: 'http', port: SERVICE_PORT, targetPort: k8s.IntOrString.fromNumber(PROXY_PORT), protocol: 'TCP' },
+        ],
+      },
+    });
+
+    this.virtualService = new VirtualService(this, 'VirtualService', {
+      metadata: metadata(name),
+      spec: gatewayVirtualServiceSpec({
+        name,
+        networking: this.api.networking,
+        routes: [routeTo(name, namespace)],
+      }),
+    });
+
+    this.scaledObject = new ScaledObject(this, 'ScaledObject', {
+      metadata: metadata(name),
+      spec: scaledObjectSpec({
+        apiName: name,
+        namespace,
+        deploymentName: name,
+        prometheusUrl: this.prometheusUrl,
+        autoscaling: this.api.autoscaling,
+      }),
+    });
+
+    this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+      metadata: metadata(name),
+      spec: {
+        // One pod at a time, whatever the replica count: a drain always progresses, never all at once.
+        maxUnavailable: k8s.IntOrString.fromNumber(1),
+        // Pods that are not ready serve nothing; never let them block a drain.
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        selector: { matchLabels: selector },
+      },
+    });
+  }
+}

@@ -1,0 +1,93 @@
+import { DEFAULT_GATEWAY_URL, NEURON_SCHEDULER_NAME, SPEC_HASH_ANNOTATION } from '../../constructs/names';
+import { PodTemplateOptions, renderPodTemplate } from '../../constructs/pod-template';
+import { PYTHON_PREDICTOR_IMAGE_PLACEHOLDER, RealtimeApiSpec } from '../../lib/config/types';
+import { KubeObject, compute, container, predictorApi, realtimeApi } from './fixtures';
+
+function options(api: RealtimeApiSpec, overrides: Partial<PodTemplateOptions> = {}): PodTemplateOptions {
+  return {
+    api,
+    proxyImage: 'example.com/proxy:1',
+    predictorImage: PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
+    gatewayUrl: DEFAULT_GATEWAY_URL,
+    neuronSchedulerName: NEURON_SCHEDULER_NAME,
+    ...overrides,
+  };
+}
+
+function template(api: RealtimeApiSpec, overrides: Partial<PodTemplateOptions> = {}): KubeObject {
+  return renderPodTemplate(options(api, overrides)).template as KubeObject;
+}
+
+describe('renderPodTemplate', () => {
+  test('the hash annotation holds the returned hash', () => {
+    const rendered = renderPodTemplate(options(realtimeApi()));
+    expect((rendered.template as KubeObject).metadata.annotations[SPEC_HASH_ANNOTATION]).toBe(rendered.specHash);
+  });
+
+  test('the user containers come first, the proxy last', () => {
+    const api = realtimeApi({ pod: { containers: [container({ name: 'a' }), container({ name: 'b' })] } });
+    expect(template(api).spec.containers.map((c: KubeObject) => c.name)).toEqual(['a', 'b', 'proxy']);
+  });
+
+  test('GIVEN two containers with shm THEN one memory volume each, mounted only in its container', () => {
+    const api = realtimeApi({
+      pod: {
+        containers: [
+          container({ name: 'a', compute: compute({ shm: '1Gi' }) }),
+          container({ name: 'b', compute: compute({ shm: '256Mi' }) }),
+        ],
+      },
+    });
+    const spec = template(api).spec;
+    expect(spec.volumes).toEqual([
+      { name: 'mnt', emptyDir: {} },
+      { name: 'shm-0', emptyDir: { medium: 'Memory', sizeLimit: '1Gi' } },
+      { name: 'shm-1', emptyDir: { medium: 'Memory', sizeLimit: '256Mi' } },
+    ]);
+    expect(spec.containers[0].volumeMounts).toContainEqual({ name: 'shm-0', mountPath: '/dev/shm' });
+    expect(spec.containers[1].volumeMounts).toContainEqual({ name: 'shm-1', mountPath: '/dev/shm' });
+    expect(spec.containers[2].volumeMounts).toEqual([{ name: 'mnt', mountPath: '/mnt' }]);
+  });
+
+  test('GIVEN a predictor-form API THEN the ConfigMap data is returned and the runtime container gets the mount', () => {
+    const rendered = renderPodTemplate(options(predictorApi()));
+    expect(Object.keys(rendered.predictorConfigMapData!)).toEqual(['predictor.json']);
+    const runtime = (rendered.template as KubeObject).spec.containers[0];
+    expect(runtime.volumeMounts).toContainEqual({ name: 'predictor-config', mountPath: '/etc/cortex', readOnly: true });
+  });
+
+  test('GIVEN a predictor-form API with a sidecar of the user THEN only the api container is the runtime', () => {
+    const api = predictorApi({}, { pod: { containers: [container({ name: 'api' }), container({ name: 'helper', image: 'example.com/helper:1' })] } });
+    const [runtime, helper] = template(api, { predictorImage: 'example.com/runtime:1' }).spec.containers;
+    expect(runtime.image).toBe('example.com/runtime:1');
+    expect(helper.image).toBe('example.com/helper:1');
+    expect(helper.env.map((e: KubeObject) => e.name)).not.toContain('CORTEX_PREDICTOR_CONFIG');
+  });
+
+  test('GIVEN a container-form API THEN predictorImage is never used', () => {
+    expect(template(realtimeApi(), { predictorImage: 'example.com/runtime:1' }).spec.containers[0].image).toBe('example.com/iris:1.0');
+  });
+
+  test('the Neuron scheduler only for pods that ask for Neuron devices', () => {
+    expect(template(realtimeApi()).spec.schedulerName).toBeUndefined();
+    const inf = realtimeApi({ pod: { containers: [container({ name: 'a' }), container({ name: 'rtd', compute: compute({ inf: 1 }) })] } });
+    expect(template(inf).spec.schedulerName).toBe(NEURON_SCHEDULER_NAME);
+  });
+
+  test('GIVEN empty node_groups THEN no affinity', () => {
+    expect(template(realtimeApi({ nodeGroups: [] })).spec.affinity).toBeUndefined();
+  });
+
+  test('GIVEN a gateway timeout change THEN the drain timings and the hash change', () => {
+    const a = renderPodTemplate(options(realtimeApi({ networking: { timeoutSeconds: 600 } })));
+    const b = renderPodTemplate(options(realtimeApi({ networking: { timeoutSeconds: 20 } })));
+    expect(b.drain.userPreStopSleepSeconds).toBeLessThan(a.drain.userPreStopSleepSeconds);
+    expect(b.specHash).not.toBe(a.specHash);
+  });
+
+  test('GIVEN only the endpoint changes THEN the hash does not (routing does not shape the pods)', () => {
+    const a = renderPodTemplate(options(realtimeApi()));
+    const b = renderPodTemplate(options(realtimeApi({ networking: { endpoint: '/v2/iris' } })));
+    expect(b.specHash).toBe(a.specHash);
+  });
+});

@@ -1,0 +1,42 @@
+import { PROXY_CONTAINER_NAME, ProxySidecar, ProxySidecarProps } from '../../constructs/proxy-sidecar';
+import { CortexValidationError } from '../../lib/config/errors';
+
+const PROPS: ProxySidecarProps = {
+  image: 'example.com/proxy:1',
+  userPort: 8080,
+  maxConcurrency: 2,
+  maxQueueLength: 50,
+  preStopSleepSeconds: 15,
+};
+
+describe('ProxySidecar', () => {
+  test('GIVEN concurrency and queue THEN the cortex-proxy flags', () => {
+    expect(new ProxySidecar(PROPS).args).toEqual([
+      '--port', '8888', '--admin-port', '15000', '--user-port', '8080', '--max-concurrency', '2', '--max-queue-length', '50',
+    ]);
+  });
+
+  test('the container: name, ports, readiness on the admin port, resources, preStop sleep', () => {
+    const c = new ProxySidecar({ ...PROPS, volumeMounts: [{ name: 'mnt', mountPath: '/mnt' }] })._toKube();
+    expect(c).toMatchObject({
+      name: PROXY_CONTAINER_NAME,
+      image: 'example.com/proxy:1',
+      ports: [
+        { name: 'http', containerPort: 8888, protocol: 'TCP' },
+        { name: 'admin', containerPort: 15000, protocol: 'TCP' },
+      ],
+      readinessProbe: { httpGet: { path: '/healthz', port: 15000 } },
+      resources: { requests: { cpu: '100m', memory: '100Mi' }, limits: { memory: '512Mi' } },
+      volumeMounts: [{ name: 'mnt', mountPath: '/mnt' }],
+      lifecycle: { preStop: { sleep: { seconds: 15 } } },
+    });
+    expect(c).not.toHaveProperty('livenessProbe');
+  });
+
+  test('bad parameters throw at construction', () => {
+    expect(() => new ProxySidecar({ ...PROPS, image: '' })).toThrow(CortexValidationError);
+    expect(() => new ProxySidecar({ ...PROPS, maxConcurrency: 0 })).toThrow(/pod\.maxConcurrency \(0\)/);
+    expect(() => new ProxySidecar({ ...PROPS, maxQueueLength: -1 })).toThrow(/pod\.maxQueueLength \(-1\)/);
+    expect(() => new ProxySidecar({ ...PROPS, userPort: 70000 })).toThrow(/pod\.port \(70000\)/);
+  });
+});

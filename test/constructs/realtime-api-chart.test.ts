@@ -1,0 +1,583 @@
+import {
+  API_KIND_LABEL,
+  API_NAME_LABEL,
+  DEFAULT_PROMETHEUS_URL,
+  NEURON_SCHEDULER_NAME,
+  NODE_GROUP_LABEL,
+  PROXY_IMAGE_PLACEHOLDER,
+  RealtimeApiChart,
+  RealtimeApiChartOptions,
+  SPEC_HASH_ANNOTATION,
+} from '../../constructs';
+import { CortexValidationError } from '../../lib/config/errors';
+import { PYTHON_PREDICTOR_IMAGE_PLACEHOLDER, RealtimeApiSpec } from '../../lib/config/types';
+import {
+  KubeObject,
+  compute,
+  container,
+  containersByName,
+  envOf,
+  only,
+  predictorApi,
+  probe,
+  realtimeApi,
+  synth,
+} from './fixtures';
+
+function render(api: RealtimeApiSpec, options: RealtimeApiChartOptions = {}): KubeObject[] {
+  return synth((app) => new RealtimeApiChart(app, api.name, { ...options, api }));
+}
+
+function deploymentOf(api: RealtimeApiSpec, options: RealtimeApiChartOptions = {}): KubeObject {
+  return only(render(api, options), 'Deployment');
+}
+
+function podSpecOf(api: RealtimeApiSpec, options: RealtimeApiChartOptions = {}): KubeObject {
+  return deploymentOf(api, options).spec.template.spec;
+}
+
+function specHashOf(api: RealtimeApiSpec, options: RealtimeApiChartOptions = {}): string {
+  return deploymentOf(api, options).spec.template.metadata.annotations[SPEC_HASH_ANNOTATION];
+}
+
+const SELECTOR = { [API_NAME_LABEL]: 'iris', [API_KIND_LABEL]: 'RealtimeAPI' };
+
+describe('RealtimeApiChart', () => {
+  describe('objects and names', () => {
+    test('GIVEN a container-form API WHEN rendered THEN one Deployment, Service, VirtualService, ScaledObject, PDB, all named after the API in namespace cortex', () => {
+      // GIVEN
+      const api = realtimeApi();
+      // WHEN
+      const objects = render(api);
+      // THEN
+      expect(objects.map((o) => `${o.apiVersion}/${o.kind}`).sort()).toEqual([
+        'apps/v1/Deployment',
+        'keda.sh/v1alpha1/ScaledObject',
+        'networking.istio.io/v1/VirtualService',
+        'policy/v1/PodDisruptionBudget',
+        'v1/Service',
+      ]);
+      for (const o of objects) {
+        expect(o.metadata.name).toBe('iris');
+        expect(o.metadata.namespace).toBe('cortex');
+        expect(o.metadata.labels).toMatchObject(SELECTOR);
+      }
+    });
+
+    test('GIVEN a namespace WHEN rendered THEN every object is in it and the Service host follows', () => {
+      const objects = render(realtimeApi(), { namespace: 'ml' });
+      expect(objects.every((o) => o.metadata.namespace === 'ml')).toBe(true);
+      expect(only(objects, 'VirtualService').spec.http[0].route[0].destination.host).toBe('iris.ml.svc.cluster.local');
+    });
+
+    test('GIVEN the same API under two construct ids WHEN rendered THEN names and selectors are identical', () => {
+      const api = realtimeApi();
+      const a = synth((app) => new RealtimeApiChart(app, 'first', { api }));
+      const b = synth((app) => new RealtimeApiChart(app, 'SomethingElse', { api }));
+      expect(a).toEqual(b);
+    });
+  });
+
+  describe('Deployment', () => {
+    test('selector is exactly the two labels, and a subset of the pod template labels', () => {
+      const deployment = deploymentOf(realtimeApi());
+      expect(deployment.spec.selector).toEqual({ matchLabels: SELECTOR });
+      expect(deployment.spec.template.metadata.labels).toMatchObject(SELECTOR);
+    });
+
+    test('GIVEN any change to the API WHEN rendered THEN the selector does not change', () => {
+      const before = deploymentOf(realtimeApi());
+      const after = deploymentOf(
+        realtimeApi({
+          pod: { port: 9000, containers: [container({ image: 'example.com/iris:2.0', compute: compute({ gpu: 1 }) })] },
+          autoscaling: { minReplicas: 3, maxReplicas: 9 },
+          nodeGroups: ['gpu'],
+        }),
+      );
+      expect(after.spec.selector).toEqual(before.spec.selector);
+    });
+
+    test('GIVEN update_strategy WHEN rendered THEN a RollingUpdate with max_surge / max_unavailable', () => {
+      const deployment = deploymentOf(realtimeApi({ updateStrategy: { maxSurge: 2, maxUnavailable: '0%' } }));
+      expect(deployment.spec.strategy).toEqual({
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: 2, maxUnavailable: '0%' },
+      });
+    });
+
+    test('GIVEN max_concurrency and max_queue_length WHEN rendered THEN the proxy gets them as flags, with the user port', () => {
+      const api = realtimeApi({ pod: { port: 9000, maxConcurrency: 4, maxQueueLength: 64 } });
+      const proxy = containersByName(deploymentOf(api)).proxy;
+      expect(proxy.args).toEqual([
+        '--port', '8888', '--admin-port', '15000', '--user-port', '9000', '--max-concurrency', '4', '--max-queue-length', '64',
+      ]);
+    });
+
+    test('the proxy sidecar: ports 8888 and 15000, readiness GET /healthz on 15000, 100m / 100Mi requests, placeholder image by default', () => {
+      const proxy = containersByName(deploymentOf(realtimeApi())).proxy;
+      expect(proxy.image).toBe(PROXY_IMAGE_PLACEHOLDER);
+      expect(proxy.ports.map((p: KubeObject) => p.containerPort)).toEqual([8888, 15000]);
+      expect(proxy.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 15000 });
+      expect(proxy.resources.requests).toEqual({ cpu: '100m', memory: '100Mi' });
+    });
+
+    test('GIVEN a proxyImage WHEN rendered THEN the proxy runs it', () => {
+      const proxy = containersByName(deploymentOf(realtimeApi(), { proxyImage: 'example.com/proxy:1' })).proxy;
+      expect(proxy.image).toBe('example.com/proxy:1');
+    });
+
+    test('GIVEN several containers WHEN rendered THEN each is there, in order, before the proxy, with command, args and image', () => {
+      const api = realtimeApi({
+        pod: {
+          containers: [
+            container({ name: 'web', image: 'example.com/web:1', command: ['serve'], args: ['--fast'] }),
+            container({ name: 'tfs', image: 'example.com/tfs:1' }),
+          ],
+        },
+      });
+      const containers = deploymentOf(api).spec.template.spec.containers;
+      expect(containers.map((c: KubeObject) => c.name)).toEqual(['web', 'tfs', 'proxy']);
+      expect(containers[0]).toMatchObject({ image: 'example.com/web:1', command: ['serve'], args: ['--fast'] });
+      expect(containers[1].image).toBe('example.com/tfs:1');
+    });
+
+    test('GIVEN user env WHEN rendered THEN CORTEX_PORT, CORTEX_GATEWAY_URL come first, then the user env in file order', () => {
+      const api = realtimeApi({
+        pod: { port: 9000, containers: [container({ env: { ZED: '1', ALPHA: '2', MID: '$(CORTEX_PORT)' } })] },
+      });
+      const env = envOf(containersByName(deploymentOf(api, { gatewayUrl: 'http://gw.example' })).api);
+      expect(env.names).toEqual(['CORTEX_API_NAME', 'CORTEX_PORT', 'CORTEX_GATEWAY_URL', 'ZED', 'ALPHA', 'MID']);
+      expect(env.map).toMatchObject({ CORTEX_PORT: '9000', CORTEX_GATEWAY_URL: 'http://gw.example', ZED: '1' });
+    });
+
+    test('GIVEN cpu and mem WHEN rendered THEN cpu is a request only, mem is request and limit', () => {
+      const api = realtimeApi({ pod: { containers: [container({ compute: compute({ cpu: '2', mem: '4Gi' }) })] } });
+      expect(containersByName(deploymentOf(api)).api.resources).toEqual({
+        requests: { cpu: '2', memory: '4Gi' },
+        limits: { memory: '4Gi' },
+      });
+    });
+
+    test('GIVEN no cpu and no mem WHEN rendered THEN no resources at all (no cdk8s-plus defaults)', () => {
+      const api = realtimeApi({ pod: { containers: [container({ compute: compute({ cpu: undefined }) })] } });
+      expect(containersByName(deploymentOf(api)).api.resources).toBeUndefined();
+    });
+
+    test('no security context is imposed (non-root, read-only root FS): model servers run as their images say', () => {
+      const podSpec = podSpecOf(realtimeApi());
+      expect(podSpec.securityContext).toBeUndefined();
+      for (const c of podSpec.containers) {
+        expect(c.securityContext).toBeUndefined();
+      }
+    });
+
+    test('GIVEN a GPU API WHEN rendered THEN an nvidia.com/gpu limit and the GPU taint toleration, default scheduler', () => {
+      const api = realtimeApi({ pod: { containers: [container({ compute: compute({ gpu: 2, mem: '8Gi' }) })] } });
+      const podSpec = podSpecOf(api);
+      expect(containersByName({ spec: { template: { spec: podSpec } } }).api.resources.limits).toEqual({
+        'memory': '8Gi',
+        'nvidia.com/gpu': 2,
+      });
+      expect(podSpec.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+      expect(podSpec.schedulerName).toBeUndefined();
+    });
+
+    test('GIVEN an Inferentia API WHEN rendered THEN an aws.amazon.com/neuron limit, the Neuron toleration and the Neuron scheduler', () => {
+      const api = realtimeApi({ pod: { containers: [container({ compute: compute({ inf: 1 }) })] } });
+      const podSpec = podSpecOf(api);
+      expect(podSpec.containers[0].resources.limits).toEqual({ 'aws.amazon.com/neuron': 1 });
+      expect(podSpec.tolerations).toEqual([{ key: 'aws.amazon.com/neuron', operator: 'Exists', effect: 'NoSchedule' }]);
+      expect(podSpec.schedulerName).toBe(NEURON_SCHEDULER_NAME);
+    });
+
+    test('GIVEN neuronSchedulerName WHEN an Inferentia API is rendered THEN the pod uses it', () => {
+      const api = realtimeApi({ pod: { containers: [container({ compute: compute({ inf: 1 }) })] } });
+      expect(podSpecOf(api, { neuronSchedulerName: 'default-scheduler' }).schedulerName).toBe('default-scheduler');
+    });
+
+    test('GIVEN a CPU-only API WHEN rendered THEN no tolerations and no affinity', () => {
+      const podSpec = podSpecOf(realtimeApi());
+      expect(podSpec.tolerations).toBeUndefined();
+      expect(podSpec.affinity).toBeUndefined();
+    });
+
+    test('GIVEN node_groups WHEN rendered THEN required node affinity on cortex.dev/node-group In those groups', () => {
+      const podSpec = podSpecOf(realtimeApi({ nodeGroups: ['gpu-spot', 'gpu'] }));
+      expect(podSpec.affinity).toEqual({
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: NODE_GROUP_LABEL, operator: 'In', values: ['gpu-spot', 'gpu'] }] }],
+          },
+        },
+      });
+    });
+
+    test('every container mounts the shared /mnt emptyDir', () => {
+      const api = realtimeApi({ pod: { containers: [container({ name: 'a' }), container({ name: 'b' })] } });
+      const podSpec = podSpecOf(api);
+      expect(podSpec.volumes).toContainEqual({ name: 'mnt', emptyDir: {} });
+      for (const c of podSpec.containers) {
+        expect(c.volumeMounts).toContainEqual({ name: 'mnt', mountPath: '/mnt' });
+      }
+    });
+
+    test('GIVEN compute.shm WHEN rendered THEN a memory-backed emptyDir of that size at /dev/shm of that container only', () => {
+      const api = realtimeApi({
+        pod: { containers: [container({ name: 'a' }), container({ name: 'b', compute: compute({ shm: '2Gi' }) })] },
+      });
+      const podSpec = podSpecOf(api);
+      const shm = podSpec.volumes.find((v: KubeObject) => v.emptyDir?.medium === 'Memory');
+      expect(shm.emptyDir.sizeLimit).toBe('2Gi');
+      const byName = containersByName({ spec: { template: { spec: podSpec } } });
+      expect(byName.b.volumeMounts).toContainEqual({ name: shm.name, mountPath: '/dev/shm' });
+      expect(byName.a.volumeMounts.map((m: KubeObject) => m.mountPath)).not.toContain('/dev/shm');
+    });
+
+    test('GIVEN no shm WHEN rendered THEN no memory-backed volume', () => {
+      const volumes = podSpecOf(realtimeApi()).volumes;
+      expect(volumes.some((v: KubeObject) => v.emptyDir?.medium === 'Memory')).toBe(false);
+    });
+
+    test('GIVEN http, tcp and exec probes WHEN rendered THEN each maps with every timing field', () => {
+      const api = realtimeApi({
+        pod: {
+          containers: [
+            container({
+              name: 'a',
+              readinessProbe: probe({ type: 'http_get', port: 8080, path: '/healthz' }, { periodSeconds: 5 }),
+              livenessProbe: probe({ type: 'tcp_socket', port: 8080 }, { initialDelaySeconds: 30 }),
+            }),
+            container({ name: 'b', readinessProbe: probe({ type: 'exec', command: ['check', '--ready'] }) }),
+          ],
+        },
+      });
+      const byName = containersByName(deploymentOf(api));
+      expect(byName.a.readinessProbe).toEqual({
+        httpGet: { port: 8080, path: '/healthz' },
+        initialDelaySeconds: 0, timeoutSeconds: 1, periodSeconds: 5, successThreshold: 1, failureThreshold: 3,
+      });
+      expect(byName.a.livenessProbe).toMatchObject({ tcpSocket: { port: 8080 }, initialDelaySeconds: 30 });
+      expect(byName.b.readinessProbe).toMatchObject({ exec: { command: ['check', '--ready'] } });
+      expect(byName.b.livenessProbe).toBeUndefined();
+    });
+
+    test('pods opt out of Istio sidecar injection and are scraped on the proxy admin port', () => {
+      const metadata = deploymentOf(realtimeApi()).spec.template.metadata;
+      expect(metadata.annotations).toMatchObject({
+        'sidecar.istio.io/inject': 'false',
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': '15000',
+        'prometheus.io/path': '/metrics',
+      });
+    });
+
+    test('service links are off (one Service per API would flood every container with variables)', () => {
+      expect(podSpecOf(realtimeApi()).enableServiceLinks).toBe(false);
+    });
+
+    test('GIVEN serviceAccountName WHEN rendered THEN the pods use it', () => {
+      expect(podSpecOf(realtimeApi(), { serviceAccountName: 'model-reader' }).serviceAccountName).toBe('model-reader');
+    });
+  });
+
+  describe('drain', () => {
+    test('GIVEN no pre_stop WHEN rendered THEN proxy and user containers sleep in preStop, the user containers longer, and the grace period covers the timeout', () => {
+      const podSpec = podSpecOf(realtimeApi({ networking: { timeoutSeconds: 30 } }));
+      const byName = containersByName({ spec: { template: { spec: podSpec } } });
+      const proxySleep = byName.proxy.lifecycle.preStop.sleep.seconds;
+      const userSleep = byName.api.lifecycle.preStop.sleep.seconds;
+      expect(proxySleep).toBeGreaterThan(0);
+      expect(userSleep).toBeGreaterThan(proxySleep);
+      expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(60);
+      expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(proxySleep + 30);
+      expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThan(userSleep);
+    });
+
+    test('GIVEN a user pre_stop WHEN rendered THEN it replaces the default sleep of that container only', () => {
+      const api = realtimeApi({
+        pod: {
+          containers: [
+            container({ name: 'a', preStop: { type: 'exec', command: ['drain.sh'] } }),
+            container({ name: 'b', preStop: { type: 'http_get', port: 8080, path: '/drain' } }),
+            container({ name: 'c' }),
+          ],
+        },
+      });
+      const byName = containersByName(deploymentOf(api));
+      expect(byName.a.lifecycle).toEqual({ preStop: { exec: { command: ['drain.sh'] } } });
+      expect(byName.b.lifecycle).toEqual({ preStop: { httpGet: { port: 8080, path: '/drain' } } });
+      expect(byName.c.lifecycle.preStop.sleep.seconds).toBeGreaterThan(0);
+      expect(byName.proxy.lifecycle.preStop.sleep.seconds).toBeGreaterThan(0);
+    });
+  });
+
+  describe('replicas and the autoscaler', () => {
+    test('GIVEN init_replicas WHEN rendered THEN spec.replicas is init_replicas', () => {
+      expect(deploymentOf(realtimeApi({ autoscaling: { minReplicas: 2, initReplicas: 3 } })).spec.replicas).toBe(3);
+    });
+
+    test('GIVEN an image, probe, env and autoscaling change WHEN rendered again THEN spec.replicas is unchanged (kubectl apply never patches it)', () => {
+      const before = realtimeApi({ autoscaling: { initReplicas: 2 } });
+      const after = realtimeApi({
+        pod: {
+          maxConcurrency: 8,
+          containers: [
+            container({
+              image: 'example.com/iris:2.0',
+              env: { NEW: '1' },
+              readinessProbe: probe({ type: 'tcp_socket', port: 8080 }),
+            }),
+          ],
+        },
+        autoscaling: { initReplicas: 2, minReplicas: 1, maxReplicas: 7, targetInFlight: 3 },
+      });
+      const replicasBefore = deploymentOf(before).spec.replicas;
+      const replicasAfter = deploymentOf(after).spec.replicas;
+      expect(replicasAfter).toBe(replicasBefore);
+      // and the template did change, so this is a real rollout
+      expect(specHashOf(after)).not.toBe(specHashOf(before));
+    });
+  });
+
+  describe('spec hash', () => {
+    test('GIVEN an image change WHEN rendered THEN the spec hash changes', () => {
+      const before = realtimeApi();
+      const after = realtimeApi({ pod: { containers: [container({ image: 'example.com/iris:2.0' })] } });
+      expect(specHashOf(after)).not.toBe(specHashOf(before));
+    });
+
+    test('GIVEN autoscaling-only changes (max_replicas, min_replicas, target, window, factors) WHEN rendered THEN the spec hash does not change', () => {
+      const before = realtimeApi();
+      const after = realtimeApi({
+        autoscaling: {
+          maxReplicas: 7,
+          minReplicas: 2,
+          initReplicas: 1,
+          targetInFlight: 5,
+          windowSeconds: 120,
+          maxUpscaleFactor: 3,
+          maxDownscaleFactor: 0.5,
+          upscaleStabilizationPeriodSeconds: 0,
+        },
+      });
+      expect(specHashOf(after)).toBe(specHashOf(before));
+    });
+
+    test('GIVEN a proxy image, pod port or env change WHEN rendered THEN the spec hash changes', () => {
+      const base = specHashOf(realtimeApi());
+      expect(specHashOf(realtimeApi(), { proxyImage: 'example.com/proxy:2' })).not.toBe(base);
+      expect(specHashOf(realtimeApi({ pod: { port: 9000 } }))).not.toBe(base);
+      expect(specHashOf(realtimeApi({ pod: { containers: [container({ env: { A: '1' } })] } }))).not.toBe(base);
+    });
+
+    test('GIVEN a predictor config change WHEN rendered THEN the spec hash changes though the pod template is otherwise the same', () => {
+      const before = predictorApi({ config: { threshold: 0.5 } });
+      const after = predictorApi({ config: { threshold: 0.7 } });
+      expect(specHashOf(after)).not.toBe(specHashOf(before));
+    });
+  });
+
+  describe('Service', () => {
+    test('ClusterIP, port 80 to the proxy on 8888, selecting the two labels', () => {
+      const service = only(render(realtimeApi()), 'Service');
+      expect(service.spec).toEqual({
+        type: 'ClusterIP',
+        selector: SELECTOR,
+        ports: [{ name: 'http', port: 80, targetPort: 8888, protocol: 'TCP' }],
+      });
+    });
+  });
+
+  describe('VirtualService', () => {
+    test('on the APIs gateway, exact and prefix match of the endpoint, rewrite to /, to the Service, no retries, the timeout', () => {
+      const api = realtimeApi({ networking: { endpoint: '/v1/iris', timeoutSeconds: 30 } });
+      const vs = only(render(api), 'VirtualService');
+      expect(vs.apiVersion).toBe('networking.istio.io/v1');
+      expect(vs.spec.gateways).toEqual(['istio-system/apis-gateway']);
+      expect(vs.spec.hosts).toEqual(['*']);
+      expect(vs.spec.http).toHaveLength(1);
+      expect(vs.spec.http[0]).toMatchObject({
+        match: [{ uri: { exact: '/v1/iris' } }, { uri: { prefix: '/v1/iris/' } }],
+        rewrite: { uri: '/' },
+        route: [{ destination: { host: 'iris.cortex.svc.cluster.local', port: { number: 80 } } }],
+        retries: { attempts: 0 },
+        timeout: '30s',
+      });
+    });
+  });
+
+  describe('ScaledObject', () => {
+    test('targets the Deployment with min/max, a Prometheus in-flight trigger at target_in_flight, averaged over the window', () => {
+      const api = realtimeApi({ autoscaling: { minReplicas: 2, maxReplicas: 9, targetInFlight: 4, windowSeconds: 30 } });
+      const so = only(render(api), 'ScaledObject');
+      expect(so.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'iris' });
+      expect(so.spec.minReplicaCount).toBe(2);
+      expect(so.spec.maxReplicaCount).toBe(9);
+      expect(so.spec.triggers).toHaveLength(1);
+      const [trigger] = so.spec.triggers;
+      expect(trigger).toMatchObject({ type: 'prometheus', metricType: 'AverageValue' });
+      expect(trigger.metadata).toMatchObject({ serverAddress: DEFAULT_PROMETHEUS_URL, threshold: '4' });
+      expect(trigger.metadata.query).toBe(
+        'sum(avg_over_time(cortex_in_flight_requests{namespace="cortex",cortex_dev_api_name="iris"}[30s]))',
+      );
+    });
+
+    test('GIVEN prometheusUrl WHEN rendered THEN the triggers query it', () => {
+      const so = only(render(realtimeApi(), { prometheusUrl: 'http://prom.monitoring:9090' }), 'ScaledObject');
+      expect(so.spec.triggers[0].metadata.serverAddress).toBe('http://prom.monitoring:9090');
+    });
+
+    test('HPA behavior carries the stabilization periods, the factors as Percent policies and the tolerances', () => {
+      const api = realtimeApi({
+        autoscaling: {
+          upscaleStabilizationPeriodSeconds: 30,
+          downscaleStabilizationPeriodSeconds: 600,
+          maxUpscaleFactor: 2,
+          maxDownscaleFactor: 0.5,
+          upscaleTolerance: 0.1,
+          downscaleTolerance: 0.02,
+        },
+      });
+      const behavior = only(render(api), 'ScaledObject').spec.advanced.horizontalPodAutoscalerConfig.behavior;
+      expect(behavior.scaleUp).toMatchObject({
+        stabilizationWindowSeconds: 30,
+        policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
+        tolerance: '0.1',
+      });
+      expect(behavior.scaleDown).toMatchObject({
+        stabilizationWindowSeconds: 600,
+        policies: [{ type: 'Percent', value: 50, periodSeconds: 15 }],
+        tolerance: '0.02',
+      });
+    });
+
+    test('GIVEN min_replicas 0 WHEN rendered THEN a gateway-activity trigger that exists at zero pods is added', () => {
+      const so = only(render(realtimeApi({ autoscaling: { minReplicas: 0 } })), 'ScaledObject');
+      expect(so.spec.minReplicaCount).toBe(0);
+      expect(so.spec.triggers.map((t: KubeObject) => t.name)).toEqual(['in-flight', 'gateway-activity']);
+      expect(so.spec.triggers[1].metadata.query).toContain(
+        'istio_requests_total{destination_service="iris.cortex.svc.cluster.local"}',
+      );
+    });
+  });
+
+  describe('PodDisruptionBudget', () => {
+    test('one pod at a time, unhealthy pods always evictable, the two-label selector', () => {
+      const pdb = only(render(realtimeApi()), 'PodDisruptionBudget');
+      expect(pdb.spec).toEqual({
+        maxUnavailable: 1,
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        selector: { matchLabels: SELECTOR },
+      });
+    });
+  });
+
+  describe('predictor form', () => {
+    test('GIVEN a predictor API without image WHEN rendered THEN the api container runs the predictorImage', () => {
+      const api = predictorApi();
+      expect(containersByName(deploymentOf(api)).api.image).toBe(PYTHON_PREDICTOR_IMAGE_PLACEHOLDER);
+      expect(containersByName(deploymentOf(api, { predictorImage: 'example.com/runtime:3' })).api.image).toBe(
+        'example.com/runtime:3',
+      );
+    });
+
+    test('GIVEN a predictor API with predictor.image WHEN rendered THEN that image wins over predictorImage', () => {
+      const api = predictorApi({ image: 'example.com/own-runtime:1' });
+      expect(containersByName(deploymentOf(api, { predictorImage: 'example.com/runtime:3' })).api.image).toBe(
+        'example.com/own-runtime:1',
+      );
+    });
+
+    test('GIVEN models and batching WHEN rendered THEN a <name>-predictor ConfigMap carries them, mounted read-only, pointed at by env', () => {
+      const api = predictorApi(
+        {
+          type: 'tensorflow',
+          models: { path: 's3://models/resnet50/', signatureKey: 'serving_default' },
+          serverSideBatching: { maxBatchSize: 8, batchIntervalSeconds: 0.1 },
+          processesPerReplica: 4,
+          threadsPerProcess: 16,
+          config: { classes: 'imagenet' },
+          env: { TF_LOG: '2' },
+        },
+        { tracker: { modelType: 'classification' } },
+      );
+      const objects = render(api);
+      const configMap = only(objects, 'ConfigMap');
+      expect(configMap.metadata.name).toBe('iris-predictor');
+      const settings = JSON.parse(configMap.data['predictor.json']);
+      expect(settings).toMatchObject({
+        type: 'tensorflow',
+        path: 'predictor.py',
+        config: { classes: 'imagenet' },
+        models: { path: 's3://models/resnet50/', signature_key: 'serving_default' },
+        server_side_batching: { max_batch_size: 8, batch_interval_seconds: 0.1 },
+        processes_per_replica: 4,
+        threads_per_process: 16,
+        log_level: 'info',
+        tracker: { model_type: 'classification' },
+      });
+
+      const podSpec = only(objects, 'Deployment').spec.template.spec;
+      expect(podSpec.volumes).toContainEqual({ name: 'predictor-config', configMap: { name: 'iris-predictor' } });
+      const runtime = containersByName({ spec: { template: { spec: podSpec } } }).api;
+      expect(runtime.volumeMounts).toContainEqual({ name: 'predictor-config', mountPath: '/etc/cortex', readOnly: true });
+      const env = envOf(runtime);
+      expect(env.map.CORTEX_PREDICTOR_CONFIG).toBe('/etc/cortex/predictor.json');
+      expect(env.map.TF_LOG).toBe('2');
+    });
+
+    test('GIVEN a container-form API WHEN rendered THEN no ConfigMap and no predictor env', () => {
+      const objects = render(realtimeApi());
+      expect(objects.some((o) => o.kind === 'ConfigMap')).toBe(false);
+      expect(envOf(containersByName(only(objects, 'Deployment')).api).map.CORTEX_PREDICTOR_CONFIG).toBeUndefined();
+    });
+  });
+
+  describe('validation', () => {
+    const api = realtimeApi();
+    const build = (options: RealtimeApiChartOptions, spec: RealtimeApiSpec = api) => () =>
+      synth((app) => new RealtimeApiChart(app, 'x', { ...options, api: spec }));
+
+    test('namespace must be a DNS-1123 label', () => {
+      expect(build({ namespace: 'Cortex_APIs' })).toThrow(CortexValidationError);
+      expect(build({ namespace: 'Cortex_APIs' })).toThrow(/namespace \("Cortex_APIs"\) must be a DNS-1123 label/);
+    });
+
+    test('proxyImage must be a non-empty image reference', () => {
+      expect(build({ proxyImage: '' })).toThrow(/proxyImage \(""\) must be a non-empty image reference/);
+      expect(build({ proxyImage: 'a b' })).toThrow(/proxyImage/);
+    });
+
+    test('predictorImage must be a non-empty image reference', () => {
+      expect(build({ predictorImage: ' ' })).toThrow(/predictorImage/);
+    });
+
+    test('gatewayUrl and prometheusUrl must be http(s) URLs', () => {
+      expect(build({ gatewayUrl: 'apis-gateway' })).toThrow(/gatewayUrl \("apis-gateway"\) must be an absolute http/);
+      expect(build({ prometheusUrl: 'ftp://prom' })).toThrow(/prometheusUrl/);
+    });
+
+    test('neuronSchedulerName must be a non-empty name', () => {
+      expect(build({ neuronSchedulerName: '' })).toThrow(/neuronSchedulerName/);
+    });
+
+    test('serviceAccountName must be a DNS-1123 subdomain', () => {
+      expect(build({ serviceAccountName: 'Model Reader' })).toThrow(/serviceAccountName \("Model Reader"\) must be a DNS-1123 subdomain/);
+      expect(build({ serviceAccountName: 'model.reader' })).not.toThrow();
+    });
+
+    test('the API name must be a DNS-1035 label', () => {
+      expect(build({}, realtimeApi({ name: '1iris' }))).toThrow(/api\.name \("1iris"\) must be a DNS-1035 label/);
+    });
+
+    test('a stabilization period beyond the HPA limit is refused', () => {
+      expect(build({}, realtimeApi({ autoscaling: { downscaleStabilizationPeriodSeconds: 7200 } }))).toThrow(
+        /autoscaling\.downscaleStabilizationPeriodSeconds \(7200\) must be an integer from 0 to 3600/,
+      );
+    });
+
+    test('unresolved CDK tokens are not checked (their value is known at deploy time only)', () => {
+      expect(build({ proxyImage: '${Token[TOKEN.123]}', prometheusUrl: '${Token[TOKEN.124]}' })).not.toThrow();
+    });
+  });
+});

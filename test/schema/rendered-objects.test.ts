@@ -1,0 +1,204 @@
+import { App } from 'cdk8s';
+import { addConfigCharts } from '../../constructs';
+import { parseConfig } from '../../lib/config';
+import { CortexConfig, RealtimeApiSpec, TrafficSplitterSpec } from '../../lib/config/types';
+import {
+  KubeObject,
+  compute,
+  container,
+  predictorApi,
+  probe,
+  realtimeApi,
+  trafficSplitter,
+} from '../constructs/fixtures';
+import { validateObjects } from './validate';
+
+/** A cortex.yaml's worth of specs covering every shape the charts render. */
+function broadConfig(): CortexConfig {
+  const apis: RealtimeApiSpec[] = [
+    realtimeApi({ name: 'single' }),
+    realtimeApi({
+      name: 'multi-container',
+      pod: {
+        port: 8080,
+        maxConcurrency: 4,
+        maxQueueLength: 64,
+        containers: [
+          container({
+            name: 'web-server',
+            command: ['serve'],
+            args: ['--port', '8080'],
+            env: { RESPONSE: 'hello', MODEL_URI: 's3://models/x' },
+            readinessProbe: probe({ type: 'http_get', port: 8080, path: '/healthz' }),
+            livenessProbe: probe({ type: 'tcp_socket', port: 8080 }, { initialDelaySeconds: 20 }),
+            preStop: { type: 'http_get', port: 8080, path: '/drain' },
+          }),
+          container({
+            name: 'tfs-server',
+            compute: compute({ cpu: '1', mem: '2G' }),
+            readinessProbe: probe({ type: 'exec', command: ['tfs_model_status_probe', '-addr', 'localhost:8500'] }),
+            preStop: { type: 'exec', command: ['/bin/sh', '-c', 'sleep 5'] },
+          }),
+        ],
+      },
+      updateStrategy: { maxSurge: 1, maxUnavailable: 0 },
+    }),
+    realtimeApi({
+      name: 'gpu',
+      pod: { containers: [container({ compute: compute({ cpu: '3', mem: '12Gi', gpu: 1, shm: '1Gi' }) })] },
+      nodeGroups: ['gpu', 'gpu-spot'],
+    }),
+    realtimeApi({
+      name: 'inf',
+      pod: {
+        port: 9000,
+        containers: [
+          container({ name: 'api', env: { NEURON_RTD_ADDRESS: 'unix:/mnt/neuron.sock' } }),
+          container({ name: 'rtd', compute: compute({ cpu: undefined, inf: 2, shm: '512Mi' }) }),
+        ],
+      },
+    }),
+    realtimeApi({
+      name: 'scale-to-zero',
+      autoscaling: { minReplicas: 0, maxReplicas: 1, downscaleStabilizationPeriodSeconds: 30, targetInFlight: 2.5 },
+      networking: { timeoutSeconds: 30 },
+    }),
+    realtimeApi({
+      name: 'no-downscale',
+      autoscaling: { maxDownscaleFactor: 1, maxUpscaleFactor: 10, downscaleTolerance: 0, upscaleTolerance: 0.2 },
+    }),
+    predictorApi(
+      {
+        type: 'tensorflow',
+        models: { paths: [{ name: 'resnet', path: 's3://m/resnet/', signatureKey: 'serving_default' }], cacheSize: 2 },
+        serverSideBatching: { maxBatchSize: 8, batchIntervalSeconds: 0.1 },
+        processesPerReplica: 4,
+        threadsPerProcess: 64,
+        config: { classes: ['a', 'b'], nested: { threshold: 0.5 } },
+        env: { TF_CPP_MIN_LOG_LEVEL: '2' },
+      },
+      { name: 'predictor', compute: { cpu: '2', mem: '4G', inf: 1 }, tracker: { modelType: 'classification' } },
+    ),
+    predictorApi({ image: 'example.com/own-runtime:1', models: { dir: 's3://m/' } }, { name: 'predictor-own-image' }),
+  ];
+  const splitters: TrafficSplitterSpec[] = [
+    trafficSplitter(
+      [
+        { name: 'single', weight: 70 },
+        { name: 'gpu', weight: 30 },
+        { name: 'scale-to-zero', weight: 25, shadow: true },
+      ],
+      { name: 'splitter' },
+    ),
+    trafficSplitter([{ name: 'single', weight: 100 }], { name: 'splitter-single', networking: { timeoutSeconds: 5 } }),
+  ];
+  return { file: 'cortex.yaml', specs: [...apis, ...splitters], apis, splitters };
+}
+
+/** A cortex.yaml in both of Cortex's forms, as a user writes it, for the parser-to-schema path. */
+const BOTH_FORMS_YAML = `
+- name: resnet50
+  kind: RealtimeAPI
+  predictor:
+    type: tensorflow
+    path: predictor.py
+    models:
+      path: s3://examples/resnet50_neuron/
+    server_side_batching:
+      max_batch_size: 5
+      batch_interval: 0.1s
+    processes_per_replica: 4
+    threads_per_process: 64
+    config:
+      input_shape: [224, 224]
+  compute:
+    inf: 1
+    cpu: 3
+    mem: 4G
+- name: hello
+  kind: RealtimeAPI
+  pod:
+    port: 8080
+    max_concurrency: 2
+    max_queue_length: 999
+    containers:
+    - name: api
+      image: quay.io/example/hello:1
+      env:
+        RESPONSE: hello
+      readiness_probe:
+        http_get:
+          path: /healthz
+          port: 8080
+      compute:
+        cpu: 200m
+        mem: 128Mi
+        gpu: 1
+  autoscaling:
+    min_replicas: 0
+    max_replicas: 3
+    downscale_stabilization_period: 30s
+- name: hello-split
+  kind: TrafficSplitter
+  apis:
+  - name: hello
+    weight: 100
+  - name: resnet50
+    weight: 10
+    shadow: true
+`;
+
+function renderAll(config: CortexConfig): KubeObject[] {
+  return addConfigCharts(new App(), config, { proxyImage: 'example.com/proxy:1' }).flatMap((c) => c.toJson());
+}
+
+describe('rendered objects against the Kubernetes, Istio and KEDA schemas', () => {
+  test('GIVEN every shape of API and splitter WHEN rendered THEN every object validates', () => {
+    // GIVEN
+    const config = broadConfig();
+    // WHEN
+    const objects = renderAll(config);
+    // THEN
+    const kinds = new Set(objects.map((o) => o.kind));
+    expect([...kinds].sort()).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'ScaledObject', 'Service', 'VirtualService']);
+    expect(objects.length).toBeGreaterThanOrEqual(config.apis.length * 5 + config.splitters.length);
+    expect(validateObjects(objects)).toEqual([]);
+  });
+
+  test('GIVEN a cortex.yaml in both forms parsed by lib/config WHEN rendered THEN every object validates', () => {
+    const objects = renderAll(parseConfig(BOTH_FORMS_YAML, 'cortex.yaml'));
+    expect(objects.filter((o) => o.kind === 'Deployment')).toHaveLength(2);
+    expect(validateObjects(objects)).toEqual([]);
+  });
+
+  test('GIVEN a Deployment with replicas "abc" WHEN validated THEN the validator reports it', () => {
+    // GIVEN
+    const deployment = renderAll(broadConfig()).find((o) => o.kind === 'Deployment')!;
+    const broken = { ...deployment, spec: { ...deployment.spec, replicas: 'abc' } };
+    // WHEN
+    const problems = validateObjects([broken]);
+    // THEN
+    expect(problems).toEqual([
+      expect.objectContaining({ index: 0, object: `Deployment/${deployment.metadata.name}`, path: '/spec/replicas' }),
+    ]);
+  });
+
+  test('GIVEN a ScaledObject whose trigger metadata is not all strings WHEN validated THEN the KEDA schema reports it', () => {
+    const scaledObject = renderAll(broadConfig()).find((o) => o.kind === 'ScaledObject')!;
+    const trigger = { ...scaledObject.spec.triggers[0], metadata: { ...scaledObject.spec.triggers[0].metadata, threshold: 4 } };
+    const broken = { ...scaledObject, spec: { ...scaledObject.spec, triggers: [trigger] } };
+    expect(validateObjects([broken])).toEqual([expect.objectContaining({ path: '/spec/triggers/0/metadata/threshold' })]);
+  });
+
+  test('GIVEN a VirtualService with a numeric timeout WHEN validated THEN the Istio schema reports it', () => {
+    const vs = renderAll(broadConfig()).find((o) => o.kind === 'VirtualService')!;
+    const broken = { ...vs, spec: { ...vs.spec, http: [{ ...vs.spec.http[0], timeout: 30 }] } };
+    expect(validateObjects([broken])).toEqual([expect.objectContaining({ path: '/spec/http/0/timeout' })]);
+  });
+
+  test('GIVEN an object of a kind the validator has no model for WHEN validated THEN it throws rather than passing', () => {
+    expect(() => validateObjects([{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }])).toThrow(
+      /no schema model/,
+    );
+  });
+});
