@@ -1,0 +1,64 @@
+/** A RealtimeAPI in the container form (Cortex v0.42): `pod` with the user's containers. */
+import { readAutoscaling } from './autoscaling';
+import { Field } from './field';
+import { KeyHints, readSection } from './field-readers';
+import { readNetworking } from './networking';
+import { readNodeGroups } from './node-groups';
+import { readPod } from './pod';
+import { RealtimeApiSpec, SourcePosition } from './types';
+import { readUpdateStrategy } from './update-strategy';
+
+export const CONTAINER_API_KEYS = [
+  'name',
+  'kind',
+  'pod',
+  'autoscaling',
+  'update_strategy',
+  'networking',
+  'node_groups',
+] as const;
+
+const CONTAINER_API_HINTS: KeyHints = {
+  compute: 'in the container form, compute belongs to each container (pod.containers[i].compute)',
+  tracker: 'tracker belongs to the predictor form (predictor:); the container form has none',
+  apis: 'apis belongs to kind TrafficSplitter',
+  endpoint: 'endpoint belongs under networking (networking.endpoint)',
+  containers: 'containers belongs under pod (pod.containers)',
+};
+
+export interface ApiIdentity {
+  /** The API's name when valid. */
+  readonly name?: string;
+  readonly source: SourcePosition;
+}
+
+/** `ignore`: keys already reported on by the caller (a predictor beside the pod). */
+export function readContainerApi(
+  entry: Field,
+  identity: ApiIdentity,
+  ignore: readonly string[] = [],
+): RealtimeApiSpec | undefined {
+  const section = readSection(entry, CONTAINER_API_KEYS, { hints: CONTAINER_API_HINTS, ignore });
+  if (!section) return undefined;
+
+  const pod = readPod(section.get('pod'));
+  const autoscaling = readAutoscaling(section.get('autoscaling'), {
+    maxConcurrency: pod?.maxConcurrency,
+    maxQueueLength: pod?.maxQueueLength,
+  });
+  const updateStrategy = readUpdateStrategy(section.get('update_strategy'));
+  const networking = readNetworking(section.get('networking'), identity.name);
+  const nodeGroups = readNodeGroups(section.get('node_groups'));
+
+  if (identity.name === undefined || !pod || !autoscaling || !updateStrategy || !networking) return undefined;
+  return {
+    kind: 'RealtimeAPI',
+    name: identity.name,
+    pod,
+    autoscaling,
+    updateStrategy,
+    networking,
+    ...(nodeGroups ? { nodeGroups } : {}),
+    source: identity.source,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Every default and every limit of a cortex.yaml, in one place: the validator, the docs and the
+ * tests read them from here. Durations are in seconds; quantities are Kubernetes quantity strings.
+ */
+
+export const POD_DEFAULTS = {
+  port: 8080,
+  maxConcurrency: 1,
+  maxQueueLength: 100,
+} as const;
+
+export const POD_LIMITS = {
+  minPort: 1,
+  maxPort: 65535,
+  /** max_concurrency, max_queue_length (and the predictor form's max_replica_concurrency). */
+  maxConcurrency: 30000,
+} as const;
+
+export const COMPUTE_DEFAULTS = {
+  cpu: '200m',
+  gpu: 0,
+  inf: 0,
+} as const;
+
+export const COMPUTE_LIMITS = {
+  minCpu: '20m',
+  minMem: '20Mi',
+} as const;
+
+export const PROBE_DEFAULTS = {
+  httpGetPath: '/',
+  initialDelaySeconds: 0,
+  timeoutSeconds: 1,
+  periodSeconds: 10,
+  successThreshold: 1,
+  failureThreshold: 3,
+} as const;
+
+export const AUTOSCALING_DEFAULTS = {
+  minReplicas: 1,
+  maxReplicas: 100,
+  windowSeconds: 60,
+  downscaleStabilizationPeriodSeconds: 300,
+  upscaleStabilizationPeriodSeconds: 60,
+  maxDownscaleFactor: 0.75,
+  maxUpscaleFactor: 1.5,
+  downscaleTolerance: 0.05,
+  upscaleTolerance: 0.05,
+  /** Predictor form only: in-flight requests a replica accepts before answering 503. */
+  maxReplicaConcurrency: 1024,
+} as const;
+
+export const AUTOSCALING_LIMITS = {
+  /** The autoscaler samples every 10s, so a shorter window (or one off the grid) means nothing. */
+  minWindowSeconds: 10,
+  windowStepSeconds: 10,
+} as const;
+
+export const UPDATE_STRATEGY_DEFAULTS = {
+  maxSurge: '25%',
+  maxUnavailable: '25%',
+} as const;
+
+export const NETWORKING_DEFAULTS = {
+  timeoutSeconds: 600,
+} as const;
+
+export const PREDICTOR_DEFAULTS = {
+  logLevel: 'info',
+  pip: 'requirements.txt',
+  conda: 'conda-packages.txt',
+  shell: 'dependencies.sh',
+  processesPerReplica: 1,
+  threadsPerProcess: 1,
+  /** Where the Python predictor runtime answers the readiness probe. */
+  healthPath: '/healthz',
+} as const;
+
+export const PREDICTOR_LIMITS = {
+  maxProcessesPerReplica: 100,
+  maxThreadsPerProcess: 10000,
+  minBatchSize: 2,
+  maxBatchSize: 1024,
+} as const;
+
+export const TRAFFIC_SPLITTER_LIMITS = {
+  maxWeight: 100,
+  /** The non-shadow weights add up to this. */
+  totalWeight: 100,
+} as const;

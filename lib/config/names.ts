@@ -1,0 +1,15 @@
+/** The name formats Kubernetes imposes, which the config's names end up in. */
+
+/** DNS-1035 label: what API names become (Service and Deployment names). */
+export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** DNS-1123 label: container names and node-group names. */
+export const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Kubernetes' rule for environment variable names. */
+export const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/** At most 42 characters: Kubernetes appends up to 21 to pod names and truncates past 63. */
+export const MAX_API_NAME_LENGTH = 42;
+export const MAX_DNS_LABEL_LENGTH = 63;
+
+export const DNS_1035_RULE = 'lower-case letters, digits and "-", starting with a letter and not ending with "-"';
+export const DNS_1123_RULE = 'lower-case letters, digits and "-", starting and ending with a letter or digit';

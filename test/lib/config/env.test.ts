@@ -1,0 +1,66 @@
+import { apiWithContainer, objectProblems, problemsOf, realtimeSpecOf } from './config-fixtures';
+
+const ENV = '<props>: iris.pod.containers[0].env';
+
+describe('env', () => {
+  test('GIVEN no env WHEN read THEN it is empty', () => {
+    expect(realtimeSpecOf(apiWithContainer({})).pod.containers[0].env).toEqual({});
+    expect(realtimeSpecOf(apiWithContainer({ env: null })).pod.containers[0].env).toEqual({});
+  });
+
+  test('GIVEN scalars of every kind WHEN read THEN they become strings, in file order', () => {
+    const env = realtimeSpecOf(apiWithContainer({ env: { Z_LAST: 'z', S3_USE_HTTPS: 1, DEBUG: true, RATIO: 0.5, EMPTY: null } })).pod
+      .containers[0].env;
+    expect(env).toEqual({ Z_LAST: 'z', S3_USE_HTTPS: '1', DEBUG: 'true', RATIO: '0.5', EMPTY: '' });
+    expect(Object.keys(env)).toEqual(['Z_LAST', 'S3_USE_HTTPS', 'DEBUG', 'RATIO', 'EMPTY']);
+  });
+
+  test('GIVEN quoted values in YAML WHEN read THEN they stay exactly as written', () => {
+    const yaml = `- name: iris
+  kind: RealtimeAPI
+  pod:
+    containers:
+      - name: api
+        image: a
+        env:
+          AWS_LOG_LEVEL: "3"
+          NEURON_RTD_ADDRESS: unix:/mnt/neuron.sock
+          lower.case-name: "x"
+`;
+    expect(problemsOf(yaml)).toEqual([]);
+  });
+
+  test.each<[string, unknown, string[]]>([
+    [
+      'a CORTEX_ variable',
+      { CORTEX_PORT: '1' },
+      [
+        `${ENV}.CORTEX_PORT: names starting with CORTEX_ are reserved for the variables cortex-cdk sets (such as CORTEX_GATEWAY_URL); rename CORTEX_PORT`,
+      ],
+    ],
+    ['a name starting with a digit', { '1X': 'a' }, [`${ENV}.1X: invalid variable name "1X": use letters, digits, "_", "-" and ".", not starting with a digit`]],
+    ['a name with a space', { 'A B': 'a' }, [`${ENV}.A B: invalid variable name "A B": use letters, digits, "_", "-" and ".", not starting with a digit`]],
+    ['a list value', { A: ['x'] }, [`${ENV}.A: must be a string, number or boolean, got a list`]],
+    ['a mapping value', { A: { b: 1 } }, [`${ENV}.A: must be a string, number or boolean, got a mapping`]],
+    ['a list instead of a mapping', ['A=1'], [`${ENV}: must be a mapping of variable names to values, got a list`]],
+    ['cortex_ in lower case (not reserved)', { cortex_x: '1' }, []],
+  ])('GIVEN %s WHEN validated THEN %p', (_, env, expected) => {
+    expect(objectProblems([apiWithContainer({ env })])).toEqual(expected);
+  });
+
+  test('GIVEN a reserved name in YAML WHEN validated THEN the problem points at the key', () => {
+    const yaml = `- name: iris
+  kind: RealtimeAPI
+  pod:
+    containers:
+      - name: api
+        image: a
+        env:
+          OK: "1"
+          CORTEX_GATEWAY_URL: http://elsewhere
+`;
+    expect(problemsOf(yaml)).toEqual([
+      'cortex.yaml:9:11: iris.pod.containers[0].env.CORTEX_GATEWAY_URL: names starting with CORTEX_ are reserved for the variables cortex-cdk sets (such as CORTEX_GATEWAY_URL); rename CORTEX_GATEWAY_URL',
+    ]);
+  });
+});
