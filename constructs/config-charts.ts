@@ -1,6 +1,6 @@
-import { Chart } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { CortexConfig } from '../lib/config/types';
+import type { ApiSpec, CortexConfig } from '../lib/config/types';
 import { RealtimeApiChart, RealtimeApiChartOptions } from './realtime-api-chart';
 import { TrafficSplitterChart } from './traffic-splitter-chart';
 
@@ -16,24 +16,35 @@ export interface ConfigChartsOptions extends RealtimeApiChartOptions {
 
 /**
  * One chart per API and per traffic splitter of a cortex.yaml, in file order, each with the spec's
- * name as its id. The CLI (`cortex manifests`) and the CDK stack both render through this, so they
- * produce exactly the same objects.
+ * name as its id, under `scope`. The CLI (`cortex manifests`) and the CDK stack both render through
+ * {@link configCharts}, so they produce exactly the same objects.
  */
 export function addConfigCharts(scope: Construct, config: CortexConfig, options: ConfigChartsOptions = {}): Chart[] {
+  return config.specs.map((spec) => addSpecChart(scope, spec, options));
+}
+
+/**
+ * Like {@link addConfigCharts}, but each chart in a cdk8s App of its own. `Chart.toJson()` validates
+ * and resolves its whole App, so 1,000 charts sharing one App cost a million chart visits; alone,
+ * rendering stays linear in the number of APIs.
+ */
+export function configCharts(config: CortexConfig, options: ConfigChartsOptions = {}): Chart[] {
+  return config.specs.map((spec) => addSpecChart(new App(), spec, options));
+}
+
+function addSpecChart(scope: Construct, spec: ApiSpec, options: ConfigChartsOptions): Chart {
   const { predictorImages = {}, ...chartOptions } = options;
-  return config.specs.map((spec): Chart => {
-    if (spec.kind === 'RealtimeAPI') {
-      return new RealtimeApiChart(scope, spec.name, {
-        ...chartOptions,
-        predictorImage: predictorImages[spec.name] ?? chartOptions.predictorImage,
-        api: spec,
-      });
-    }
-    return new TrafficSplitterChart(scope, spec.name, {
-      splitter: spec,
-      namespace: chartOptions.namespace,
-      labels: chartOptions.labels,
-      disableResourceNameHashes: chartOptions.disableResourceNameHashes,
+  if (spec.kind === 'RealtimeAPI') {
+    return new RealtimeApiChart(scope, spec.name, {
+      ...chartOptions,
+      predictorImage: predictorImages[spec.name] ?? chartOptions.predictorImage,
+      api: spec,
     });
+  }
+  return new TrafficSplitterChart(scope, spec.name, {
+    splitter: spec,
+    namespace: chartOptions.namespace,
+    labels: chartOptions.labels,
+    disableResourceNameHashes: chartOptions.disableResourceNameHashes,
   });
 }

@@ -1,5 +1,5 @@
 import { App } from 'cdk8s';
-import { RealtimeApiChart, TrafficSplitterChart, addConfigCharts } from '../../constructs';
+import { RealtimeApiChart, TrafficSplitterChart, addConfigCharts, configCharts } from '../../constructs';
 import { CortexConfig, RealtimeApiSpec, TrafficSplitterSpec } from '../../lib/config/types';
 import { KubeObject, predictorApi, realtimeApi, trafficSplitter } from './fixtures';
 
@@ -52,5 +52,18 @@ describe('addConfigCharts', () => {
     const first = addConfigCharts(new App(), cfg).flatMap((c) => c.toJson());
     const second = addConfigCharts(new App(), cfg).flatMap((c) => c.toJson());
     expect(second).toEqual(first);
+  });
+});
+
+describe('configCharts', () => {
+  test('GIVEN a config WHEN rendered THEN each chart stands in an App of its own, with the same objects as addConfigCharts', () => {
+    // GIVEN
+    const cfg = config(realtimeApi({ name: 'a' }), predictorApi({}, { name: 'p' }), trafficSplitter([{ name: 'a', weight: 100 }], { name: 'split' }));
+    // WHEN
+    const charts = configCharts(cfg, { namespace: 'ml' });
+    // THEN
+    expect(charts.map((c) => c.node.id)).toEqual(['a', 'p', 'split']);
+    expect(new Set(charts.map((c) => c.node.scope)).size).toBe(3);
+    expect(charts.flatMap((c) => c.toJson())).toEqual(addConfigCharts(new App(), cfg, { namespace: 'ml' }).flatMap((c) => c.toJson()));
   });
 });
