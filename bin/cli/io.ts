@@ -1,0 +1,21 @@
+/** Where a command writes. Tests pass buffers; the real CLI passes the process's streams. */
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** The directory relative paths are resolved against. */
+  readonly cwd: string;
+}
+
+export const processIo: CliIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  cwd: process.cwd(),
+};
+
+/** Exit codes: 0 ok, 1 the input is invalid (or a command failed), 2 the command line is wrong. */
+export const EXIT_OK = 0;
+export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
+
+/** A wrong command line; the message is printed with the command's usage. */
+export class UsageError extends Error {}
