@@ -164,12 +164,14 @@ function readScaling(section: Section): Scaling | undefined {
     multipleOf: AUTOSCALING_LIMITS.windowStepSeconds,
     default: AUTOSCALING_DEFAULTS.windowSeconds,
   });
+  // The HPA caps stabilization windows at an hour; say so here, with the line, not at render time.
+  const stabilization = { min: 0, max: AUTOSCALING_LIMITS.maxStabilizationPeriodSeconds } as const;
   const downscaleStabilizationPeriodSeconds = readDuration(section.get('downscale_stabilization_period'), {
-    min: 0,
+    ...stabilization,
     default: AUTOSCALING_DEFAULTS.downscaleStabilizationPeriodSeconds,
   });
   const upscaleStabilizationPeriodSeconds = readDuration(section.get('upscale_stabilization_period'), {
-    min: 0,
+    ...stabilization,
     default: AUTOSCALING_DEFAULTS.upscaleStabilizationPeriodSeconds,
   });
   const fraction = { min: 0, max: 1, maxExclusive: true } as const;

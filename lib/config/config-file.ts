@@ -130,7 +130,12 @@ function readKind(field: Field): ApiKind | undefined {
     return undefined;
   }
   if (API_KINDS.includes(field.value as ApiKind)) return field.value as ApiKind;
-  const unsupported = UNSUPPORTED_KINDS.includes(field.value as string) ? ` (cortex-cdk does not serve ${field.value}s)` : '';
+  const unsupported =
+    field.value === 'api'
+      ? ' (kind: api is the format of Cortex 0.10 to 0.12, not supported yet: write it as a RealtimeAPI)'
+      : UNSUPPORTED_KINDS.includes(field.value as string)
+        ? ` (cortex-cdk does not serve ${field.value}s)`
+        : '';
   field.problem(`must be one of ${API_KINDS.join(', ')}, got ${describeValue(field.value)}${unsupported}`);
   return undefined;
 }

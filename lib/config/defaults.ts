@@ -54,6 +54,8 @@ export const AUTOSCALING_LIMITS = {
   /** The autoscaler samples every 10s, so a shorter window (or one off the grid) means nothing. */
   minWindowSeconds: 10,
   windowStepSeconds: 10,
+  /** The HPA's limit for behavior.*.stabilizationWindowSeconds. */
+  maxStabilizationPeriodSeconds: 3600,
 } as const;
 
 export const UPDATE_STRATEGY_DEFAULTS = {

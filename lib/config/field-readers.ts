@@ -135,6 +135,8 @@ export interface DurationRule {
   /** In seconds. */
   readonly min?: number;
   readonly minExclusive?: boolean;
+  /** In seconds. */
+  readonly max?: number;
   /** In seconds: the duration must be a whole multiple of it. */
   readonly multipleOf?: number;
 }
@@ -153,6 +155,10 @@ export function readDuration(field: Field, options: DurationRule & Presence<numb
   if (min !== undefined && (options.minExclusive ? seconds <= min : seconds < min)) {
     const bound = options.minExclusive ? 'longer than' : 'at least';
     field.problem(`must be ${bound} ${formatDuration(min)}, got ${describeValue(value)}`);
+    return undefined;
+  }
+  if (options.max !== undefined && seconds > options.max) {
+    field.problem(`must be at most ${formatDuration(options.max)}, got ${describeValue(value)}`);
     return undefined;
   }
   if (multipleOf !== undefined) {

@@ -120,16 +120,22 @@ export function predictorApi(
   overrides: RealtimeApiOverrides & { compute?: Partial<ComputeSpec> } = {},
 ): RealtimeApiSpec {
   const p = predictor(predictorOverrides);
+  // Cortex v0.30: the replica serves processes × threads requests at once, and max_replica_concurrency
+  // (default 1024) bounds those plus the queue.
+  const maxConcurrency = p.processesPerReplica * p.threadsPerProcess;
   return realtimeApi({
     ...overrides,
     predictor: p,
     pod: {
+      maxConcurrency,
+      maxQueueLength: Math.max(1, 1024 - maxConcurrency),
       containers: [
         container({
           name: 'api',
           image: p.image ?? PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
           env: p.env,
           compute: compute(overrides.compute),
+          readinessProbe: probe({ type: 'http_get', port: 8080, path: '/healthz' }),
         }),
       ],
       ...overrides.pod,

@@ -111,6 +111,13 @@ describe('autoscaling (container form)', () => {
       [`${A}.downscale_stabilization_period: must be at least 0s, got "-1s"`],
     ],
     ['upscale_stabilization_period -1s', { upscale_stabilization_period: '-1s' }, [`${A}.upscale_stabilization_period: must be at least 0s, got "-1s"`]],
+    ['downscale_stabilization_period 1h (the HPA maximum)', { downscale_stabilization_period: '1h' }, []],
+    [
+      'downscale_stabilization_period 1h1s',
+      { downscale_stabilization_period: '1h1s' },
+      [`${A}.downscale_stabilization_period: must be at most 1h, got "1h1s"`],
+    ],
+    ['upscale_stabilization_period 61m', { upscale_stabilization_period: '61m' }, [`${A}.upscale_stabilization_period: must be at most 1h, got "61m"`]],
     ['max_downscale_factor 0', { max_downscale_factor: 0 }, []],
     ['max_downscale_factor 0.99', { max_downscale_factor: 0.99 }, []],
     ['max_downscale_factor 1', { max_downscale_factor: 1 }, [`${A}.max_downscale_factor: must be a number >= 0 and < 1, got 1`]],

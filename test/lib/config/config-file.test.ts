@@ -53,6 +53,11 @@ describe('the file as a whole', () => {
       { kind: 'BatchAPI' },
       ['<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, got "BatchAPI" (cortex-cdk does not serve BatchAPIs)'],
     ],
+    [
+      'kind api (Cortex 0.10 to 0.12)',
+      { kind: 'api' },
+      ['<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, got "api" (kind: api is the format of Cortex 0.10 to 0.12, not supported yet: write it as a RealtimeAPI)'],
+    ],
   ])('GIVEN %s WHEN validated THEN %p', (_, overrides, expected) => {
     const entry: Record<string, unknown> = { ...containerApi(), ...overrides };
     for (const key of Object.keys(overrides)) if (overrides[key] === undefined) delete entry[key];
