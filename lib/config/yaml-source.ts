@@ -35,6 +35,9 @@ export function readYamlSource(text: string): YamlSource {
     uniqueKeys: true,
     // Go's YAML library, which Cortex used, honours `<<: *anchor`; so do we.
     merge: true,
+    // Problems reach the user as positioned lines; the parser must not also print warnings of its
+    // own (e.g. for a `? [a]` collection key) to stderr.
+    logLevel: 'error',
   });
   const positionOf = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);

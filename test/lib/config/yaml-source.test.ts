@@ -1,6 +1,17 @@
 import { findExcessiveNesting, MAX_NESTING, readYamlSource } from '../../../lib/config/yaml-source';
 
 describe('readYamlSource', () => {
+  test('GIVEN a collection as a mapping key WHEN read THEN the parser prints no warning of its own', () => {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const { value } = readYamlSource('- ? [a]\n  : 1\n');
+      expect(value).toEqual([{ '[ a ]': 1 }]);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   const text = [
     '- name: iris', //                 line 1
     '  kind: RealtimeAPI', //          line 2
