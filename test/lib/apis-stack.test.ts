@@ -2,7 +2,8 @@ import * as cdk from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { parseConfig } from '../../lib/config';
 import { ApisStack } from '../../lib/apis-stack';
-import { HELLO_WORLD_YAML } from '../util';
+import { HELLO_WORLD_YAML, runCli, tempDir, writeFile } from '../util';
+import * as YAML from 'yaml';
 
 const TWO_APIS_AND_A_SPLITTER = `${HELLO_WORLD_YAML}
 - name: other
@@ -47,4 +48,31 @@ describe('ApisStack', () => {
       ScalingConfig: Match.objectLike({ MinSize: 1, MaxSize: 5 }),
     });
   });
+});
+
+const dir = tempDir();
+
+type KubeObject = { kind: string; metadata: { name: string; labels: Record<string, string> } };
+
+/** The kubectl handler's own label, which lets it prune objects that leave a manifest. */
+function withoutPruneLabel(o: KubeObject): KubeObject {
+  const labels = Object.fromEntries(Object.entries(o.metadata.labels).filter(([k]) => !k.startsWith('aws.cdk.eks/prune-')));
+  return { ...o, metadata: { ...o.metadata, labels } };
+}
+
+test('GIVEN a cortex.yaml THEN the stack deploys exactly the objects `cortex manifests` prints (plus the kubectl handler\'s prune label)', () => {
+  // GIVEN
+  const file = writeFile(dir, 'cortex.yaml', TWO_APIS_AND_A_SPLITTER);
+  const printed = YAML.parseAllDocuments(runCli(['manifests', '-f', file], dir).out).map((d) => d.toJS());
+  // WHEN
+  const manifests = synth(TWO_APIS_AND_A_SPLITTER).findResources('Custom::AWSCDK-EKS-KubernetesResource');
+  const deployed = Object.values(manifests)
+    .flatMap((r) => JSON.parse(r.Properties.Manifest))
+    .filter((o: KubeObject) => o.kind !== 'Namespace')
+    .map(withoutPruneLabel);
+  // THEN
+  const key = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
+  const sorted = (objects: KubeObject[]) => [...objects].sort((a, b) => key(a).localeCompare(key(b)));
+  expect(deployed.length).toBeGreaterThan(5);
+  expect(sorted(deployed)).toEqual(sorted(printed));
 });
