@@ -1,0 +1,59 @@
+import { DependencyGroup, IDependable } from 'constructs';
+import { DEFAULT_GATEWAY_URL, DEFAULT_NAMESPACE, DEFAULT_PROMETHEUS_URL, NEURON_SCHEDULER_NAME } from '../../constructs/names';
+
+/**
+ * What an API's objects need from the platform of its cluster: where to live, the addresses the
+ * pods and the autoscaler use, and what must be in place (CRDs, namespace, gateway) before them.
+ * `CortexPlatform` implements it; `ApiPlatform.existing()` describes add-ons that are already there.
+ */
+export interface IApiPlatform {
+  /** The namespace of the APIs (created by the platform). */
+  readonly namespace: string;
+  /** The gateway's in-cluster URL, given to API containers as `CORTEX_GATEWAY_URL`. */
+  readonly gatewayUrl: string;
+  /** The Prometheus server the autoscaler's triggers query. */
+  readonly prometheusUrl: string;
+  /** The scheduler of pods that ask for Neuron devices. */
+  readonly neuronSchedulerName: string;
+  /**
+   * The APIs' base URL from outside the cluster (`http://<load balancer>`), usually a deploy-time token.
+   * @default - unknown: no URL outputs
+   */
+  readonly endpointUrl?: string;
+  /** What API manifests must be applied after: the CRDs, the namespace, the gateway. */
+  readonly ready: IDependable;
+}
+
+/** Attributes of a platform installed outside this app (see {@link ApiPlatform.existing}). */
+export interface ExistingApiPlatformAttributes {
+  /** @default 'cortex' */
+  readonly namespace?: string;
+  /** @default 'http://apis-gateway.istio-system.svc.cluster.local' */
+  readonly gatewayUrl?: string;
+  /** @default 'http://prometheus-server.prometheus.svc.cluster.local' */
+  readonly prometheusUrl?: string;
+  /** @default 'my-scheduler' */
+  readonly neuronSchedulerName?: string;
+  /** @default - no URL outputs */
+  readonly endpointUrl?: string;
+}
+
+/** Factories of {@link IApiPlatform}. */
+export class ApiPlatform {
+  /**
+   * A platform whose add-ons (Istio with the `apis-gateway`, KEDA, Prometheus, the namespace) were
+   * installed some other way: nothing to wait for.
+   */
+  public static existing(attrs: ExistingApiPlatformAttributes = {}): IApiPlatform {
+    return {
+      namespace: attrs.namespace ?? DEFAULT_NAMESPACE,
+      gatewayUrl: attrs.gatewayUrl ?? DEFAULT_GATEWAY_URL,
+      prometheusUrl: attrs.prometheusUrl ?? DEFAULT_PROMETHEUS_URL,
+      neuronSchedulerName: attrs.neuronSchedulerName ?? NEURON_SCHEDULER_NAME,
+      endpointUrl: attrs.endpointUrl,
+      ready: new DependencyGroup(),
+    };
+  }
+
+  private constructor() {}
+}
