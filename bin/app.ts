@@ -1,18 +1,50 @@
 #!/usr/bin/env node
-// The CDK app `npx cdk synth` runs (from the project root): an EKS cluster and the APIs of one cortex.yaml.
-//   npx cdk synth                               the example, examples/hello-world/cortex.yaml
-//   npx cdk synth -c config=path/to/cortex.yaml another configuration
+// The CDK app `npx cdk synth` runs (from the project root): an EKS cluster with CPU, GPU and Inferentia
+// node groups, the platform add-ons, and the APIs of one or more cortex.yaml files.
+//   npx cdk synth                                   every example: examples/*/cortex.yaml
+//   npx cdk synth -c config=path/to/cortex.yaml     another file (several: comma-separated)
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
-import { formatProblem } from '../lib/config';
-import { ApisStack } from '../lib/apis-stack';
+import { ConfigError, ConfigProblem, CortexConfig, formatProblem, mergeConfigs } from '../lib/config';
+import { CortexStack } from '../lib/cortex-stack';
 import { loadConfig } from './cli/load';
 
 const app = new cdk.App();
-const configPath: string = app.node.tryGetContext('config') ?? 'examples/hello-world/cortex.yaml';
-const { config, problems } = loadConfig(configPath, process.cwd());
-if (!config) {
-  // Stop before anything is synthesized: a bad cortex.yaml never becomes half a deployment.
+const files = configFiles(app.node.tryGetContext('config'));
+const config = loadAll(files);
+new CortexStack(app, 'Cortex', {
+  config,
+  description: `cortex-cdk: an EKS cluster, its platform, and the APIs of ${files.join(', ')}`,
+});
+
+function configFiles(context: unknown): string[] {
+  if (typeof context === 'string' && context.trim() !== '') {
+    return context.split(',').map((f) => f.trim()).filter((f) => f !== '');
+  }
+  return fs
+    .readdirSync('examples')
+    .map((dir) => path.join('examples', dir, 'cortex.yaml'))
+    .filter((file) => fs.existsSync(file))
+    .sort();
+}
+
+/** Every file valid, and names and endpoints unique across them; otherwise the problems, and no synth at all. */
+function loadAll(paths: string[]): CortexConfig {
+  const configs: CortexConfig[] = [];
+  const problems: ConfigProblem[] = [];
+  for (const file of paths) {
+    const result = loadConfig(file, process.cwd());
+    if (result.config) configs.push(result.config);
+    problems.push(...result.problems);
+  }
+  try {
+    if (problems.length === 0) return mergeConfigs(configs);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(...e.problems);
+  }
+  // A bad cortex.yaml never becomes half a deployment: stop before anything is synthesized.
   process.stderr.write(problems.map((p) => formatProblem(p) + '\n').join(''));
   process.exit(1);
 }
-new ApisStack(app, 'CortexApis', { config, description: `cortex-cdk: the APIs of ${configPath}` });

@@ -10,7 +10,7 @@ class PythonPredictor:
 
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), config.get("model", "model.joblib"))
         if not os.path.exists(path):
-            # Built images have it (dependencies.sh runs train.py); a bare checkout trains it here.
+            # `python train.py` bakes it into the image; without it, train here (well under a second).
             from train import train
 
             train(path)

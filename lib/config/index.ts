@@ -4,6 +4,7 @@
 export * from './types';
 export * from './errors';
 export { parseConfig, validateConfig, loadConfigFile, configFromObject, validateConfigObject } from './parse';
+export { mergeConfigs } from './merge';
 export type { ValidationResult } from './config-file';
 export { API_KINDS } from './config-file';
 export type { ApiKind } from './config-file';

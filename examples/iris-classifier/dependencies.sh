@@ -1,4 +1,0 @@
-#!/bin/sh
-# Runs when the API's image is built, after requirements.txt is installed: bake the trained model in.
-set -e
-python train.py model.joblib

@@ -1,0 +1,12 @@
+// cortex-cdk: Cortex-style Realtime APIs on Amazon EKS, as AWS CDK constructs.
+export * from './config';
+export * from './errors';
+export * from './node-group';
+export * from './cortex-cluster';
+export * from './platform';
+export * from './realtime-api';
+export * from './traffic-splitter';
+export * from './cortex-apis';
+export * from './images';
+export * from './cortex-stack';
+export * as charts from '../constructs';

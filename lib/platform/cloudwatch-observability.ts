@@ -1,0 +1,85 @@
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { acknowledgeManagedPolicy } from './nag';
+import { checkAddonVersion } from './validation';
+import { EKS_ADDONS } from './versions';
+
+/** The add-on's agent service account (namespace `amazon-cloudwatch`), which Fluent Bit uses too. */
+export const CLOUDWATCH_AGENT_SERVICE_ACCOUNT = 'cloudwatch-agent';
+
+/** The AWS managed policy of the add-on's default role. */
+export const CLOUDWATCH_AGENT_POLICY = 'CloudWatchAgentServerPolicy';
+
+/** Options of the `amazon-cloudwatch-observability` EKS add-on. */
+export interface CloudWatchObservabilityOptions {
+  /**
+   * The add-on version (`aws eks describe-addon-versions --addon-name amazon-cloudwatch-observability`);
+   * Pod Identity needs v3.1.0 or newer.
+   * @default - the version EKS installs by default for the cluster's Kubernetes version
+   */
+  readonly addonVersion?: string;
+  /**
+   * The add-on's configuration values (its JSON schema: `aws eks describe-addon-configuration`).
+   * @default - the add-on's defaults: Container Insights and container logs through Fluent Bit
+   */
+  readonly configurationValues?: Record<string, unknown>;
+  /**
+   * The role the agent and Fluent Bit assume through EKS Pod Identity; its trust policy must allow
+   * `pods.eks.amazonaws.com` to `sts:AssumeRole` and `sts:TagSession`.
+   * @default - a new role with the AWS managed policy CloudWatchAgentServerPolicy
+   */
+  readonly role?: iam.IRole;
+}
+
+/** Props of {@link CloudWatchObservability}. */
+export interface CloudWatchObservabilityProps extends CloudWatchObservabilityOptions {
+  /** The cluster to install the add-on on (with the `eks-pod-identity-agent` add-on). */
+  readonly cluster: eks.ICluster;
+}
+
+/**
+ * The `amazon-cloudwatch-observability` EKS add-on: the CloudWatch agent (Container Insights) and
+ * Fluent Bit, which ships every container's logs to `/aws/containerinsights/<cluster>/application`
+ * (what `cortex logs` reads). Its permissions come through an EKS Pod Identity association of its
+ * `cloudwatch-agent` service account, so only its pods hold them — not every pod through the node role.
+ */
+export class CloudWatchObservability extends Construct {
+  /** The add-on. */
+  public readonly addon: eks.Addon;
+  /** The role its pods assume. */
+  public readonly role: iam.IRole;
+
+  constructor(scope: Construct, id: string, props: CloudWatchObservabilityProps) {
+    super(scope, id);
+    if (props.addonVersion !== undefined) {
+      checkAddonVersion('cloudWatchObservability.addonVersion', props.addonVersion);
+    }
+
+    this.role = props.role ?? this.defaultRole();
+    this.addon = new eks.Addon(this, 'Resource', {
+      cluster: props.cluster,
+      addonName: EKS_ADDONS.cloudWatchObservability,
+      addonVersion: props.addonVersion,
+      configurationValues: props.configurationValues,
+    });
+    // The L2 does not expose the add-on's own Pod Identity associations (AWS::EKS::Addon PodIdentityAssociations).
+    const resource = this.addon.node.defaultChild as eks.CfnAddon;
+    resource.podIdentityAssociations = [{ serviceAccount: CLOUDWATCH_AGENT_SERVICE_ACCOUNT, roleArn: this.role.roleArn }];
+  }
+
+  private defaultRole(): iam.Role {
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com').withSessionTags(),
+      description: 'amazon-cloudwatch-observability: the CloudWatch agent and Fluent Bit (EKS Pod Identity)',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName(CLOUDWATCH_AGENT_POLICY)],
+    });
+    acknowledgeManagedPolicy(
+      role,
+      CLOUDWATCH_AGENT_POLICY,
+      'The policy AWS documents for the add-on, kept current by AWS as the agent changes; it is granted only to ' +
+        "the add-on's cloudwatch-agent service account (Pod Identity), not to the node role.",
+    );
+    return role;
+  }
+}

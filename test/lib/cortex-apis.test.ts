@@ -1,0 +1,326 @@
+import * as path from 'node:path';
+import * as cdk from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as YAML from 'yaml';
+import { generatedConfig } from '../../bench/synth';
+import { ConfigError, configFromObject, type CortexConfig } from '../../lib/config';
+import {
+  CortexApis,
+  DEFAULT_API_STACKS,
+  MANIFEST_OVERHEAD_BYTES,
+  TEMPLATE_BYTE_BUDGET,
+  TEMPLATE_RESOURCE_BUDGET,
+  TOKEN_BYTES,
+  apiStackIndex,
+  checkMaxUrlOutputs,
+  checkStackCount,
+  manifestTemplateBytes,
+} from '../../lib/cortex-apis';
+import { CortexValidationError } from '../../lib/errors';
+import { RealtimeApi } from '../../lib/realtime-api';
+import { runCli, tempDir, writeFile } from '../util';
+import { ENDPOINT_URL, KubeObject, MANIFEST_TYPE, clusterStack, logicalId, manifestsOf, writeProject } from './api-fixtures';
+
+const dir = tempDir('cortex-apis-');
+
+const CORTEX_YAML = `- name: hello
+  kind: RealtimeAPI
+  pod:
+    containers: [{name: api, image: "example.com/hello:1"}]
+- name: iris
+  kind: RealtimeAPI
+  predictor: {type: python, path: predictor.py}
+- name: other
+  kind: RealtimeAPI
+  pod:
+    containers: [{name: api, image: "example.com/other:1"}]
+  networking: {endpoint: /v2/other}
+- name: split
+  kind: TrafficSplitter
+  apis: [{name: hello, weight: 50}, {name: other, weight: 50}, {name: iris, weight: 10, shadow: true}]
+`;
+
+/** The nested stacks' templates, by the nested stack's id. */
+function nestedTemplates(apis: CortexApis): Map<string, Template> {
+  return new Map(apis.stacks.map((s) => [s.node.id, Template.fromStack(s)]));
+}
+
+/** The parent's AWS::CloudFormation::Stack resource of a nested stack. */
+function nestedStackResource(parent: Template, stack: cdk.NestedStack): { DependsOn?: string[]; Properties: { Parameters: Record<string, unknown> } } {
+  return parent.toJSON().Resources[cdk.Stack.of(stack.nestedStackResource!).resolve(stack.nestedStackResource!.logicalId)];
+}
+
+describe('RealtimeApi.fromConfigFile: three APIs and a splitter', () => {
+  let fixture: ReturnType<typeof clusterStack>;
+  let apis: CortexApis;
+  let parent: Template;
+  let nested: Map<string, Template>;
+
+  beforeAll(() => {
+    // GIVEN
+    const project = writeProject(path.join(dir, 'project'));
+    const file = writeFile(project, 'cortex.yaml', CORTEX_YAML);
+    fixture = clusterStack({ endpointUrl: ENDPOINT_URL });
+    // WHEN
+    apis = RealtimeApi.fromConfigFile(fixture.stack, file, { cluster: fixture.cluster, platform: fixture.platform });
+    parent = Template.fromStack(fixture.stack);
+    nested = nestedTemplates(apis);
+  });
+
+  test('THEN a construct with the APIs and the splitters by name, in file order', () => {
+    expect(apis.node.id).toBe('CortexApis');
+    expect([...apis.apis.keys()]).toEqual(['hello', 'iris', 'other']);
+    expect([...apis.splitters.keys()]).toEqual(['split']);
+  });
+
+  test('THEN each API is one manifest in its nested stack; the parent holds none of them', () => {
+    const names = [...nested.values()].flatMap((t) => manifestsOf(t).map((m) => m.objects.find((o) => o.kind !== 'ConfigMap')!.metadata.name));
+    expect(names.sort()).toEqual(['hello', 'iris', 'other', 'split']);
+    expect(manifestsOf(parent).map((m) => m.id)).toEqual([logicalId(fixture.namespace)]);
+    for (const [name, api] of apis.apis) {
+      const stack = cdk.Stack.of(api);
+      expect(stack.nestedStackParent).toBe(fixture.stack);
+      expect(stack.node.id).toBe(`Apis${String(apiStackIndex(name, DEFAULT_API_STACKS)).padStart(2, '0')}`);
+    }
+    expect(cdk.Stack.of(apis.splitters.get('split')!).node.id).toMatch(/^Splitters\d\d$/);
+  });
+
+  test('THEN the nested stacks reach the parent\'s kubectl provider and cluster through parameters', () => {
+    for (const stack of apis.stacks) {
+      const [manifest] = manifestsOf(nested.get(stack.node.id)!);
+      const serviceToken = (manifest.properties.ServiceToken as { Ref: string }).Ref;
+      const clusterName = (manifest.properties.ClusterName as { Ref: string }).Ref;
+      const parameters = nestedStackResource(parent, stack).Properties.Parameters;
+      expect(parameters[serviceToken]).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ClusterKubectlProvider/), 'Arn'] });
+      expect(parameters[clusterName]).toEqual({ Ref: logicalId(fixture.cluster) });
+    }
+  });
+
+  test('THEN every nested stack waits for the platform; the splitter\'s for its targets\' stacks too', () => {
+    for (const stack of apis.stacks) {
+      expect(nestedStackResource(parent, stack).DependsOn).toContain(logicalId(fixture.namespace));
+    }
+    const splitterStack = cdk.Stack.of(apis.splitters.get('split')!) as cdk.NestedStack;
+    const dependsOn = nestedStackResource(parent, splitterStack).DependsOn;
+    for (const target of ['hello', 'iris', 'other']) {
+      const apiStack = cdk.Stack.of(apis.apis.get(target)!) as cdk.NestedStack;
+      expect(dependsOn).toContain(cdk.Stack.of(fixture.stack).resolve(apiStack.nestedStackResource!.logicalId));
+    }
+  });
+
+  test('THEN the predictor-form API runs its image asset, resolved inside its nested stack', () => {
+    const iris = apis.apis.get('iris')!;
+    const [manifest] = manifestsOf(nested.get(cdk.Stack.of(iris).node.id)!).filter((m) => m.text.includes('"iris-predictor"'));
+    expect(manifest.text).toContain(`:${iris.predictorImageAsset!.assetHash}'}>`);
+    expect(apis.apis.get('hello')!.predictorImageAsset).toBeUndefined();
+  });
+
+  test('THEN outputs: the gateway\'s base URL and one URL per API and splitter', () => {
+    const outputs = Object.values(parent.toJSON().Outputs) as Array<{ Value: string; Description: string }>;
+    expect(outputs.map((o) => o.Value).sort()).toEqual(
+      [ENDPOINT_URL, `${ENDPOINT_URL}/hello`, `${ENDPOINT_URL}/iris`, `${ENDPOINT_URL}/v2/other`, `${ENDPOINT_URL}/split`].sort(),
+    );
+    expect(outputs.find((o) => o.Value === `${ENDPOINT_URL}/split`)!.Description).toBe('URL of the TrafficSplitter split');
+    for (const t of nested.values()) {
+      expect(t.toJSON().Outputs).toBeUndefined();
+    }
+  });
+});
+
+describe('CortexApis deploys exactly the objects `cortex manifests` prints', () => {
+  test('GIVEN a cortex.yaml and the same images THEN the same objects (plus the kubectl handler\'s prune label)', () => {
+    // GIVEN
+    const project = writeProject(path.join(dir, 'same-objects'));
+    const file = writeFile(project, 'cortex.yaml', CORTEX_YAML);
+    const images = ['--proxy-image', 'example.com/proxy:1', '--predictor-image', 'example.com/iris:1'];
+    const printed = YAML.parseAllDocuments(runCli(['manifests', '-f', file, ...images], project).out).map((d) => d.toJS() as KubeObject);
+    // WHEN
+    const { stack, cluster } = clusterStack();
+    const apis = CortexApis.fromConfigFile(stack, 'Apis', file, { cluster, proxyImage: 'example.com/proxy:1', predictorImage: 'example.com/iris:1' });
+    const deployed = apis.stacks.flatMap((s) => manifestsOf(Template.fromStack(s))).flatMap((m) => m.objects);
+    // THEN
+    const withoutPruneLabel = (o: KubeObject) => ({
+      ...o,
+      metadata: { ...o.metadata, labels: Object.fromEntries(Object.entries(o.metadata.labels ?? {}).filter(([k]) => !k.startsWith('aws.cdk.eks/prune-'))) },
+    });
+    const key = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
+    const sorted = (objects: KubeObject[]) => [...objects].sort((a, b) => key(a).localeCompare(key(b)));
+    expect(printed.length).toBeGreaterThan(10);
+    expect(sorted(deployed.map(withoutPruneLabel))).toEqual(sorted(printed));
+  });
+});
+
+describe('CortexApis in another stack than its cluster', () => {
+  test('GIVEN the cluster in stack A WHEN the APIs are in stack B THEN the nested stacks import provider and cluster name from A', () => {
+    // GIVEN
+    const { app, cluster, stack: clusterStackOfA } = clusterStack();
+    const stack = new cdk.Stack(app, 'Apis');
+    const config = configFromObject([{ name: 'a', kind: 'RealtimeAPI', pod: { containers: [{ name: 'api', image: 'a:1' }] } }]);
+    // WHEN
+    const apis = new CortexApis(stack, 'Apis', { cluster, config, proxyImage: 'example.com/proxy:1' });
+    // THEN
+    const [manifest] = manifestsOf(Template.fromStack(apis.stacks[0]));
+    expect(manifest.properties.ServiceToken).toEqual({ 'Fn::ImportValue': expect.stringMatching(/^Test:.*KubectlProvider/) });
+    expect(manifest.properties.ClusterName).toEqual({ 'Fn::ImportValue': expect.stringMatching(/^Test:.*Cluster/) });
+    expect(stack.dependencies).toContain(clusterStackOfA);
+  });
+});
+
+describe('CortexApis at scale: 300 APIs and 30 splitters', () => {
+  let apis: CortexApis;
+  let config: CortexConfig;
+  let parent: Template;
+  let nested: Map<string, Template>;
+
+  beforeAll(() => {
+    // GIVEN
+    const project = writeProject(path.join(dir, 'scale'));
+    config = configFromObject(generatedConfig(300, 30), path.join(project, 'cortex.yaml'));
+    const fixture = clusterStack({ endpointUrl: ENDPOINT_URL });
+    // WHEN
+    apis = new CortexApis(fixture.stack, 'Apis', { cluster: fixture.cluster, config, platform: fixture.platform });
+    parent = Template.fromStack(fixture.stack);
+    nested = nestedTemplates(apis);
+  });
+
+  test('THEN the APIs are spread over many nested stacks, the splitters over their own', () => {
+    const ids = [...nested.keys()];
+    expect(ids.filter((id) => id.startsWith('Apis')).length).toBeGreaterThan(20);
+    expect(ids.filter((id) => id.startsWith('Splitters')).length).toBeGreaterThan(1);
+    parent.resourceCountIs('AWS::CloudFormation::Stack', ids.length);
+  });
+
+  test('THEN every API and splitter is in exactly one manifest, in exactly one nested stack', () => {
+    const names = [...nested.values()].flatMap((t) => manifestsOf(t)).map((m) => m.objects.find((o) => o.kind === 'VirtualService')!.metadata.name);
+    expect(names).toHaveLength(330);
+    expect(new Set(names).size).toBe(330);
+    expect(new Set(names)).toEqual(new Set(config.specs.map((s) => s.name)));
+    expect(manifestsOf(parent)).toHaveLength(1); // the namespace
+  });
+
+  test('THEN every template is within CloudFormation\'s limits, and within the budgets', () => {
+    for (const template of [parent, ...nested.values()]) {
+      const json = template.toJSON();
+      const bytes = Buffer.byteLength(JSON.stringify(json, undefined, 1));
+      const resources = Object.keys(json.Resources).length;
+      expect(bytes).toBeLessThan(TEMPLATE_BYTE_BUDGET);
+      expect(resources).toBeLessThan(TEMPLATE_RESOURCE_BUDGET);
+      expect(Object.keys(json.Outputs ?? {}).length).toBeLessThanOrEqual(200);
+      expect(Object.keys(json.Parameters ?? {}).length).toBeLessThanOrEqual(200);
+    }
+  });
+
+  test('THEN the estimate of a stack\'s size is above what it synthesizes to (the budget check is safe)', () => {
+    for (const stack of apis.stacks) {
+      const estimate = stack.node.children
+        .filter((c): c is RealtimeApi => c instanceof RealtimeApi)
+        .reduce((sum, api) => sum + manifestTemplateBytes(api.objects), 0);
+      const manifests = manifestsOf(nested.get(stack.node.id)!);
+      if (manifests.length === 0 || estimate === 0) continue;
+      const actual = Buffer.byteLength(JSON.stringify(nested.get(stack.node.id)!.toJSON(), undefined, 1));
+      expect(estimate).toBeGreaterThan(actual);
+    }
+  });
+
+  test('THEN past maxUrlOutputs: the gateway URL and one ApiUrls output instead of one per API', () => {
+    const outputs = parent.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
+    expect(Object.keys(outputs)).toHaveLength(2);
+    const apiUrls = Object.entries(outputs).find(([id]) => id.includes('ApiUrls'))![1];
+    expect(apiUrls.Value).toBe(`${ENDPOINT_URL}/<api-name>`);
+    expect(apiUrls.Description).toMatch(/^330 APIs and splitters, more than maxUrlOutputs \(50\)/);
+  });
+});
+
+describe('CortexApis props validation', () => {
+  let fixture: ReturnType<typeof clusterStack>;
+  let small: CortexConfig;
+  beforeAll(() => {
+    fixture = clusterStack();
+    small = configFromObject([{ name: 'a', kind: 'RealtimeAPI', pod: { containers: [{ name: 'api', image: 'a:1' }] } }]);
+  });
+  let n = 0;
+  const add = (props: Partial<ConstructorParameters<typeof CortexApis>[2]>) =>
+    new CortexApis(fixture.stack, `Apis${n++}`, { cluster: fixture.cluster, config: small, proxyImage: 'p:1', ...props });
+
+  test.each([0, 65, 1.5])('apiStacks %p', (apiStacks) => {
+    expect(() => add({ apiStacks })).toThrow(CortexValidationError);
+    expect(() => add({ apiStacks })).toThrow(new RegExp(`^apiStacks \\(${apiStacks}\\) must be an integer from 1 to 64`));
+  });
+
+  test('splitterStacks', () => {
+    expect(() => add({ splitterStacks: 0 })).toThrow(/^splitterStacks \(0\) must be an integer from 1 to 64/);
+  });
+
+  test.each([-1, 151])('maxUrlOutputs %p', (maxUrlOutputs) => {
+    expect(() => add({ maxUrlOutputs })).toThrow(new RegExp(`^maxUrlOutputs \\(${maxUrlOutputs}\\) must be an integer from 0 to 150`));
+  });
+
+  test('too many APIs for the stacks: the error names apiStacks and the stack', () => {
+    const project = writeProject(path.join(dir, 'crowded'));
+    const crowded = configFromObject(generatedConfig(150, 0), path.join(project, 'cortex.yaml'));
+    expect(() => add({ config: crowded, apiStacks: 1 })).toThrow(
+      /^apiStacks \(1\) is too few: nested stack Apis00 would hold 150 manifests of about \d+ KB, over the 700 KB budget/,
+    );
+  });
+
+  test('a bad cortex.yaml: a ConfigError with the line', () => {
+    const file = writeFile(dir, 'bad/cortex.yaml', '- name: x\n  kind: RealtimeAPI\n  pod: {port: 0, containers: [{name: api, image: a}]}\n');
+    expect(() => CortexApis.fromConfigFile(fixture.stack, 'Bad', file, { cluster: fixture.cluster })).toThrow(ConfigError);
+    expect(() => CortexApis.fromConfigFile(fixture.stack, 'Bad2', file, { cluster: fixture.cluster })).toThrow(/cortex\.yaml:3:\d+: x\.pod\.port/);
+  });
+});
+
+describe('apiStackIndex', () => {
+  const names = Array.from({ length: 2000 }, (_, i) => `api-${i}`);
+
+  test('GIVEN a name THEN always the same stack, within the count', () => {
+    expect(apiStackIndex('iris-classifier', 32)).toBe(apiStackIndex('iris-classifier', 32));
+    for (const name of names.slice(0, 200)) {
+      const i = apiStackIndex(name, 32);
+      expect(Number.isInteger(i) && i >= 0 && i < 32).toBe(true);
+    }
+    expect(apiStackIndex('anything', 1)).toBe(0);
+  });
+
+  test('GIVEN many names THEN about as many in each stack', () => {
+    const counts = new Array(32).fill(0);
+    names.forEach((name) => counts[apiStackIndex(name, 32)]++);
+    expect(Math.min(...counts)).toBeGreaterThan(30);
+    expect(Math.max(...counts)).toBeLessThan(100);
+  });
+
+  test('GIVEN the count raised from 32 to 64 THEN only names that move go to a new stack, about half of them', () => {
+    const moved = names.filter((name) => apiStackIndex(name, 64) !== apiStackIndex(name, 32));
+    expect(moved.every((name) => apiStackIndex(name, 64) >= 32)).toBe(true);
+    expect(moved.length / names.length).toBeGreaterThan(0.4);
+    expect(moved.length / names.length).toBeLessThan(0.6);
+  });
+});
+
+describe('manifestTemplateBytes', () => {
+  test('the escaped JSON, the resource\'s overhead, and each token\'s growth', () => {
+    const objects = [{ kind: 'Service', metadata: { name: 'a' } }];
+    const plain = JSON.stringify(JSON.stringify(objects)).length;
+    expect(manifestTemplateBytes(objects)).toBe(plain + MANIFEST_OVERHEAD_BYTES);
+    const withToken = [{ kind: 'Service', metadata: { name: '${Token[TOKEN.12]}' } }];
+    expect(manifestTemplateBytes(withToken)).toBe(JSON.stringify(JSON.stringify(withToken)).length + MANIFEST_OVERHEAD_BYTES + TOKEN_BYTES);
+  });
+});
+
+describe('range checks', () => {
+  test('checkStackCount', () => {
+    expect(() => checkStackCount('apiStacks', 1)).not.toThrow();
+    expect(() => checkStackCount('apiStacks', 64)).not.toThrow();
+    expect(() => checkStackCount('apiStacks', 65)).toThrow(/^apiStacks \(65\)/);
+  });
+
+  test('checkMaxUrlOutputs', () => {
+    expect(() => checkMaxUrlOutputs(0)).not.toThrow();
+    expect(() => checkMaxUrlOutputs(150)).not.toThrow();
+    expect(() => checkMaxUrlOutputs(NaN)).toThrow(/^maxUrlOutputs \(NaN\)/);
+  });
+});
+
+test('manifests are custom resources of the kubectl provider', () => {
+  expect(MANIFEST_TYPE).toBe('Custom::AWSCDK-EKS-KubernetesResource');
+});

@@ -1,0 +1,308 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as cdk from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import { configCharts } from '../../constructs';
+import { ConfigError, configFromObject, loadConfigFile, parseConfig, type RealtimeApiSpec } from '../../lib/config';
+import { CortexValidationError } from '../../lib/errors';
+import { ApiPlatform } from '../../lib/platform/api-platform';
+import { RealtimeApi } from '../../lib/realtime-api';
+import { HELLO_WORLD_YAML, tempDir, writeFile } from '../util';
+import { ENDPOINT_URL, KubeObject, clusterStack, logicalId, manifestsOf, objectKeys, writeProject } from './api-fixtures';
+
+const dir = tempDir('cortex-realtime-api-');
+
+/** How an unresolved CDK token looks in a string at synth time. */
+const TOKEN_LIKE = '${Token[TOKEN.1]}';
+
+const PREDICTOR_YAML = `- name: iris
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictor.py
+    config: {threshold: 0.5}
+`;
+
+function helloWorld(): RealtimeApiSpec {
+  return parseConfig(HELLO_WORLD_YAML, 'cortex.yaml').apis[0];
+}
+
+/** A predictor-form API read from a cortex.yaml in a fresh project directory. */
+function predictorApi(name: string): { api: RealtimeApiSpec; projectDir: string } {
+  const projectDir = writeProject(path.join(dir, name));
+  const file = writeFile(projectDir, 'cortex.yaml', PREDICTOR_YAML);
+  return { api: loadConfigFile(file).apis[0], projectDir };
+}
+
+function deployment(objects: KubeObject[]): KubeObject {
+  return objects.find((o) => o.kind === 'Deployment')!;
+}
+
+function containerImage(objects: KubeObject[], container: string): string {
+  return deployment(objects).spec.template.spec.containers.find((c: { name: string }) => c.name === container).image;
+}
+
+/** The docker image assets of a synthesized stack's assembly. */
+function dockerImageAssets(app: cdk.App, stack: cdk.Stack): Record<string, { source: { directory: string; dockerBuildArgs?: Record<string, string>; platform?: string } }> {
+  const assembly = app.synth();
+  const assetsFile = path.join(assembly.directory, `${stack.artifactId}.assets.json`);
+  return JSON.parse(fs.readFileSync(assetsFile, 'utf8')).dockerImages ?? {};
+}
+
+describe('RealtimeApi, a container-form and a predictor-form API on a cluster with a platform', () => {
+  let fixture: ReturnType<typeof clusterStack>;
+  let hello: RealtimeApi;
+  let iris: RealtimeApi;
+  let template: Template;
+  let images: ReturnType<typeof dockerImageAssets>;
+
+  beforeAll(() => {
+    // GIVEN
+    fixture = clusterStack({ endpointUrl: ENDPOINT_URL });
+    const { stack, cluster, platform } = fixture;
+    // WHEN
+    hello = new RealtimeApi(stack, 'Hello', { cluster, platform, api: helloWorld() });
+    iris = new RealtimeApi(stack, 'Iris', { cluster, platform, api: predictorApi('iris').api });
+    template = Template.fromStack(stack);
+    images = dockerImageAssets(fixture.app, stack);
+  });
+
+  test('THEN one KubernetesManifest per API, on the cluster, each with exactly its chart\'s objects', () => {
+    const manifests = manifestsOf(template).filter((m) => m.id !== logicalId(fixture.namespace));
+    expect(manifests.map((m) => m.id).sort()).toEqual([logicalId(hello.manifest), logicalId(iris.manifest)].sort());
+    const helloManifest = manifests.find((m) => m.id === logicalId(hello.manifest))!;
+    expect(objectKeys(helloManifest.objects)).toEqual(
+      ['Deployment/hello-world', 'PodDisruptionBudget/hello-world', 'ScaledObject/hello-world', 'Service/hello-world', 'VirtualService/hello-world'],
+    );
+    const irisManifest = manifests.find((m) => m.id === logicalId(iris.manifest))!;
+    expect(objectKeys(irisManifest.objects)).toContain('ConfigMap/iris-predictor');
+    expect(irisManifest.objects).toHaveLength(6);
+    expect(helloManifest.properties.ClusterName).toEqual({ Ref: logicalId(fixture.cluster) });
+  });
+
+  test('THEN the objects are the chart\'s, with the platform\'s namespace and addresses', () => {
+    // `cortex manifests` renders the same chart with the same options.
+    const [expected] = configCharts(parseConfig(HELLO_WORLD_YAML, 'cortex.yaml'), {
+      namespace: 'cortex',
+      gatewayUrl: fixture.platform.gatewayUrl,
+      prometheusUrl: fixture.platform.prometheusUrl,
+      proxyImage: TOKEN_LIKE,
+    }).map((c) => c.toJson());
+    const deployed = manifestsOf(template).find((m) => m.id === logicalId(hello.manifest))!.objects;
+    const withoutPruneLabel = (o: KubeObject) => ({
+      ...o,
+      metadata: { ...o.metadata, labels: Object.fromEntries(Object.entries(o.metadata.labels ?? {}).filter(([k]) => !k.startsWith('aws.cdk.eks/prune-'))) },
+    });
+    const normalized = deployed.map(withoutPruneLabel);
+    // The proxy image is the asset's URI, a token (which the spec hash ignores); everything else is identical.
+    deployment(normalized).spec.template.spec.containers.find((c: { name: string }) => c.name === 'proxy').image = TOKEN_LIKE;
+    expect(normalized).toEqual(expected);
+  });
+
+  test('THEN every manifest depends on the platform being ready', () => {
+    for (const api of [hello, iris]) {
+      expect(template.toJSON().Resources[logicalId(api.manifest)].DependsOn).toContain(logicalId(fixture.namespace));
+    }
+  });
+
+  test('THEN the predictor-form API gets an image asset: the runtime plus the project, for linux/amd64, its URI in the Deployment', () => {
+    expect(iris.predictorImageAsset).toBeDefined();
+    const hash = iris.predictorImageAsset!.assetHash;
+    const asset = images[hash];
+    expect(asset.source.platform).toBe('linux/amd64');
+    expect(asset.source.dockerBuildArgs).toEqual({
+      CORTEX_SHELL_DEPENDENCIES: 'dependencies.sh',
+      CORTEX_CONDA_PACKAGES: 'conda-packages.txt',
+      CORTEX_PIP_REQUIREMENTS: 'requirements.txt',
+    });
+    const staged = path.join(fixture.app.outdir, asset.source.directory);
+    expect(fs.existsSync(path.join(staged, 'Dockerfile'))).toBe(true);
+    expect(fs.readFileSync(path.join(staged, 'project', 'predictor.py'), 'utf8')).toContain('PythonPredictor');
+    const objects = manifestsOf(template).find((m) => m.id === logicalId(iris.manifest))!.objects;
+    expect(containerImage(objects, 'api')).toMatch(new RegExp(`^<\\{'Fn::Sub':'.*container-assets.*:${hash}'\\}>$`));
+  });
+
+  test('THEN the container-form API gets no predictor asset: its containers keep their images', () => {
+    expect(hello.predictorImageAsset).toBeUndefined();
+    const objects = manifestsOf(template).find((m) => m.id === logicalId(hello.manifest))!.objects;
+    expect(containerImage(objects, 'api')).toBe('hashicorp/http-echo:1.0');
+    // The proxy sidecar's asset and the one predictor image: nothing else.
+    expect(Object.keys(images)).toHaveLength(2);
+  });
+
+  test('THEN both APIs share one proxy image asset, built from images/proxy for linux/amd64', () => {
+    const proxyImages = [hello, iris].map((api) => containerImage(manifestsOf(template).find((m) => m.id === logicalId(api.manifest))!.objects, 'proxy'));
+    expect(new Set(proxyImages).size).toBe(1);
+    const [proxyHash] = Object.keys(images).filter((h) => h !== iris.predictorImageAsset!.assetHash);
+    expect(proxyImages[0]).toContain(proxyHash);
+    expect(images[proxyHash].source.platform).toBe('linux/amd64');
+    expect(fs.readFileSync(path.join(fixture.app.outdir, images[proxyHash].source.directory, 'Dockerfile'), 'utf8')).toContain('proxy');
+  });
+
+  test('THEN url is the platform\'s endpoint plus the API\'s endpoint', () => {
+    expect(hello.url).toBe(`${ENDPOINT_URL}/hello-world`);
+    expect(iris.url).toBe(`${ENDPOINT_URL}/iris`);
+    expect(hello.name).toBe('hello-world');
+    expect(hello.namespace).toBe('cortex');
+  });
+});
+
+describe('RealtimeApi with image overrides (mirrored images)', () => {
+  let template: Template;
+  let images: ReturnType<typeof dockerImageAssets>;
+  let api: RealtimeApi;
+  const apiManifest = () => manifestsOf(template).find((m) => m.id === logicalId(api.manifest))!;
+
+  beforeAll(() => {
+    // GIVEN
+    const { app, stack, cluster } = clusterStack();
+    // WHEN
+    api = new RealtimeApi(stack, 'Iris', {
+      cluster,
+      api: predictorApi('mirrored').api,
+      proxyImage: 'registry.example.com/cortex/proxy:1.0',
+      predictorImage: 'registry.example.com/cortex/iris:7',
+    });
+    template = Template.fromStack(stack);
+    images = dockerImageAssets(app, stack);
+  });
+
+  test('THEN the Deployment runs the given images and no image asset is made', () => {
+    const manifest = apiManifest();
+    expect(containerImage(manifest.objects, 'proxy')).toBe('registry.example.com/cortex/proxy:1.0');
+    expect(containerImage(manifest.objects, 'api')).toBe('registry.example.com/cortex/iris:7');
+    expect(api.predictorImageAsset).toBeUndefined();
+    expect(images).toEqual({});
+  });
+
+  test('THEN without a platform: namespace cortex, no URL, no dependency', () => {
+    const manifest = apiManifest();
+    expect(manifest.objects.every((o) => o.metadata.namespace === 'cortex')).toBe(true);
+    expect(api.url).toBeUndefined();
+    expect(manifest.dependsOn.filter((d) => !d.startsWith('ClusterKubectlReadyBarrier'))).toEqual([]);
+  });
+});
+
+describe('RealtimeApi on an imported cluster, in a stack of its own', () => {
+  const SERVICE_TOKEN = 'arn:aws:lambda:us-east-1:123456789012:function:kubectl-provider-handler';
+  let template: Template;
+
+  beforeAll(() => {
+    // GIVEN an app whose cluster lives elsewhere: only its name and its kubectl provider are known
+    const app = new cdk.App();
+    const stack = new cdk.Stack(app, 'ImportedApis', { env: { account: '123456789012', region: 'us-east-1' } });
+    const cluster = eks.Cluster.fromClusterAttributes(stack, 'Cluster', {
+      clusterName: 'production',
+      kubectlProvider: eks.KubectlProvider.fromKubectlProviderAttributes(stack, 'KubectlProvider', { serviceToken: SERVICE_TOKEN }),
+    });
+    // WHEN
+    new RealtimeApi(stack, 'Hello', { cluster, api: helloWorld(), platform: ApiPlatform.existing({ namespace: 'ml' }) });
+    template = Template.fromStack(stack);
+  });
+
+  test('THEN the manifest goes through the imported kubectl provider to the named cluster', () => {
+    template.resourceCountIs('Custom::AWSCDK-EKS-KubernetesResource', 1);
+    const [manifest] = manifestsOf(template);
+    expect(manifest.properties.ServiceToken).toBe(SERVICE_TOKEN);
+    expect(manifest.properties.ClusterName).toBe('production');
+    expect(manifest.objects.every((o) => o.metadata.namespace === 'ml')).toBe(true);
+  });
+
+  test('THEN the stack holds the API and nothing of a cluster', () => {
+    expect(Object.keys(template.findResources('AWS::EKS::Cluster'))).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toEqual([]);
+  });
+});
+
+describe('RealtimeApi in another stack than its cluster', () => {
+  test('GIVEN the cluster in stack A WHEN the API is in stack B THEN B imports the provider and the cluster name from A', () => {
+    // GIVEN
+    const { app, cluster } = clusterStack();
+    const apis = new cdk.Stack(app, 'Apis');
+    // WHEN
+    new RealtimeApi(apis, 'Hello', { cluster, api: helloWorld() });
+    // THEN
+    const [manifest] = manifestsOf(Template.fromStack(apis));
+    expect(manifest.properties.ServiceToken).toEqual({ 'Fn::ImportValue': expect.stringContaining('KubectlProvider') });
+    expect(manifest.properties.ClusterName).toEqual({ 'Fn::ImportValue': expect.stringContaining('Cluster') });
+  });
+});
+
+describe('RealtimeApi props validation', () => {
+  let fixture: ReturnType<typeof clusterStack>;
+  beforeAll(() => {
+    fixture = clusterStack();
+  });
+  const add = (id: string, props: Partial<ConstructorParameters<typeof RealtimeApi>[2]>) =>
+    new RealtimeApi(fixture.stack, id, { cluster: fixture.cluster, api: helloWorld(), ...props });
+
+  test('a TrafficSplitter spec is not an api', () => {
+    const config = configFromObject([
+      { name: 'a', kind: 'RealtimeAPI', pod: { containers: [{ name: 'api', image: 'a:1' }] } },
+      { name: 's', kind: 'TrafficSplitter', apis: [{ name: 'a', weight: 100 }] },
+    ]);
+    const splitter = config.splitters[0] as unknown as RealtimeApiSpec;
+    expect(() => add('Kind', { api: splitter })).toThrow(CortexValidationError);
+    expect(() => add('Kind2', { api: splitter })).toThrow(/api\.kind \("TrafficSplitter"\) must be "RealtimeAPI"/);
+  });
+
+  test('a cluster without a kubectl provider', () => {
+    const cluster = eks.Cluster.fromClusterAttributes(fixture.stack, 'NoKubectl', { clusterName: 'x' });
+    expect(() => add('NoProvider', { cluster })).toThrow(/^cluster \(Test\/NoKubectl\) has no kubectl provider/);
+  });
+
+  test('a predictor-form API written in code needs configDir', () => {
+    const api = RealtimeApi.specFromObject({ name: 'iris', predictor: { type: 'python', path: 'predictor.py' } });
+    expect(() => add('NoConfigDir', { api })).toThrow(/^configDir \(undefined\) must be set for the predictor-form API "iris"/);
+  });
+
+  test('configDir must exist', () => {
+    const api = RealtimeApi.specFromObject({ name: 'iris', predictor: { type: 'python', path: 'predictor.py' } });
+    expect(() => add('MissingDir', { api, configDir: path.join(dir, 'nowhere') })).toThrow(/^configDir \(".*nowhere"\) must be an existing directory/);
+  });
+
+  test('predictor.path must be a file in configDir', () => {
+    const projectDir = writeProject(path.join(dir, 'other-predictor'), {});
+    const api = RealtimeApi.specFromObject({ name: 'iris', predictor: { type: 'python', path: 'src/missing.py' } });
+    expect(() => add('MissingPredictor', { api, configDir: projectDir })).toThrow(/^predictor\.path \("src\/missing\.py"\) of "iris" must be a file in configDir/);
+  });
+
+  test('a predictor-form API with its own image needs no project', () => {
+    const api = RealtimeApi.specFromObject({ name: 'own', predictor: { type: 'python', path: 'predictor.py', image: 'example.com/runtime:1' } });
+    expect(add('OwnImage', { api }).predictorImageAsset).toBeUndefined();
+  });
+
+  test('a bad proxyImage is named', () => {
+    expect(() => add('BadProxy', { proxyImage: 'not an image' })).toThrow(/^proxyImage \("not an image"\) must be a non-empty image reference/);
+  });
+
+  test('a bad platform namespace is named', () => {
+    expect(() => add('BadNamespace', { platform: ApiPlatform.existing({ namespace: 'Not_A_Label' }) })).toThrow(/^namespace \("Not_A_Label"\)/);
+  });
+
+  test('a bad serviceAccountName is named', () => {
+    expect(() => add('BadAccount', { serviceAccountName: 'UPPER' })).toThrow(/^serviceAccountName \("UPPER"\)/);
+  });
+});
+
+describe('RealtimeApi.specFromObject', () => {
+  test('GIVEN an entry in cortex.yaml\'s shape THEN the defaulted spec, as from a file', () => {
+    const spec = RealtimeApi.specFromObject({ name: 'hello', pod: { containers: [{ name: 'api', image: 'a:1' }] } });
+    expect(spec.kind).toBe('RealtimeAPI');
+    expect(spec.autoscaling.maxReplicas).toBe(100);
+    expect(spec.networking.endpoint).toBe('/hello');
+    expect(spec.source.file).toBe('<props>');
+  });
+
+  test('GIVEN a bad entry THEN a ConfigError naming the field', () => {
+    expect(() => RealtimeApi.specFromObject({ name: 'hello', pod: { port: 0, containers: [{ name: 'api', image: 'a:1' }] } })).toThrow(ConfigError);
+    expect(() => RealtimeApi.specFromObject({ name: 'hello', pod: { port: 0, containers: [{ name: 'api', image: 'a:1' }] } })).toThrow(/hello\.pod\.port/);
+  });
+
+  test('GIVEN another kind THEN an error naming kind', () => {
+    expect(() => RealtimeApi.specFromObject({ name: 's', kind: 'TrafficSplitter', apis: [] })).toThrow(
+      /^entry\.kind \("TrafficSplitter"\) must be "RealtimeAPI"/,
+    );
+  });
+});
