@@ -6,11 +6,12 @@ const usage = `Usage: cortex <command> [options]
 Commands:
   validate    check a cortex.yaml (exit 1 with one line per problem)
   manifests   render the Kubernetes objects of every API in a cortex.yaml
+  local       run a predictor-form API on this machine, through the proxy
 
 Run "cortex <command> --help" for a command's options.
 `;
 
-type Command = (argv: string[], io: CliIo) => number;
+type Command = (argv: string[], io: CliIo) => number | Promise<number>;
 
 // Each command is loaded only when asked for, so `validate` never pays for cdk8s or aws-cdk-lib.
 const commands: Record<string, { load: () => Command; usage: () => string }> = {
@@ -22,10 +23,17 @@ const commands: Record<string, { load: () => Command; usage: () => string }> = {
     load: () => require('./cli/manifests').manifestsCommand,
     usage: () => require('./cli/manifests').manifestsUsage,
   },
+  local: {
+    load: () => require('./cli/local').localCommand,
+    usage: () => require('./cli/local').localUsage,
+  },
 };
 
-/** Runs the CLI with `argv` (without node and the script) and returns the exit code. */
-export function run(argv: string[], io: CliIo = processIo): number {
+/**
+ * Runs the CLI with `argv` (without node and the script) and returns the exit code — at once for the
+ * commands that finish at once (validate, manifests), as a promise for those that run (local).
+ */
+export function run(argv: string[], io: CliIo = processIo): number | Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     (name === undefined ? io.err : io.out)(usage);
@@ -36,9 +44,7 @@ export function run(argv: string[], io: CliIo = processIo): number {
     io.err(`cortex: unknown command "${name}"\n\n${usage}`);
     return EXIT_USAGE;
   }
-  try {
-    return command.load()(rest, io);
-  } catch (e) {
+  const fail = (e: unknown): number => {
     if (e instanceof UsageError) {
       io.err(`cortex ${name}: ${e.message}\n\n${command.usage()}`);
       return EXIT_USAGE;
@@ -46,9 +52,17 @@ export function run(argv: string[], io: CliIo = processIo): number {
     // Anything else is our bug, not the user's input: say so plainly, keep the detail for a report.
     io.err(`cortex ${name}: internal error: ${(e as Error).stack ?? e}\n`);
     return EXIT_INVALID;
+  };
+  try {
+    const result = command.load()(rest, io);
+    return typeof result === 'number' ? result : result.catch(fail);
+  } catch (e) {
+    return fail(e);
   }
 }
 
 if (require.main === module) {
-  process.exitCode = run(process.argv.slice(2));
+  Promise.resolve(run(process.argv.slice(2))).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -18,11 +18,20 @@ export function writeFile(dir: string, name: string, text: string): string {
   return file;
 }
 
-/** Runs the CLI in-process and captures what it prints. */
+/** Runs a CLI command that finishes at once (validate, manifests) in-process and captures what it prints. */
 export function runCli(argv: string[], cwd: string): { code: number; out: string; err: string } {
   let out = '';
   let err = '';
   const code = run(argv, { out: (t) => (out += t), err: (t) => (err += t), cwd });
+  if (typeof code !== 'number') throw new Error(`cortex ${argv[0]} did not finish at once; use runCliAsync`);
+  return { code, out, err };
+}
+
+/** Runs any CLI command in-process, waiting for it to finish, and captures what it prints. */
+export async function runCliAsync(argv: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await run(argv, { out: (t) => (out += t), err: (t) => (err += t), cwd });
   return { code, out, err };
 }
 

@@ -1,0 +1,251 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { formatProblem, RealtimeApiSpec } from '../../lib/config';
+import { parseCommandArgs } from './args';
+import { CliIo, EXIT_INVALID, EXIT_OK, UsageError } from './io';
+import { loadConfig } from './load';
+
+export const localUsage = `Usage: cortex local API_NAME [-f PATH] [--port PORT]
+
+Runs a predictor-form API on this machine: the Python predictor runtime and the proxy sidecar as local
+processes, with the API's settings (concurrency, queue, batching, models). Prints the URL, streams both
+logs, and stops both on Ctrl-C.
+
+Options:
+  -f, --file PATH     the cortex.yaml (default: cortex.yaml)
+  -p, --port PORT     the port of the API on 127.0.0.1 (default: 8888)
+      --python PATH   the Python interpreter (default: $CORTEX_PYTHON, else /usr/bin/python3)
+  -h, --help          show this help
+`;
+
+/** Debian's packages the runtime imports, by module. */
+const RUNTIME_MODULES: Record<string, string> = { uvicorn: 'python3-uvicorn', starlette: 'python3-starlette' };
+
+/** How long the API may take to become ready (its __init__ may load a model). */
+const READY_TIMEOUT_MS = 300_000;
+
+export function localCommand(argv: string[], io: CliIo): Promise<number> | number {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      file: { type: 'string', short: 'f', default: 'cortex.yaml' },
+      port: { type: 'string', short: 'p', default: '8888' },
+      python: { type: 'string' },
+    },
+    1,
+  );
+  if (values.help) {
+    io.out(localUsage);
+    return EXIT_OK;
+  }
+  const apiName = positionals[0];
+  if (apiName === undefined) throw new UsageError('missing API_NAME: the name of the API to run');
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`--port must be an integer from 1 to 65535, got "${values.port}"`);
+  }
+
+  const file = values.file as string;
+  const { config, problems } = loadConfig(file, io.cwd);
+  if (!config) {
+    io.err(problems.map((p) => formatProblem(p) + '\n').join(''));
+    return EXIT_INVALID;
+  }
+  const api = config.apis.find((a) => a.name === apiName);
+  if (!api) {
+    const splitter = config.splitters.find((s) => s.name === apiName);
+    const available = config.apis.map((a) => a.name).join(', ') || 'none';
+    io.err(
+      splitter
+        ? `cortex local: ${apiName} is a TrafficSplitter; run one of its APIs (${splitter.apis.map((t) => t.name).join(', ')})\n`
+        : `cortex local: no RealtimeAPI named "${apiName}" in ${file}; available: ${available}\n`,
+    );
+    return EXIT_INVALID;
+  }
+  if (!api.predictor) {
+    io.err(
+      `cortex local: ${apiName} is a container-form API (pod.containers): it runs from its images, which needs a ` +
+        `Docker engine, and ${dockerStatus()}. Predictor-form APIs (predictor: {type: python, ...}) run here without one.\n`,
+    );
+    return EXIT_INVALID;
+  }
+  if (api.predictor.type !== 'python') {
+    io.err(`cortex local: ${apiName} has predictor.type ${api.predictor.type}; cortex local runs type python predictors\n`);
+    return EXIT_INVALID;
+  }
+
+  const python = (values.python as string | undefined) ?? process.env.CORTEX_PYTHON ?? '/usr/bin/python3';
+  const missing = missingPythonModules(python);
+  if (missing !== undefined) {
+    io.err(`cortex local: ${missing}\n`);
+    return EXIT_INVALID;
+  }
+  return runLocally(api, { python, port, projectDir: path.dirname(path.resolve(io.cwd, file)), io });
+}
+
+interface RunOptions {
+  readonly python: string;
+  readonly port: number;
+  readonly projectDir: string;
+  readonly io: CliIo;
+}
+
+async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<number> {
+  const { io } = options;
+  // Loaded here, not at the top: `validate` and `manifests` must not pay for it.
+  const { predictorSettings, isPredictorForm } = await import('../../constructs/predictor-config');
+  if (!isPredictorForm(api)) return EXIT_INVALID;
+
+  const runtimePort = await freePort();
+  const adminPort = await freePort();
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `cortex-local-${api.name}-`));
+  const settingsFile = path.join(workDir, 'predictor.json');
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...predictorSettings(api), port: runtimePort }, null, 2));
+
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stop = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    fs.rmSync(workDir, { recursive: true, force: true });
+    finish(code);
+  };
+  let finish: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => (finish = resolve));
+
+  const runtime = spawn(options.python, ['-m', 'cortex_runtime'], {
+    cwd: options.projectDir,
+    env: {
+      ...process.env,
+      PYTHONPATH: [RUNTIME_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+      CORTEX_PREDICTOR_CONFIG: settingsFile,
+      CORTEX_PROJECT_DIR: options.projectDir,
+      CORTEX_HOST: '127.0.0.1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(runtime);
+  const proxy = spawn(
+    process.execPath,
+    [
+      PROXY_MAIN,
+      '--host', '127.0.0.1',
+      '--port', String(options.port),
+      '--admin-port', String(adminPort),
+      '--user-port', String(runtimePort),
+      '--max-concurrency', String(api.pod.maxConcurrency),
+      '--max-queue-length', String(api.pod.maxQueueLength),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(proxy);
+  prefixLines(runtime, 'api', io);
+  prefixLines(proxy, 'proxy', io);
+
+  for (const [child, name] of [[runtime, 'the predictor runtime'], [proxy, 'the proxy']] as const) {
+    child.on('error', (e) => {
+      io.err(`cortex local: could not start ${name}: ${e.message}\n`);
+      stop(EXIT_INVALID);
+    });
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      io.err(`cortex local: ${name} exited (${signal ?? `code ${code}`}); stopping\n`);
+      stop(EXIT_INVALID);
+    });
+  }
+  const onSignal = () => stop(EXIT_OK);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  waitReady(`http://127.0.0.1:${adminPort}/healthz`, READY_TIMEOUT_MS, () => stopping).then((ready) => {
+    if (stopping) return;
+    if (!ready) {
+      io.err(`cortex local: ${api.name} did not become ready within ${READY_TIMEOUT_MS / 1000} s; stopping\n`);
+      stop(EXIT_INVALID);
+      return;
+    }
+    io.out(`${api.name} is ready: curl -X POST http://127.0.0.1:${options.port}/ -H 'content-type: application/json' -d @sample.json\n`);
+  });
+
+  const code = await done;
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+  return code;
+}
+
+/** The runtime package and the proxy, wherever this file runs from (bin/cli via ts-node, or dist/bin/cli). */
+const PACKAGE_ROOT = findPackageRoot(__dirname);
+const RUNTIME_DIR = path.join(PACKAGE_ROOT, 'images', 'python-predictor');
+const PROXY_MAIN = path.join(PACKAGE_ROOT, 'dist', 'images', 'proxy', 'src', 'main.js');
+
+function findPackageRoot(dir: string): string {
+  let current = dir;
+  while (!fs.existsSync(path.join(current, 'package.json'))) {
+    const parent = path.dirname(current);
+    if (parent === current) return dir;
+    current = parent;
+  }
+  return current;
+}
+
+function missingPythonModules(python: string): string | undefined {
+  const probe = spawnSync(python, ['-c', `import importlib.util, sys; print(" ".join(m for m in ${JSON.stringify(Object.keys(RUNTIME_MODULES))} if importlib.util.find_spec(m) is None))`], {
+    encoding: 'utf8',
+  });
+  if (probe.error) {
+    return `no Python at ${python} (${(probe.error as NodeJS.ErrnoException).code}); install Debian's python3 or pass --python PATH`;
+  }
+  const missing = probe.stdout.trim().split(/\s+/).filter(Boolean);
+  if (missing.length === 0) return undefined;
+  const packages = missing.map((m) => RUNTIME_MODULES[m]).join(' ');
+  return `${python} lacks ${missing.join(', ')}: install them (Debian: apt-get install -y ${packages})`;
+}
+
+function dockerStatus(): string {
+  const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 5_000 });
+  if (info.error) return 'the docker command is not installed';
+  return info.status === 0 ? `one answers (Docker ${info.stdout.trim()}), but running container-form APIs locally is not built yet` : 'no Docker engine answers here';
+}
+
+function prefixLines(child: ChildProcess, name: string, io: CliIo): void {
+  for (const [stream, write] of [[child.stdout, io.out], [child.stderr, io.err]] as const) {
+    let pending = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) write(`[${name}] ${line}\n`);
+    });
+    stream?.on('end', () => pending && write(`[${name}] ${pending}\n`));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url: string, timeoutMs: number, cancelled: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !cancelled()) {
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}

@@ -1,0 +1,69 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { HELLO_WORLD_YAML, runCliAsync, tempDir, writeFile } from '../util';
+
+const root = path.join(__dirname, '..', '..');
+const dir = tempDir();
+
+const SPLIT_YAML = `${HELLO_WORLD_YAML}
+- name: split
+  kind: TrafficSplitter
+  apis: [{name: hello-world, weight: 100}]
+- name: onnx-api
+  kind: RealtimeAPI
+  predictor: {type: onnx, path: predictor.py, models: {path: model.onnx}}
+`;
+
+describe('cortex local: what it refuses, clearly', () => {
+  const file = writeFile(dir, 'refuse/cortex.yaml', SPLIT_YAML);
+
+  test('an unknown API lists the available ones', async () => {
+    const { code, err } = await runCliAsync(['local', 'nope', '-f', file], dir);
+    expect(code).toBe(1);
+    expect(err).toBe(`cortex local: no RealtimeAPI named "nope" in ${file}; available: hello-world, onnx-api\n`);
+  });
+
+  test('a traffic splitter names its APIs', async () => {
+    const { code, err } = await runCliAsync(['local', 'split', '-f', file], dir);
+    expect(code).toBe(1);
+    expect(err).toBe('cortex local: split is a TrafficSplitter; run one of its APIs (hello-world)\n');
+  });
+
+  test('a container-form API needs a Docker engine', async () => {
+    const { code, err } = await runCliAsync(['local', 'hello-world', '-f', file], dir);
+    expect(code).toBe(1);
+    expect(err).toMatch(/^cortex local: hello-world is a container-form API \(pod\.containers\): it runs from its images, which needs a Docker engine/);
+  });
+
+  test('a predictor type other than python is named', async () => {
+    const { code, err } = await runCliAsync(['local', 'onnx-api', '-f', file], dir);
+    expect(code).toBe(1);
+    expect(err).toBe('cortex local: onnx-api has predictor.type onnx; cortex local runs type python predictors\n');
+  });
+
+  test('a missing Python interpreter is named', async () => {
+    const iris = path.join(root, 'examples', 'iris-classifier', 'cortex.yaml');
+    const { code, err } = await runCliAsync(['local', 'iris-classifier', '-f', iris, '--python', '/nonexistent/python3'], dir);
+    expect(code).toBe(1);
+    expect(err).toBe("cortex local: no Python at /nonexistent/python3 (ENOENT); install Debian's python3 or pass --python PATH\n");
+  });
+
+  test('a Python without the runtime packages names the Debian packages', async () => {
+    // GIVEN an interpreter whose path hides every package: python3 -S ignores site-packages
+    const bare = writeFile(dir, 'bare-python', '#!/bin/sh\nexec /usr/bin/python3 -S -I "$@"\n');
+    fs.chmodSync(bare, 0o755);
+    const iris = path.join(root, 'examples', 'iris-classifier', 'cortex.yaml');
+    const { code, err } = await runCliAsync(['local', 'iris-classifier', '-f', iris, '--python', bare], dir);
+    expect(code).toBe(1);
+    expect(err).toBe(`cortex local: ${bare} lacks uvicorn, starlette: install them (Debian: apt-get install -y python3-uvicorn python3-starlette)\n`);
+  });
+
+  test('a bad port and a missing API name are usage errors', async () => {
+    expect((await runCliAsync(['local', 'x', '--port', '99999'], dir)).code).toBe(2);
+    const { code, err } = await runCliAsync(['local'], dir);
+    expect(code).toBe(2);
+    expect(err).toMatch(/missing API_NAME/);
+  });
+});
