@@ -12,7 +12,16 @@ const examples = fs.readdirSync(examplesDir).filter((d) => fs.existsSync(path.jo
 describe('examples', () => {
   test('there are the examples the README lists', () => {
     expect(examples.sort()).toEqual(
-      ['hello-world', 'inferentia-classifier', 'iris-classifier', 'multi-container', 'text-generator-gpu', 'traffic-splitter'].sort(),
+      [
+        'batching',
+        'hello-world',
+        'inferentia-classifier',
+        'iris-classifier',
+        'multi-container',
+        'multi-model',
+        'text-generator-gpu',
+        'traffic-splitter',
+      ].sort(),
     );
   });
 

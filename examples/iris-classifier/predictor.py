@@ -1,5 +1,7 @@
 import os
 
+from cortex_runtime import UserError
+
 LABELS = ["setosa", "versicolor", "virginica"]
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
@@ -19,6 +21,6 @@ class PythonPredictor:
     def predict(self, payload):
         missing = [f for f in FEATURES if f not in payload]
         if missing:
-            raise ValueError(f"missing features: {', '.join(missing)}")
+            raise UserError(f"missing features: {', '.join(missing)}")
         label = self.model.predict([[float(payload[f]) for f in FEATURES]])[0]
         return LABELS[int(label)]

@@ -1,6 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { HELLO_WORLD_YAML, runCliAsync, tempDir, writeFile } from '../util';
 

@@ -1,0 +1,9 @@
+"""cortex-cdk's Python predictor runtime: serves a Cortex-style ``PythonPredictor`` over HTTP.
+
+Run it with ``python -m cortex_runtime`` (see __main__.py). Predictors may raise ``UserError`` for a
+request they cannot serve (the caller gets a 400 with the message).
+"""
+
+from .errors import ModelNotFoundError, UserError
+
+__all__ = ["UserError", "ModelNotFoundError"]

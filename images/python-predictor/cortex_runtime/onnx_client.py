@@ -1,0 +1,67 @@
+"""``type: onnx``: the ``onnx_client`` handed to an ``ONNXPredictor``, backed by ONNX Runtime.
+
+The models are the settings' ``models`` (as for Cortex's ONNX predictor); each model directory (or
+version directory) holds one ``*.onnx`` file. Sessions are cached by the same two LRU caches as the
+Python predictor's models (models.py). onnxruntime is imported when the predictor is loaded: an image
+without it fails at start, naming the package.
+"""
+
+import os
+from typing import Any, Dict, List, Optional
+
+from .errors import PredictorLoadError, UserError
+from .models import HIGHEST, ModelCache
+
+
+def import_onnxruntime():
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as e:
+        raise PredictorLoadError(
+            "type onnx needs the onnxruntime package, which is not installed in this image: "
+            "add onnxruntime (or onnxruntime-gpu on GPU nodes) to the project's requirements.txt"
+        ) from e
+    return onnxruntime
+
+
+def onnx_session_loader(onnxruntime) -> Any:
+    """A ModelCache loader: the model's directory (or file) → an InferenceSession."""
+    available = set(onnxruntime.get_available_providers())
+    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available] or None
+
+    def load(path: str) -> Any:
+        if os.path.isdir(path):
+            files = sorted(f for f in os.listdir(path) if f.endswith(".onnx"))
+            if len(files) != 1:
+                raise RuntimeError(f"{path}: an ONNX model directory must hold exactly one .onnx file, found {files or 'none'}")
+            path = os.path.join(path, files[0])
+        return onnxruntime.InferenceSession(path, providers=providers)
+
+    return load
+
+
+class ONNXClient:
+    """``predict(model_input, model_name=None, model_version="highest")`` runs a model's session."""
+
+    def __init__(self, cache: ModelCache) -> None:
+        self._cache = cache
+
+    def get_model(self, model_name: Optional[str] = None, model_version: Any = HIGHEST) -> Any:
+        """The model's ``onnxruntime.InferenceSession``."""
+        return self._cache.get_model(model_name, model_version)
+
+    def predict(self, model_input: Any, model_name: Optional[str] = None, model_version: Any = HIGHEST) -> List[Any]:
+        """Runs the model: a mapping of input name → array, or one array for a model with one input."""
+        session = self.get_model(model_name, model_version)
+        inputs = session.get_inputs()
+        if isinstance(model_input, dict):
+            feed: Dict[str, Any] = model_input
+        elif len(inputs) == 1:
+            feed = {inputs[0].name: model_input}
+        else:
+            names = ", ".join(i.name for i in inputs)
+            raise UserError(f"the model has several inputs ({names}): pass a mapping of input name to value")
+        return session.run(None, feed)
+
+    def model_names(self) -> List[str]:
+        return self._cache.model_names()

@@ -1,0 +1,67 @@
+"""onnx_client.py: type onnx, with a stand-in for onnxruntime (no Debian package ships it)."""
+
+import os
+import sys
+import types
+
+import pytest
+from harness import settings, write_project
+
+from cortex_runtime.config import parse_settings
+from cortex_runtime.errors import PredictorLoadError
+from cortex_runtime.predictor import Predictor
+
+
+class FakeSession:
+    def __init__(self, path, providers=None):
+        self.path = path
+        self.providers = providers
+
+    def get_inputs(self):
+        return [types.SimpleNamespace(name="x")]
+
+    def run(self, outputs, feed):
+        # The directory the model came from (the cache holds links to the project's models).
+        return [("ran", os.path.basename(os.path.dirname(os.path.realpath(self.path))), feed)]
+
+
+def fake_onnxruntime():
+    return types.SimpleNamespace(InferenceSession=FakeSession, get_available_providers=lambda: ["CPUExecutionProvider"])
+
+
+SOURCE = """
+    class ONNXPredictor:
+        def __init__(self, onnx_client, config):
+            self.client = onnx_client
+
+        def predict(self, payload, query_params):
+            return self.client.predict(payload, query_params.get("model"))
+"""
+FILES = {"models/iris/1/model.onnx": "", "models/mnist/model.onnx": ""}
+
+
+def load(tmp_path, **overrides):
+    project = write_project(tmp_path / "project", SOURCE, FILES)
+    predictor = Predictor(parse_settings(settings(type="onnx", **overrides)), str(project), model_cache_dir=str(tmp_path / "c"))
+    predictor.load()
+    return predictor
+
+
+def test_an_onnx_predictor_gets_a_client_running_the_models_sessions(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", fake_onnxruntime())
+    predictor = load(tmp_path, models={"dir": "models", "cache_size": 1, "disk_cache_size": 2})
+    assert predictor.predict([1.0], {"model": "iris"}, {}) == [("ran", "1", {"x": [1.0]})]
+    assert predictor.predict({"x": [2.0]}, {"model": "mnist"}, {}) == [("ran", "mnist", {"x": [2.0]})]
+    assert predictor.model_cache.in_memory() == [("mnist", "1")]
+
+
+def test_without_onnxruntime_the_start_fails_naming_the_package(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(PredictorLoadError, match="type onnx needs the onnxruntime package, which is not installed"):
+        load(tmp_path, models={"dir": "models"})
+
+
+def test_type_onnx_without_models_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", fake_onnxruntime())
+    with pytest.raises(PredictorLoadError, match="type onnx needs models"):
+        load(tmp_path)
