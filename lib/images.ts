@@ -38,6 +38,9 @@ export const DEFAULT_PROJECT_EXCLUDES: readonly string[] = [
   '.cortexignore',
 ];
 
+/** Kept out of the runtime's part of a build context: Python's caches change without the code changing. */
+const RUNTIME_EXCLUDES = ['**/__pycache__', '**/*.pyc'];
+
 /** The file of a project whose lines (Docker ignore syntax, `#` comments) are kept out of its image. */
 export const CORTEXIGNORE_FILE = '.cortexignore';
 
@@ -97,14 +100,49 @@ export interface PredictorImageOptions {
   readonly projectDir: string;
   /** The predictor's dependency files, relative to `projectDir`; missing files are skipped by the build. */
   readonly dependencies: PredictorSpec['dependencies'];
+  /**
+   * Which runtime base to build on: the CPU image, the CUDA one (`gpu`) or the Neuron one (`neuron`).
+   * @default 'cpu'
+   */
+  readonly variant?: PredictorImageVariant;
+  /**
+   * The predictor's type: `onnx` adds onnxruntime (the CUDA build on the GPU variant) to the image.
+   * @default 'python'
+   */
+  readonly type?: PredictorSpec['type'];
 }
 
+/** The runtime bases of images/python-predictor: `Dockerfile`, `Dockerfile.gpu`, `Dockerfile.neuron`. */
+export type PredictorImageVariant = 'cpu' | 'gpu' | 'neuron';
+
+/** The variant an API's runtime container needs: Neuron devices win, then GPUs, else the CPU base. */
+export function predictorImageVariant(compute: { readonly gpu: number; readonly inf: number }): PredictorImageVariant {
+  return compute.inf > 0 ? 'neuron' : compute.gpu > 0 ? 'gpu' : 'cpu';
+}
+
+/** The Dockerfile of a variant, relative to the build context. */
+export function predictorDockerfile(variant: PredictorImageVariant): string {
+  return variant === 'cpu' ? 'Dockerfile' : `Dockerfile.${variant}`;
+}
+
+/** onnxruntime for ONNX predictors, pinned (CUDA build on GPUs). */
+export const ONNX_RUNTIME_EXTRAS: Readonly<Record<PredictorImageVariant, string>> = {
+  cpu: 'onnxruntime==1.20.1',
+  gpu: 'onnxruntime-gpu==1.20.1',
+  neuron: 'onnxruntime==1.20.1',
+};
+
 /** The Docker build arguments naming a predictor's dependency files (see images/python-predictor/Dockerfile). */
-export function predictorBuildArgs(dependencies: PredictorSpec['dependencies']): Record<string, string> {
+export function predictorBuildArgs(
+  dependencies: PredictorSpec['dependencies'],
+  type: PredictorSpec['type'] = 'python',
+  variant: PredictorImageVariant = 'cpu',
+): Record<string, string> {
   return {
     CORTEX_SHELL_DEPENDENCIES: dependencies.shell,
     CORTEX_CONDA_PACKAGES: dependencies.conda,
     CORTEX_PIP_REQUIREMENTS: dependencies.pip,
+    ...(type === 'onnx' ? { CORTEX_RUNTIME_EXTRAS: ONNX_RUNTIME_EXTRAS[variant] } : {}),
   };
 }
 
@@ -137,7 +175,7 @@ export function stagePredictorBuildContext(projectDir: string, stagingRoot: stri
   const excludes = projectExcludes(projectDir, outdir);
   const ignoreMode = cdk.IgnoreMode.DOCKER;
   const fingerprint = createHash('sha256')
-    .update(cdk.FileSystem.fingerprint(PYTHON_PREDICTOR_IMAGE_DIRECTORY, { ignoreMode }))
+    .update(cdk.FileSystem.fingerprint(PYTHON_PREDICTOR_IMAGE_DIRECTORY, { exclude: RUNTIME_EXCLUDES, ignoreMode }))
     .update(cdk.FileSystem.fingerprint(projectDir, { exclude: excludes, ignoreMode }))
     .digest('hex');
   const staged = path.join(stagingRoot, `predictor-${fingerprint.slice(0, 32)}`);
@@ -148,7 +186,7 @@ export function stagePredictorBuildContext(projectDir: string, stagingRoot: stri
   fs.mkdirSync(stagingRoot, { recursive: true });
   const partial = fs.mkdtempSync(`${staged}.partial-`);
   try {
-    cdk.FileSystem.copyDirectory(PYTHON_PREDICTOR_IMAGE_DIRECTORY, partial, { ignoreMode });
+    cdk.FileSystem.copyDirectory(PYTHON_PREDICTOR_IMAGE_DIRECTORY, partial, { exclude: RUNTIME_EXCLUDES, ignoreMode });
     const projectTarget = path.join(partial, PROJECT_DIR_IN_CONTEXT);
     fs.mkdirSync(projectTarget);
     cdk.FileSystem.copyDirectory(projectDir, projectTarget, { exclude: excludes, ignoreMode });
@@ -178,8 +216,10 @@ export function predictorImageAsset(scope: Construct, options: PredictorImageOpt
     );
   }
   const stack = outermostStack(scope);
-  const buildArgs = predictorBuildArgs(options.dependencies);
-  const key = JSON.stringify([projectDir, buildArgs]);
+  const variant = options.variant ?? 'cpu';
+  const file = predictorDockerfile(variant);
+  const buildArgs = predictorBuildArgs(options.dependencies, options.type, variant);
+  const key = JSON.stringify([projectDir, buildArgs, file]);
   let assets = predictorAssets.get(stack);
   if (assets === undefined) {
     assets = new Map();
@@ -196,14 +236,15 @@ export function predictorImageAsset(scope: Construct, options: PredictorImageOpt
   const container =
     (stack.node.tryFindChild(PREDICTOR_IMAGES_ID) as Construct | undefined) ?? new Construct(stack, PREDICTOR_IMAGES_ID);
   // Named after the content and the build args, never after the API: APIs come and go, images are shared.
-  const id = createHash('sha256').update(path.basename(context)).update(JSON.stringify(buildArgs)).digest('hex').slice(0, 16);
+  const id = createHash('sha256').update(path.basename(context)).update(JSON.stringify(buildArgs)).update(file).digest('hex').slice(0, 16);
   const asset =
     (container.node.tryFindChild(id) as ecr_assets.DockerImageAsset | undefined) ??
     new ecr_assets.DockerImageAsset(container, id, {
       directory: context,
+      file,
       platform: IMAGE_PLATFORM,
       buildArgs,
-      displayName: `cortex-cdk python predictor (${path.basename(projectDir)})`,
+      displayName: `cortex-cdk python predictor (${path.basename(projectDir)}, ${variant})`,
     });
   assets.set(key, asset);
   return asset;

@@ -8,7 +8,7 @@ import { RealtimeApiChart } from '../constructs';
 import { configFromObject, type RealtimeApiSpec } from './config';
 import { CortexApis, type CortexApisFileProps } from './cortex-apis';
 import { CortexValidationError } from './errors';
-import { predictorImageAsset, proxyImageAsset } from './images';
+import { predictorImageAsset, predictorImageVariant, proxyImageAsset } from './images';
 import { ApiPlatform, type IApiPlatform } from './platform/api-platform';
 
 /** Options of {@link RealtimeApi}, without the cluster (e.g. for a `cluster.addRealtimeApi(id, options)`). */
@@ -138,7 +138,12 @@ export class RealtimeApi extends Construct {
         this.predictorImage = props.predictorImage;
       } else {
         const projectDir = checkProjectDir(api, configDir);
-        this.predictorImageAsset = predictorImageAsset(this, { projectDir, dependencies: api.predictor!.dependencies });
+        this.predictorImageAsset = predictorImageAsset(this, {
+          projectDir,
+          dependencies: api.predictor!.dependencies,
+          type: api.predictor!.type,
+          variant: predictorImageVariant(api.pod.containers[0].compute),
+        });
         this.predictorImage = this.predictorImageAsset.imageUri;
       }
     }

@@ -7,7 +7,9 @@ import {
   PROXY_IMAGE_DIRECTORY,
   PYTHON_PREDICTOR_IMAGE_DIRECTORY,
   predictorBuildArgs,
+  predictorDockerfile,
   predictorImageAsset,
+  predictorImageVariant,
   projectExcludes,
   proxyImageAsset,
   stagePredictorBuildContext,
@@ -131,6 +133,33 @@ describe('predictorImageAsset', () => {
     expect(assetHash(project)).toBe(first);
     fs.writeFileSync(path.join(project, 'predictor.py'), 'class PythonPredictor:\n    pass\n');
     expect(assetHash(project)).not.toBe(first);
+  });
+
+  test('GIVEN GPU or Neuron compute THEN the CUDA or Neuron Dockerfile of the runtime, as a separate asset', () => {
+    const project = writeProject(path.join(dir, 'variants'));
+    const stack = new cdk.Stack(new cdk.App(), 'Images');
+    const cpu = predictorImageAsset(stack, { projectDir: project, dependencies: DEPENDENCIES, variant: 'cpu' });
+    const gpu = predictorImageAsset(stack, { projectDir: project, dependencies: DEPENDENCIES, variant: 'gpu' });
+    const neuron = predictorImageAsset(stack, { projectDir: project, dependencies: DEPENDENCIES, variant: 'neuron' });
+    expect(new Set([cpu.assetHash, gpu.assetHash, neuron.assetHash]).size).toBe(3);
+    const manifest = JSON.parse(fs.readFileSync(path.join(cdk.Stage.of(stack)!.synth().directory, 'Images.assets.json'), 'utf8'));
+    const files = Object.values(manifest.dockerImages as Record<string, { source: { dockerFile?: string } }>).map((i) => i.source.dockerFile);
+    expect(files.sort()).toEqual(['Dockerfile', 'Dockerfile.gpu', 'Dockerfile.neuron']);
+    for (const file of files) expect(fs.existsSync(path.join(PYTHON_PREDICTOR_IMAGE_DIRECTORY, file!))).toBe(true);
+  });
+
+  test('the variant follows the runtime container\'s compute: inf, then gpu, else cpu', () => {
+    expect(predictorImageVariant({ gpu: 0, inf: 0 })).toBe('cpu');
+    expect(predictorImageVariant({ gpu: 1, inf: 0 })).toBe('gpu');
+    expect(predictorImageVariant({ gpu: 0, inf: 2 })).toBe('neuron');
+    expect(predictorDockerfile('cpu')).toBe('Dockerfile');
+    expect(predictorDockerfile('gpu')).toBe('Dockerfile.gpu');
+  });
+
+  test('GIVEN an onnx predictor THEN onnxruntime is a build arg (the CUDA build on GPUs); python THEN none', () => {
+    expect(predictorBuildArgs(DEPENDENCIES, 'onnx', 'cpu').CORTEX_RUNTIME_EXTRAS).toBe('onnxruntime==1.20.1');
+    expect(predictorBuildArgs(DEPENDENCIES, 'onnx', 'gpu').CORTEX_RUNTIME_EXTRAS).toBe('onnxruntime-gpu==1.20.1');
+    expect(predictorBuildArgs(DEPENDENCIES, 'python', 'gpu').CORTEX_RUNTIME_EXTRAS).toBeUndefined();
   });
 
   test('GIVEN a missing project directory THEN a CortexValidationError naming configDir', () => {
