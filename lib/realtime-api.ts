@@ -125,6 +125,7 @@ export class RealtimeApi extends Construct {
 
     checkRealtimeApiSpec(api);
     checkKubectlProvider(props.cluster);
+    checkPredictorTypeServable(api, props.predictorImage);
 
     this.name = api.name;
     this.api = api;
@@ -183,6 +184,20 @@ export function checkRealtimeApiSpec(api: RealtimeApiSpec): void {
       `api.kind (${JSON.stringify(api.kind)}) must be "RealtimeAPI"; a TrafficSplitter is a TrafficSplitter construct`,
     );
   }
+}
+
+/**
+ * The runtime cortex-cdk builds serves `python` and `onnx` predictors; a `tensorflow` one needs a
+ * TensorFlow Serving container that is not built yet. Refuse it at synth, not as a crash-looping pod
+ * after the deploy — unless the API brings a runtime image of its own.
+ */
+export function checkPredictorTypeServable(api: RealtimeApiSpec, predictorImage: string | undefined): void {
+  if (api.predictor?.type !== 'tensorflow' || api.predictor.image !== undefined || predictorImage !== undefined) return;
+  throw new CortexValidationError(
+    `predictor.type ("tensorflow") of "${api.name}" needs a TensorFlow Serving container, which cortex-cdk does not build ` +
+      'yet: set predictor.image (or the predictorImage prop) to a runtime of your own, or load the model in a ' +
+      'type python predictor',
+  );
 }
 
 /** Manifests need the cluster's kubectl provider; say so before aws-eks-v2 does, naming the prop. */

@@ -252,6 +252,14 @@ describe('RealtimeApi props validation', () => {
     expect(() => add('NoProvider', { cluster })).toThrow(/^cluster \(Test\/NoKubectl\) has no kubectl provider/);
   });
 
+  test('a tensorflow predictor is refused at synth (no TF Serving runtime yet), unless it brings its own image', () => {
+    const api = RealtimeApi.specFromObject({ name: 'tf', predictor: { type: 'tensorflow', path: 'predictor.py', models: { path: 's3://m/' } } });
+    expect(() => add('Tf', { api })).toThrow(
+      /^predictor\.type \("tensorflow"\) of "tf" needs a TensorFlow Serving container, which cortex-cdk does not build yet: set predictor\.image/,
+    );
+    expect(() => add('TfOwnImage', { api, predictorImage: 'example.com/tf-runtime:1' })).not.toThrow();
+  });
+
   test('a predictor-form API written in code needs configDir', () => {
     const api = RealtimeApi.specFromObject({ name: 'iris', predictor: { type: 'python', path: 'predictor.py' } });
     expect(() => add('NoConfigDir', { api })).toThrow(/^configDir \(undefined\) must be set for the predictor-form API "iris"/);
