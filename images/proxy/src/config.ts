@@ -1,0 +1,179 @@
+/**
+ * The proxy's configuration: command-line flags, each with an environment-variable equivalent, parsed
+ * once into a typed, fully defaulted object. Precedence: flag, then environment, then default.
+ */
+import { parseArgs } from 'node:util';
+
+/** Everything the proxy needs to know, every default applied, every value checked. */
+export interface ProxyConfig {
+  /** Where the two servers listen; `undefined` means every interface (IPv6 and IPv4). */
+  readonly host: string | undefined;
+  /** The request entry point (the Service's target port). 0 takes any free port. */
+  readonly port: number;
+  /** `/metrics` and `/healthz`. 0 takes any free port. */
+  readonly adminPort: number;
+  /** Where the user's server listens. */
+  readonly userHost: string;
+  readonly userPort: number;
+  /** Requests let into the user's server at once. */
+  readonly maxConcurrency: number;
+  /** Requests that may wait for a slot beyond those; more get 503 at once. */
+  readonly maxQueueLength: number;
+  /** A request that waited this long for a slot gets 503. */
+  readonly queueTimeoutMs: number;
+  /** The user's server must start its response (send the headers) within this, else 504. */
+  readonly upstreamTimeoutMs: number;
+  /** After SIGTERM, how long queued and active requests have to finish before the proxy exits anyway. */
+  readonly drainTimeoutMs: number;
+  /** Larger request bodies get 413. */
+  readonly maxBodyBytes: number;
+  /** How long an idle client connection is kept open (longer than the gateway's own idle timeout). */
+  readonly keepAliveTimeoutMs: number;
+}
+
+/** Bad flags or environment variables: `main` prints the message and exits 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Kind = 'port' | 'integer' | 'duration' | 'size' | 'host';
+
+interface Setting {
+  readonly flag: string;
+  readonly key: keyof ProxyConfig;
+  readonly kind: Kind;
+  /** The default, as it would be written on the command line; `undefined` for the bind host only. */
+  readonly default: string | undefined;
+  readonly min?: number;
+  readonly max?: number;
+  readonly help: string;
+}
+
+/**
+ * Timeouts default to 600 s, the default `networking.timeout` of an API (the gateway's timeout): the proxy
+ * never gives up on a request before the gateway does.
+ */
+const SETTINGS: readonly Setting[] = [
+  { flag: 'port', key: 'port', kind: 'port', default: '8888', min: 0, help: 'port for requests (the Service targets it)' },
+  { flag: 'admin-port', key: 'adminPort', kind: 'port', default: '15000', min: 0, help: 'port for /metrics and /healthz' },
+  { flag: 'host', key: 'host', kind: 'host', default: undefined, help: 'address both ports bind to (default: every interface)' },
+  { flag: 'user-port', key: 'userPort', kind: 'port', default: '8080', min: 1, help: "port of the user's server" },
+  { flag: 'user-host', key: 'userHost', kind: 'host', default: '127.0.0.1', help: "address of the user's server" },
+  { flag: 'max-concurrency', key: 'maxConcurrency', kind: 'integer', default: '1', min: 1, max: 1_000_000, help: "requests inside the user's server at once" },
+  { flag: 'max-queue-length', key: 'maxQueueLength', kind: 'integer', default: '100', min: 0, max: 1_000_000, help: 'requests that may wait beyond those (more: 503)' },
+  { flag: 'queue-timeout', key: 'queueTimeoutMs', kind: 'duration', default: '600s', help: 'longest wait in the queue (then 503)' },
+  { flag: 'upstream-timeout', key: 'upstreamTimeoutMs', kind: 'duration', default: '600s', help: "longest wait for the user's server to start responding (then 504)" },
+  { flag: 'drain-timeout', key: 'drainTimeoutMs', kind: 'duration', default: '600s', help: 'after SIGTERM, longest wait for queued and active requests' },
+  { flag: 'max-body-size', key: 'maxBodyBytes', kind: 'size', default: '128Mi', help: 'largest request body (then 413)' },
+  { flag: 'keep-alive-timeout', key: 'keepAliveTimeoutMs', kind: 'duration', default: '3660s', help: 'idle client connections are closed after this' },
+];
+
+/** The environment variable of a flag: `--max-concurrency` → `CORTEX_PROXY_MAX_CONCURRENCY`. */
+export function envName(flag: string): string {
+  return `CORTEX_PROXY_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export const USAGE = [
+  'usage: cortex-proxy [flags]',
+  '',
+  "The proxy sidecar of a Cortex API pod: a concurrency limit and a bounded queue in front of the user's",
+  'server, Prometheus metrics, readiness and a graceful drain on SIGTERM.',
+  '',
+  'flags (each also read from the environment variable shown; a flag wins):',
+  ...SETTINGS.map((s) => {
+    const def = s.default === undefined ? '' : ` (default ${s.default})`;
+    return `  --${s.flag.padEnd(19)} ${envName(s.flag).padEnd(32)} ${s.help}${def}`;
+  }),
+  '  --help, -h',
+  '',
+  'durations: 30 (seconds), 30s, 500ms, 2m; sizes: bytes, or with k/M/G (1000s) or Ki/Mi/Gi (1024s).',
+  '',
+].join('\n');
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, '': 1000, s: 1000, m: 60_000 };
+
+function parseValue(setting: Setting, text: string, origin: string): number | string {
+  const bad = (allowed: string): never => {
+    throw new ConfigError(`${origin} (${JSON.stringify(text)}) must be ${allowed}`);
+  };
+  switch (setting.kind) {
+    case 'host':
+      if (text.trim() === '') bad('a host name or an IP address');
+      return text.trim();
+    case 'port':
+    case 'integer': {
+      const min = setting.min ?? 0;
+      const max = setting.kind === 'port' ? 65535 : (setting.max ?? Number.MAX_SAFE_INTEGER);
+      const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+      if (!Number.isSafeInteger(value) || value < min || value > max) bad(`an integer from ${min} to ${max}`);
+      return value;
+    }
+    case 'duration': {
+      const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
+      const ms = match === null ? NaN : Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? '']);
+      if (!(ms >= 1) || ms > 2 ** 31 - 1) bad('a duration of at least 1ms and under 24 days: 30 (seconds), 30s, 500ms, 2m');
+      return ms;
+    }
+    case 'size': {
+      const match = /^\s*(\d+)\s*(k|K|M|G|Ki|Mi|Gi)?\s*$/.exec(text);
+      const bytes = match === null ? NaN : Number(match[1]) * SIZE_UNITS[match[2] ?? ''];
+      if (!Number.isSafeInteger(bytes) || bytes < 1) bad('a positive number of bytes, e.g. 1048576, 100M or 128Mi');
+      return bytes;
+    }
+  }
+}
+
+/** What the command line asks for. */
+export type Command = { readonly help: true } | { readonly help: false; readonly config: ProxyConfig };
+
+/**
+ * Parses flags and environment once. Throws {@link ConfigError} on an unknown flag, a missing value, or a
+ * value out of range; the message names the flag (or variable), the value and what is allowed.
+ */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Command {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+      },
+    });
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  if (parsed.values.help === true) return { help: true };
+
+  const config: Record<string, number | string | undefined> = {};
+  for (const setting of SETTINGS) {
+    const fromFlag = parsed.values[setting.flag];
+    const variable = envName(setting.flag);
+    const fromEnv = env[variable];
+    if (typeof fromFlag === 'string') {
+      config[setting.key] = parseValue(setting, fromFlag, `--${setting.flag}`);
+    } else if (fromEnv !== undefined && fromEnv !== '') {
+      config[setting.key] = parseValue(setting, fromEnv, variable);
+    } else {
+      config[setting.key] = setting.default === undefined ? undefined : parseValue(setting, setting.default, `default of --${setting.flag}`);
+    }
+  }
+  const result = config as unknown as ProxyConfig;
+  if (result.port !== 0 && result.port === result.adminPort) {
+    throw new ConfigError(`--port (${result.port}) and --admin-port (${result.adminPort}) must differ`);
+  }
+  return { help: false, config: result };
+}
+
+/** The defaults, with `overrides`: for tests and embedders that build a config without a command line. */
+export function configWith(overrides: Partial<ProxyConfig>): ProxyConfig {
+  const command = parseCommandLine([]);
+  if (command.help) throw new Error('unreachable');
+  return { ...command.config, ...overrides };
+}

@@ -1,0 +1,101 @@
+/**
+ * The proxy's Prometheus metrics, in the text exposition format (version 0.0.4), written by hand: a
+ * request costs two array increments and a short bucket scan; everything else is computed at scrape
+ * time. The names are a contract (DESIGN.md, "Names the pieces agree on"): the autoscaler's query and
+ * `cortex get` read them.
+ */
+
+/** The exposition format's content type. */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * Upper bounds (seconds) of the latency histogram's buckets: from the proxy's own overhead (1 ms) to the
+ * gateway's default timeout (600 s), dense where model inference usually lands.
+ */
+export const DURATION_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
+];
+
+/** A status code the proxy records when the client left before any response was sent (nginx's convention). */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** The gauges, read from the breaker at scrape time. */
+export interface GaugeSnapshot {
+  readonly active: number;
+  readonly queued: number;
+  readonly maxConcurrency: number;
+  readonly maxQueueLength: number;
+  readonly draining: boolean;
+}
+
+/** Status codes are three digits (Node accepts 100 to 999). */
+const MAX_CODE = 1000;
+
+export class Metrics {
+  private readonly codes = new Float64Array(MAX_CODE);
+  /** Per bucket, not cumulative (one increment per observation); the last slot is +Inf. */
+  private readonly buckets = new Float64Array(DURATION_BUCKETS.length + 1);
+  private durationSum = 0;
+  private durationCount = 0;
+  private readonly startTimeSeconds = Date.now() / 1000;
+
+  /** A request was answered with `code` after `seconds` (from its arrival, queueing included). */
+  public observe(code: number, seconds: number): void {
+    this.count(code);
+    const bounds = DURATION_BUCKETS;
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]) i++;
+    this.buckets[i]++;
+    this.durationSum += seconds;
+    this.durationCount++;
+  }
+
+  /** A response without a duration worth recording (a malformed request answered by the HTTP layer). */
+  public count(code: number): void {
+    this.codes[code >= 100 && code < MAX_CODE ? code : 0]++;
+  }
+
+  /** The requests answered with `code` so far. */
+  public requests(code: number): number {
+    return this.codes[code];
+  }
+
+  /** The whole exposition. */
+  public render(gauges: GaugeSnapshot): string {
+    const lines: string[] = [];
+    const gauge = (name: string, help: string, value: number): void => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
+    };
+    gauge('cortex_in_flight_requests', 'Requests in the proxy, queued plus active (the autoscaling signal).', gauges.active + gauges.queued);
+    gauge('cortex_active_requests', "Requests inside the user's server.", gauges.active);
+    gauge('cortex_queue_length', 'Requests waiting for a slot.', gauges.queued);
+    gauge('cortex_max_concurrency', "The limit on requests inside the user's server.", gauges.maxConcurrency);
+    gauge('cortex_max_queue_length', 'The limit on waiting requests.', gauges.maxQueueLength);
+    gauge('cortex_draining', '1 once the proxy got SIGTERM and drains.', gauges.draining ? 1 : 0);
+
+    lines.push('# HELP cortex_requests_total Requests answered, by status code (499: the client left first).');
+    lines.push('# TYPE cortex_requests_total counter');
+    for (let code = 0; code < MAX_CODE; code++) {
+      if (this.codes[code] > 0) lines.push(`cortex_requests_total{code="${code}"} ${this.codes[code]}`);
+    }
+
+    const name = 'cortex_request_duration_seconds';
+    lines.push(`# HELP ${name} Time from a request's arrival to its response's end, queueing included.`);
+    lines.push(`# TYPE ${name} histogram`);
+    let cumulative = 0;
+    DURATION_BUCKETS.forEach((bound, i) => {
+      cumulative += this.buckets[i];
+      lines.push(`${name}_bucket{le="${bound}"} ${cumulative}`);
+    });
+    cumulative += this.buckets[DURATION_BUCKETS.length];
+    lines.push(`${name}_bucket{le="+Inf"} ${cumulative}`);
+    lines.push(`${name}_sum ${this.durationSum}`);
+    lines.push(`${name}_count ${this.durationCount}`);
+
+    const memory = process.memoryUsage();
+    gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', memory.rss);
+    gauge('nodejs_heap_used_bytes', 'V8 heap in use, in bytes.', memory.heapUsed);
+    gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.', this.startTimeSeconds);
+    return lines.join('\n') + '\n';
+  }
+}

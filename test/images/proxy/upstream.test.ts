@@ -1,0 +1,382 @@
+import * as net from 'node:net';
+import {
+  BodyFraming,
+  UPSTREAM_CLOSED,
+  UPSTREAM_PROTOCOL_ERROR,
+  UpstreamListener,
+  UpstreamPool,
+} from '../../../images/proxy/src/upstream';
+import { deferred, freePort, LOOPBACK, waitFor } from './util';
+
+/** Records what a request through the pool is told. */
+class Recorder implements UpstreamListener {
+  public status = 0;
+  public reason = '';
+  public headers: string[] = [];
+  public chunks: Buffer[] = [];
+  public error: { code: string; retryable: boolean } | undefined;
+  public drains = 0;
+  public acceptBody = true;
+  private readonly settled = deferred<'end' | 'error'>();
+  public readonly outcome = this.settled.promise;
+
+  public upstreamHead(status: number, reason: string, headers: string[]): void {
+    this.status = status;
+    this.reason = reason;
+    this.headers = headers;
+  }
+  public upstreamBody(chunk: Buffer): boolean {
+    this.chunks.push(Buffer.from(chunk));
+    return this.acceptBody;
+  }
+  public upstreamEnd(last: Buffer | undefined): void {
+    if (last !== undefined) this.chunks.push(Buffer.from(last));
+    this.settled.resolve('end');
+  }
+  public upstreamError(code: string, retryable: boolean): void {
+    this.error = { code, retryable };
+    this.settled.resolve('error');
+  }
+  public upstreamDrain(): void {
+    this.drains++;
+  }
+  public get body(): string {
+    return Buffer.concat(this.chunks).toString('latin1');
+  }
+}
+
+/** A TCP server the test scripts byte by byte: each accepted socket, with everything it received. */
+class RawServer {
+  public static async start(): Promise<RawServer> {
+    const raw = new RawServer();
+    await new Promise<void>((resolve) => raw.server.listen(0, LOOPBACK, () => resolve()));
+    return raw;
+  }
+  public readonly sockets: net.Socket[] = [];
+  private readonly received = new Map<net.Socket, string>();
+  private readonly dataWaiters: Array<() => void> = [];
+  private readonly socketWaiters: Array<(s: net.Socket) => void> = [];
+  private taken = 0;
+  public readonly server = net.createServer((socket) => {
+    this.sockets.push(socket);
+    this.received.set(socket, '');
+    socket.on('data', (d) => {
+      this.received.set(socket, this.received.get(socket) + d.toString('latin1'));
+      this.dataWaiters.splice(0).forEach((w) => w());
+    });
+    socket.on('error', () => undefined);
+    const waiter = this.socketWaiters.shift();
+    if (waiter !== undefined) {
+      this.taken++;
+      waiter(socket);
+    }
+  });
+  public get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+  /** The next accepted socket not yet taken. */
+  public nextSocket(): Promise<net.Socket> {
+    if (this.taken < this.sockets.length) return Promise.resolve(this.sockets[this.taken++]);
+    return new Promise((resolve) => this.socketWaiters.push(resolve));
+  }
+  /** Resolves with what `socket` received once it contains `text` `times` times. */
+  public async receivedOn(socket: net.Socket, text: string, times = 1): Promise<string> {
+    for (;;) {
+      const all = this.received.get(socket) ?? '';
+      if (all.split(text).length - 1 >= times) return all;
+      await new Promise<void>((resolve) => this.dataWaiters.push(resolve));
+    }
+  }
+  public async close(): Promise<void> {
+    this.sockets.forEach((s) => s.destroy());
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const GET = 'GET /x HTTP/1.1\r\nHost: model\r\n';
+
+let raw: RawServer;
+let pool: UpstreamPool;
+beforeEach(async () => {
+  raw = await RawServer.start();
+  pool = new UpstreamPool(LOOPBACK, raw.port, 4);
+});
+afterEach(async () => {
+  pool.destroy();
+  await raw.close();
+});
+
+describe('UpstreamConnection: responses', () => {
+  test('Content-Length: status, reason, headers in order with duplicates, body; the connection is reused', async () => {
+    const first = new Recorder();
+    pool.acquire().request(first, 'GET', GET, BodyFraming.None);
+    const socket = await raw.nextSocket();
+    expect(await raw.receivedOn(socket, '\r\n\r\n')).toBe(`${GET}\r\n`);
+    socket.write('HTTP/1.1 201 Created Here\r\nSet-Cookie: a=1\r\nContent-Length: 5\r\nSet-Cookie: b=2\r\n\r\nhello');
+    expect(await first.outcome).toBe('end');
+    expect([first.status, first.reason, first.body]).toEqual([201, 'Created Here', 'hello']);
+    expect(first.headers).toEqual(['Set-Cookie', 'a=1', 'Content-Length', '5', 'Set-Cookie', 'b=2']);
+    expect(pool.idleCount).toBe(1);
+
+    const second = new Recorder();
+    pool.acquire().request(second, 'GET', GET, BodyFraming.None);
+    await raw.receivedOn(socket, '\r\n\r\n', 2);
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    expect(await second.outcome).toBe('end');
+    expect(second.body).toBe('ok');
+    expect(raw.sockets.length).toBe(1);
+    expect(pool.size).toBe(1);
+  });
+
+  test('chunked: decoded, extensions and trailers dropped, Transfer-Encoding not passed on', async () => {
+    const rec = new Recorder();
+    pool.acquire().request(rec, 'GET', GET, BodyFraming.None);
+    const socket = await raw.nextSocket();
+    await raw.receivedOn(socket, '\r\n\r\n');
+    socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n');
+    expect(await rec.outcome).toBe('end');
+    expect(rec.body).toBe('hello world');
+    expect(rec.headers).toEqual(['X-A', '1']);
+    expect(pool.idleCount).toBe(1);
+  });
+
+  test('every response, split at every byte, parses the same (partial heads, sizes, CRLFs, trailers)', async () => {
+    const responses = [
+      'HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-A: b\r\n\r\nhello world',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nT: 1\r\n\r\n',
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world',
+    ];
+    const probe = new Recorder();
+    const connection = pool.acquire();
+    connection.request(probe, 'GET', GET, BodyFraming.None);
+    await raw.nextSocket();
+    for (const response of responses) {
+      const bytes = Buffer.from(response, 'latin1');
+      for (let split = 1; split < bytes.length; split++) {
+        const rec = new Recorder();
+        // Drive the parser directly with two reads: the split lands in every state of the machine.
+        connection.request(rec, 'GET', GET, BodyFraming.None);
+        connection._data(bytes.subarray(0, split));
+        connection._data(bytes.subarray(split));
+        expect(await rec.outcome).toBe('end');
+        expect(rec.status).toBe(200);
+        expect(rec.body).toBe('hello world');
+        // Back in the pool after each response: take it out again for the next round.
+        expect(pool.acquire()).toBe(connection);
+      }
+    }
+  });
+
+  test('no Content-Length and no chunking: the body runs to the end of the connection, which is not reused', async () => {
+    const rec = new Recorder();
+    pool.acquire().request(rec, 'GET', GET, BodyFraming.None);
+    const socket = await raw.nextSocket();
+    await raw.receivedOn(socket, '\r\n\r\n');
+    socket.write('HTTP/1.0 200 OK\r\n\r\npart one, ');
+    socket.end('part two');
+    expect(await rec.outcome).toBe('end');
+    expect(rec.body).toBe('part one, part two');
+    expect(pool.size).toBe(0);
+  });
+
+  test('1xx interim responses are skipped; 101 (upgrade) is refused', async () => {
+    const { rec } = await exchangeOnce('HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    expect([rec.status, rec.body]).toEqual([200, 'ok']);
+    const upgrade = await exchangeOnce('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n');
+    expect(upgrade.rec.error?.code).toBe(UPSTREAM_PROTOCOL_ERROR);
+  });
+
+  test('HEAD, 204 and 304 have no body whatever their headers say; the connection stays reusable', async () => {
+    for (const [method, response] of [
+      ['HEAD', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n'],
+      ['GET', 'HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n'],
+      ['GET', 'HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n'],
+    ]) {
+      const { rec } = await exchangeOnce(response, method);
+      expect(await rec.outcome).toBe('end');
+      expect(rec.body).toBe('');
+      expect(pool.idleCount).toBe(1);
+    }
+  });
+
+  test('hop-by-hop headers are dropped, with those named in Connection; Transfer-Encoding beats Content-Length', async () => {
+    const { rec } = await exchangeOnce(
+      'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\nX-Hop: 1\r\nProxy-Connection: x\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\nX-End: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+    );
+    expect(rec.headers).toEqual(['X-End', '2']);
+    expect(rec.body).toBe('ok');
+  });
+
+  test('Connection: close from the server: the connection is not reused', async () => {
+    await exchangeOnce('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok');
+    expect(pool.size).toBe(0);
+  });
+
+  test('bytes after a complete response: the connection is closed, never reused', async () => {
+    const { rec } = await exchangeOnce('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA');
+    expect(rec.body).toBe('ok');
+    expect(pool.size).toBe(0);
+  });
+
+  test.each([
+    ['a bad status line', 'HTTP/2.0 200 OK\r\n\r\n'],
+    ['a status that is not a number', 'HTTP/1.1 2x0 OK\r\n\r\n'],
+    ['a header line without a colon', 'HTTP/1.1 200 OK\r\nNoColon\r\n\r\n'],
+    ['a folded header line', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n continued\r\nContent-Length: 0\r\n\r\n'],
+    ['conflicting Content-Lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok'],
+    ['a bad chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
+    ['a chunk not followed by CRLF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n'],
+  ])('%s: UPSTREAM_PROTOCOL_ERROR, the connection closed', async (_what, response) => {
+    const { rec } = await exchangeOnce(response);
+    expect(rec.error).toEqual({ code: UPSTREAM_PROTOCOL_ERROR, retryable: false });
+    expect(pool.size).toBe(0);
+  });
+
+  test('a head that never ends: refused past 64 KiB', async () => {
+    const { rec } = await exchangeOnce(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(70 * 1024)}`);
+    expect(rec.error?.code).toBe(UPSTREAM_PROTOCOL_ERROR);
+  });
+});
+
+describe('UpstreamConnection: failures', () => {
+  test('nothing listening: ECONNREFUSED, not retryable', async () => {
+    const closed = new UpstreamPool(LOOPBACK, await freePort(), 1);
+    const rec = new Recorder();
+    closed.acquire().request(rec, 'GET', GET, BodyFraming.None);
+    expect(await rec.outcome).toBe('error');
+    expect(rec.error).toEqual({ code: 'ECONNREFUSED', retryable: false });
+    expect(closed.size).toBe(0);
+  });
+
+  test('the server closes mid-body: UPSTREAM_CLOSED after the head and the first bytes', async () => {
+    const rec = new Recorder();
+    pool.acquire().request(rec, 'GET', GET, BodyFraming.None);
+    const socket = await raw.nextSocket();
+    await raw.receivedOn(socket, '\r\n\r\n');
+    socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf');
+    expect(await rec.outcome).toBe('error');
+    expect(rec.status).toBe(200);
+    expect(rec.body).toBe('half');
+    expect(rec.error).toEqual({ code: UPSTREAM_CLOSED, retryable: false });
+  });
+
+  test('a reused connection the server closes before answering: retryable (the keep-alive race)', async () => {
+    await exchangeOnce('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    const socket = raw.sockets[0];
+    const rec = new Recorder();
+    pool.acquire().request(rec, 'GET', GET, BodyFraming.None);
+    await raw.receivedOn(socket, '\r\n\r\n', 2);
+    socket.destroy();
+    expect(await rec.outcome).toBe('error');
+    expect(rec.error?.retryable).toBe(true);
+  });
+
+  test('an idle connection the server closes leaves the pool', async () => {
+    await exchangeOnce('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    expect(pool.idleCount).toBe(1);
+    raw.sockets[0].end();
+    await waitFor(() => pool.size === 0, 'the closed connection to leave the pool');
+    expect(pool.idleCount).toBe(0);
+  });
+
+  test('abort: the listener hears nothing more and the connection is closed', async () => {
+    const rec = new Recorder();
+    const connection = pool.acquire();
+    connection.request(rec, 'GET', GET, BodyFraming.None);
+    const socket = await raw.nextSocket();
+    await raw.receivedOn(socket, '\r\n\r\n');
+    const serverSawClose = new Promise((resolve) => socket.on('close', resolve));
+    connection.abort();
+    await serverSawClose;
+    expect(rec.error).toBeUndefined();
+    expect(pool.size).toBe(0);
+  });
+});
+
+describe('UpstreamConnection: request bodies and flow control', () => {
+  test('Chunked framing: each write is a chunk, end() sends the last chunk', async () => {
+    const rec = new Recorder();
+    const connection = pool.acquire();
+    connection.request(rec, 'POST', 'POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n', BodyFraming.Chunked);
+    connection.write(Buffer.from('hello'));
+    connection.write(Buffer.alloc(0));
+    connection.write(Buffer.from('0123456789abcdef!'));
+    connection.end();
+    const socket = await raw.nextSocket();
+    const received = await raw.receivedOn(socket, '0\r\n\r\n');
+    expect(received).toBe('POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n11\r\n0123456789abcdef!\r\n0\r\n\r\n');
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    expect(await rec.outcome).toBe('end');
+    expect(pool.idleCount).toBe(1);
+  });
+
+  test('Length framing: bytes as they are; an answer before the whole body closes the connection', async () => {
+    const rec = new Recorder();
+    const connection = pool.acquire();
+    connection.request(rec, 'POST', 'POST /p HTTP/1.1\r\nContent-Length: 10\r\n', BodyFraming.Length);
+    connection.write(Buffer.from('01234'));
+    const socket = await raw.nextSocket();
+    await raw.receivedOn(socket, '01234');
+    socket.write('HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n');
+    expect(await rec.outcome).toBe('end');
+    expect(rec.status).toBe(413);
+    // The server may still be waiting for the rest of the body: never reuse that connection.
+    expect(pool.size).toBe(0);
+  });
+
+  test('a listener that returns false pauses the connection until resume()', async () => {
+    const rec = new Recorder();
+    rec.acceptBody = false;
+    const connection = pool.acquire();
+    connection.request(rec, 'GET', GET, BodyFraming.None);
+    const socket = await raw.nextSocket();
+    await raw.receivedOn(socket, '\r\n\r\n');
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabc');
+    await waitFor(() => rec.chunks.length > 0, 'the first body bytes');
+    expect((connection as unknown as { socket: net.Socket }).socket.isPaused()).toBe(true);
+    socket.write('def');
+    connection.resume();
+    expect(await rec.outcome).toBe('end');
+    expect(rec.body).toBe('abcdef');
+    // Handed back flowing.
+    expect((connection as unknown as { socket: net.Socket }).socket.isPaused()).toBe(false);
+  });
+});
+
+describe('UpstreamPool', () => {
+  test('keeps at most maxIdle idle connections, most recently used first', async () => {
+    const small = new UpstreamPool(LOOPBACK, raw.port, 1);
+    const recs = [new Recorder(), new Recorder()];
+    const connections = recs.map((rec) => {
+      const c = small.acquire();
+      c.request(rec, 'GET', GET, BodyFraming.None);
+      return c;
+    });
+    expect(connections[0]).not.toBe(connections[1]);
+    const sockets = [await raw.nextSocket(), await raw.nextSocket()];
+    for (const s of sockets) {
+      await raw.receivedOn(s, '\r\n\r\n');
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    }
+    await Promise.all(recs.map((r) => r.outcome));
+    expect(small.idleCount).toBe(1);
+    expect(small.size).toBe(1);
+    small.destroy();
+    expect(small.size).toBe(0);
+    expect(() => small.acquire()).toThrow(/closed/);
+  });
+});
+
+/** One GET (or `method`) on a pooled connection, answered with `response`. */
+async function exchangeOnce(response: string, method = 'GET'): Promise<{ rec: Recorder }> {
+  const rec = new Recorder();
+  const reuse = pool.idleCount > 0;
+  pool.acquire().request(rec, method, `${method} /x HTTP/1.1\r\nHost: model\r\n`, BodyFraming.None);
+  const socket = reuse ? raw.sockets[raw.sockets.length - 1] : await raw.nextSocket();
+  await raw.receivedOn(socket, '\r\n\r\n', requestsSeen.get(socket) ?? 1);
+  requestsSeen.set(socket, (requestsSeen.get(socket) ?? 1) + 1);
+  socket.write(response);
+  await rec.outcome;
+  return { rec };
+}
+const requestsSeen = new Map<net.Socket, number>();
