@@ -34,6 +34,8 @@ export interface DrainPlan {
   readonly userPreStopSleepSeconds: number;
   /** The pod's terminationGracePeriodSeconds. */
   readonly terminationGracePeriodSeconds: number;
+  /** The proxy's `--drain-timeout`: what is left of the grace period after its preStop, less the exit slack. */
+  readonly proxyDrainTimeoutSeconds: number;
 }
 
 /**
@@ -44,12 +46,14 @@ export interface DrainPlan {
 export function drainPlan(timeoutSeconds: number): DrainPlan {
   const delay = ENDPOINT_PROPAGATION_SECONDS;
   const window = Math.min(timeoutSeconds, MAX_DRAIN_WINDOW_SECONDS);
+  const terminationGracePeriodSeconds = Math.max(
+    MIN_TERMINATION_GRACE_PERIOD_SECONDS,
+    Math.ceil(delay + timeoutSeconds + EXIT_SLACK_SECONDS),
+  );
   return {
     proxyPreStopSleepSeconds: delay,
     userPreStopSleepSeconds: delay + window,
-    terminationGracePeriodSeconds: Math.max(
-      MIN_TERMINATION_GRACE_PERIOD_SECONDS,
-      Math.ceil(delay + timeoutSeconds + EXIT_SLACK_SECONDS),
-    ),
+    terminationGracePeriodSeconds,
+    proxyDrainTimeoutSeconds: terminationGracePeriodSeconds - delay - EXIT_SLACK_SECONDS,
   };
 }

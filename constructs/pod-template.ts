@@ -156,6 +156,8 @@ export function renderPodTemplate(options: PodTemplateOptions): RenderedPodTempl
     maxConcurrency: api.pod.maxConcurrency,
     maxQueueLength: api.pod.maxQueueLength,
     preStopSleepSeconds: drain.proxyPreStopSleepSeconds,
+    requestTimeoutSeconds: api.networking.timeoutSeconds,
+    drainTimeoutSeconds: drain.proxyDrainTimeoutSeconds,
     volumeMounts: [{ name: SHARED_VOLUME_NAME, mountPath: SHARED_MOUNT_PATH }],
   });
 

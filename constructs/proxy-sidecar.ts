@@ -26,8 +26,20 @@ export interface ProxySidecarProps {
   readonly maxQueueLength: number;
   /** preStop sleep, so the gateway stops routing here before the proxy drains. */
   readonly preStopSleepSeconds: number;
+  /**
+   * `networking.timeout`: the gateway gives up on a request then, so the proxy stops queueing it
+   * (`--queue-timeout`) and waiting for the user's server (`--upstream-timeout`) then too.
+   */
+  readonly requestTimeoutSeconds: number;
+  /** How long the proxy may drain after SIGTERM before the kubelet would kill it (`--drain-timeout`). */
+  readonly drainTimeoutSeconds: number;
   /** Volume mounts shared with the user containers (`/mnt`). @default [] */
   readonly volumeMounts?: k8s.VolumeMount[];
+}
+
+/** A duration as the proxy reads it, exact for fractional seconds. */
+function milliseconds(seconds: number): string {
+  return `${Math.round(seconds * 1000)}ms`;
 }
 
 /**
@@ -41,6 +53,8 @@ export class ProxySidecar {
   public readonly maxConcurrency: number;
   public readonly maxQueueLength: number;
   public readonly preStopSleepSeconds: number;
+  public readonly requestTimeoutSeconds: number;
+  public readonly drainTimeoutSeconds: number;
   private readonly volumeMounts: k8s.VolumeMount[];
 
   constructor(props: ProxySidecarProps) {
@@ -53,6 +67,8 @@ export class ProxySidecar {
     this.maxConcurrency = props.maxConcurrency;
     this.maxQueueLength = props.maxQueueLength;
     this.preStopSleepSeconds = props.preStopSleepSeconds;
+    this.requestTimeoutSeconds = props.requestTimeoutSeconds;
+    this.drainTimeoutSeconds = props.drainTimeoutSeconds;
     this.volumeMounts = props.volumeMounts ?? [];
   }
 
@@ -64,6 +80,9 @@ export class ProxySidecar {
       '--user-port', String(this.userPort),
       '--max-concurrency', String(this.maxConcurrency),
       '--max-queue-length', String(this.maxQueueLength),
+      '--queue-timeout', milliseconds(this.requestTimeoutSeconds),
+      '--upstream-timeout', milliseconds(this.requestTimeoutSeconds),
+      '--drain-timeout', milliseconds(this.drainTimeoutSeconds),
     ];
   }
 

@@ -22,6 +22,14 @@ describe('drainPlan', () => {
     expect(Number.isInteger(drainPlan(2.5).terminationGracePeriodSeconds)).toBe(true);
   });
 
+  test('the proxy may drain for what is left of the grace period after its preStop, less the exit slack', () => {
+    for (const timeout of [1, 10, 600, 3600]) {
+      const plan = drainPlan(timeout);
+      expect(plan.proxyDrainTimeoutSeconds).toBe(plan.terminationGracePeriodSeconds - plan.proxyPreStopSleepSeconds - 5);
+      expect(plan.proxyDrainTimeoutSeconds).toBeGreaterThanOrEqual(Math.min(timeout, 40));
+    }
+  });
+
   test('the grace period always outlasts the user containers\' sleep', () => {
     for (const timeout of [1, 10, 45, 60, 600, 3600]) {
       const plan = drainPlan(timeout);

@@ -7,12 +7,15 @@ const PROPS: ProxySidecarProps = {
   maxConcurrency: 2,
   maxQueueLength: 50,
   preStopSleepSeconds: 15,
+  requestTimeoutSeconds: 120.5,
+  drainTimeoutSeconds: 40,
 };
 
 describe('ProxySidecar', () => {
   test('GIVEN concurrency and queue THEN the cortex-proxy flags', () => {
     expect(new ProxySidecar(PROPS).args).toEqual([
       '--port', '8888', '--admin-port', '15000', '--user-port', '8080', '--max-concurrency', '2', '--max-queue-length', '50',
+      '--queue-timeout', '120500ms', '--upstream-timeout', '120500ms', '--drain-timeout', '40000ms',
     ]);
   });
 
