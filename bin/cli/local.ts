@@ -161,7 +161,9 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  waitReady(`http://127.0.0.1:${adminPort}/healthz`, READY_TIMEOUT_MS, () => stopping).then((ready) => {
+  // Ready when both are: the runtime once the predictor's __init__ returned, the proxy once it reaches the runtime.
+  const readiness = [`http://127.0.0.1:${runtimePort}/healthz`, `http://127.0.0.1:${adminPort}/healthz`];
+  waitReady(readiness, READY_TIMEOUT_MS, () => stopping).then((ready) => {
     if (stopping) return;
     if (!ready) {
       io.err(`cortex local: ${api.name} did not become ready within ${READY_TIMEOUT_MS / 1000} s; stopping\n`);
@@ -236,15 +238,11 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(url: string, timeoutMs: number, cancelled: () => boolean): Promise<boolean> {
+async function waitReady(urls: string[], timeoutMs: number, cancelled: () => boolean): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !cancelled()) {
-    try {
-      const res = await fetch(url);
-      if (res.status === 200) return true;
-    } catch {
-      // not listening yet
-    }
+    const statuses = await Promise.all(urls.map((url) => fetch(url).then((r) => r.status, () => 0)));
+    if (statuses.every((s) => s === 200)) return true;
     await new Promise((r) => setTimeout(r, 200));
   }
   return false;

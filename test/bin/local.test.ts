@@ -1,4 +1,6 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { HELLO_WORLD_YAML, runCliAsync, tempDir, writeFile } from '../util';
 
@@ -65,3 +67,67 @@ describe('cortex local: what it refuses, clearly', () => {
     expect(err).toMatch(/missing API_NAME/);
   });
 });
+
+describe('cortex local iris-classifier, end to end (real processes on loopback)', () => {
+  // A copy of the example, so that the model it trains at start is not written into the repository.
+  const project = path.join(dir, 'iris');
+  fs.cpSync(path.join(root, 'examples', 'iris-classifier'), project, { recursive: true });
+  const cli = path.join(root, 'dist', 'bin', 'cortex.js');
+  let child: ChildProcess;
+  let output = '';
+
+  afterAll(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  test('serves the sample through the proxy, then stops both processes on Ctrl-C', async () => {
+    // GIVEN
+    const port = await freePort();
+    child = spawn(process.execPath, [cli, 'local', 'iris-classifier', '-f', path.join(project, 'cortex.yaml'), '--port', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await until(() => output.includes('iris-classifier is ready'), 60_000, () => output);
+
+    // WHEN
+    const response = await fetch(`http://127.0.0.1:${port}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: fs.readFileSync(path.join(project, 'sample.json')),
+    });
+
+    // THEN a class name, through the proxy
+    expect(response.status).toBe(200);
+    expect(await response.json()).toBe('setosa');
+    expect(output).toMatch(/\[proxy\] cortex-proxy: listening on 127\.0\.0\.1:\d+/);
+    expect(output).toMatch(/\[api\] .*iris-classifier: ready/);
+
+    // WHEN Ctrl-C THEN both stop and the port is free again
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/\[proxy\] cortex-proxy: drained/);
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  }, 90_000);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls a condition until it holds, with a deadline (the process's output is the only signal there is). */
+async function until(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${describe()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
