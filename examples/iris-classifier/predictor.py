@@ -12,7 +12,7 @@ class PythonPredictor:
 
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), config.get("model", "model.joblib"))
         if not os.path.exists(path):
-            # `python train.py` bakes it into the image; without it, train here (well under a second).
+            # build.sh bakes it into the image; from a bare checkout, train here (well under a second).
             from train import train
 
             train(path)

@@ -3,7 +3,7 @@
 # packages, then pip requirements. The file names come from the predictor's `dependencies` (build
 # args, see Dockerfile); a file that is not there is skipped.
 set -euo pipefail
-cd /opt/cortex/project
+cd "${CORTEX_PROJECT_DIR:-/opt/cortex/project}"
 
 shell_script="${CORTEX_SHELL_DEPENDENCIES:-dependencies.sh}"
 conda_packages="${CORTEX_CONDA_PACKAGES:-conda-packages.txt}"
@@ -24,4 +24,10 @@ fi
 if [ -f "$pip_requirements" ]; then
   echo "cortex-cdk: installing $pip_requirements"
   python -m pip install -c /opt/cortex/runtime/constraints.txt -r "$pip_requirements"
+fi
+# A cortex-cdk addition to Cortex's order: the project's own build step, once its packages are installed
+# (e.g. training a small model into the image, as examples/iris-classifier does).
+if [ -f build.sh ]; then
+  echo "cortex-cdk: running build.sh"
+  bash build.sh
 fi
