@@ -227,7 +227,8 @@ function prefixLines(child: ChildProcess, name: string, io: CliIo): void {
   }
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on now, on 127.0.0.1. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

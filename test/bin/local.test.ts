@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
+import { freePort } from '../../bin/cli/local';
 import { HELLO_WORLD_YAML, runCliAsync, tempDir, writeFile } from '../util';
 
 const root = path.join(__dirname, '..', '..');
@@ -111,17 +111,6 @@ describe('cortex local iris-classifier, end to end (real processes on loopback)'
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
   }, 90_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls a condition until it holds, with a deadline (the process's output is the only signal there is). */
 async function until(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
