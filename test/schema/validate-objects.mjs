@@ -27,41 +27,53 @@ const MODELS = {
   'keda.sh/v1alpha1/TriggerAuthentication': '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication',
 };
 
+/** Input this script cannot judge: exit 2, so that the caller fails instead of passing vacuously. */
+class Unjudgeable extends Error {}
+
 function fail(message) {
-  process.stderr.write(`validate-objects: ${message}\n`);
-  process.exit(2);
+  throw new Unjudgeable(message);
 }
 
-let objects;
-try {
-  objects = JSON.parse(readFileSync(0, 'utf8'));
-} catch (e) {
-  fail(`stdin is not JSON: ${e.message}`);
-}
-if (!Array.isArray(objects) || objects.some((o) => o === null || typeof o !== 'object' || Array.isArray(o))) {
-  fail('stdin must be a JSON array of objects');
-}
-
-const problems = [];
-for (const [index, object] of objects.entries()) {
-  const key = `${object.apiVersion}/${object.kind}`;
-  const modulePath = MODELS[key];
-  if (modulePath === undefined) {
-    fail(`object ${index} (${key}) has no schema model here; known: ${Object.keys(MODELS).join(', ')}`);
-  }
-  const module = await import(modulePath);
-  const Model = module[object.kind];
-  const label = `${object.kind}/${object.metadata?.name ?? '?'}`;
+async function main() {
+  let objects;
   try {
-    new Model(object).validate();
+    objects = JSON.parse(readFileSync(0, 'utf8'));
   } catch (e) {
-    const errors = Array.isArray(e.errors) ? e.errors : [{ instancePath: '', message: e.message }];
-    for (const err of errors) {
-      const detail = err.params && Object.keys(err.params).length > 0 ? ` ${JSON.stringify(err.params)}` : '';
-      problems.push({ index, object: label, path: err.instancePath || '/', message: `${err.message}${detail}` });
+    fail(`stdin is not JSON: ${e.message}`);
+  }
+  if (!Array.isArray(objects) || objects.some((o) => o === null || typeof o !== 'object' || Array.isArray(o))) {
+    fail('stdin must be a JSON array of objects');
+  }
+
+  const problems = [];
+  for (const [index, object] of objects.entries()) {
+    const key = `${object.apiVersion}/${object.kind}`;
+    const modulePath = MODELS[key];
+    if (modulePath === undefined) {
+      fail(`object ${index} (${key}) has no schema model here; known: ${Object.keys(MODELS).join(', ')}`);
+    }
+    const module = await import(modulePath);
+    const Model = module[object.kind];
+    const label = `${object.kind}/${object.metadata?.name ?? '?'}`;
+    try {
+      new Model(object).validate();
+    } catch (e) {
+      const errors = Array.isArray(e.errors) ? e.errors : [{ instancePath: '', message: e.message }];
+      for (const err of errors) {
+        const detail = err.params && Object.keys(err.params).length > 0 ? ` ${JSON.stringify(err.params)}` : '';
+        problems.push({ index, object: label, path: err.instancePath || '/', message: `${err.message}${detail}` });
+      }
     }
   }
+
+  process.stdout.write(JSON.stringify(problems, null, 2) + '\n');
+  return problems.length > 0 ? 1 : 0;
 }
 
-process.stdout.write(JSON.stringify(problems, null, 2) + '\n');
-process.exit(problems.length > 0 ? 1 : 0);
+try {
+  process.exitCode = await main();
+} catch (e) {
+  if (!(e instanceof Unjudgeable)) throw e;
+  process.stderr.write(`validate-objects: ${e.message}\n`);
+  process.exitCode = 2;
+}

@@ -170,7 +170,7 @@ class RuntimeProcess:
         wait_until(ready, "the runtime to be ready", timeout)
         return url
 
-    def wait_exit(self, timeout: float = 30.0) -> int:
+    def wait_until_exited(self, timeout: float = 30.0) -> int:
         try:
             return self.proc.wait(timeout)
         finally:

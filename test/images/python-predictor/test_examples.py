@@ -26,8 +26,9 @@ EXAMPLE_FILES = sorted(EXAMPLES_DIR.glob("*/cortex.yaml"))
 @pytest.fixture(scope="module")
 def rendered():
     """API name → its settings, as constructs/predictor-config.ts renders them."""
-    if shutil.which("node") is None or not (ROOT / "dist" / "constructs" / "predictor-config.js").exists():
-        pytest.skip("needs node and dist/ (npm run build) to render the examples' settings")
+    # npm test builds dist/ before pytest runs; a missing build is a failure, never a silent skip.
+    assert shutil.which("node") is not None, "node is needed to render the examples' settings"
+    assert (ROOT / "dist" / "constructs" / "predictor-config.js").exists(), "run `npm run build` first (npm test does)"
     out = subprocess.run(["node", "-e", RENDER_SETTINGS_JS, *map(str, EXAMPLE_FILES)], cwd=str(ROOT),
                          capture_output=True, text=True, check=True, timeout=60)
     return json.loads(out.stdout)

@@ -37,7 +37,7 @@ ONE_SLOW_PROCESS = """
 class TestInitFailure:
     def test_an_exception_in_init_is_logged_clearly_and_the_process_exits_1(self, run_runtime):
         runtime = run_runtime(FAILING_INIT, settings(api_name="broken-api"))
-        assert runtime.wait_exit() == 1
+        assert runtime.wait_until_exited() == 1
         log = runtime.log
         assert ("broken-api: the predictor failed to start, exiting: PythonPredictor.__init__ raised RuntimeError: "
                 "model.bin not found in the project") in log
@@ -45,13 +45,13 @@ class TestInitFailure:
 
     def test_with_several_processes_one_failing_init_stops_them_all_non_zero(self, run_runtime):
         runtime = run_runtime(FAILING_INIT, settings(api_name="broken-api", processes_per_replica=2))
-        assert runtime.wait_exit() == 1
+        assert runtime.wait_until_exited() == 1
         assert "PythonPredictor.__init__ raised RuntimeError" in runtime.log
         assert "exited with code 1: stopping the others" in runtime.log
 
     def test_an_unsupported_type_exits_1_naming_what_is_missing(self, run_runtime):
         runtime = run_runtime("", settings(type="tensorflow", models={"path": "m"}))
-        assert runtime.wait_exit() == 1
+        assert runtime.wait_until_exited() == 1
         assert "type tensorflow is not supported by this runtime" in runtime.log
 
 
@@ -100,7 +100,7 @@ class TestProcesses:
 class TestSettingsErrors:
     def test_unusable_settings_exit_2_listing_the_problems(self, run_runtime):
         runtime = run_runtime("", settings(version=1, threads_per_process=0, log_level="loud"))
-        assert runtime.wait_exit() == 2
+        assert runtime.wait_until_exited() == 2
         assert "unusable predictor settings, exiting" in runtime.log
         assert "threads_per_process: must be an integer >= 1, got 0" in runtime.log
         assert 'log_level: must be one of debug, info, warning, error, got "loud"' in runtime.log
