@@ -7,6 +7,10 @@ Commands:
   validate    check a cortex.yaml (exit 1 with one line per problem)
   manifests   render the Kubernetes objects of every API in a cortex.yaml
   local       run a predictor-form API on this machine, through the proxy
+  diff        preview what a deploy changes, API by API (two cloud assemblies, or one against AWS)
+  pin         resolve image tags to digests into cortex.lock.json
+  get         status of the deployed APIs (kubeconfig), one API in detail with its metrics
+  logs        an API's logs from CloudWatch Logs, or follow them live
 
 Run "cortex <command> --help" for a command's options.
 `;
@@ -26,6 +30,22 @@ const commands: Record<string, { load: () => Command; usage: () => string }> = {
   local: {
     load: () => require('./cli/local').localCommand,
     usage: () => require('./cli/local').localUsage,
+  },
+  diff: {
+    load: () => require('./cli/diff').diffCommand,
+    usage: () => require('./cli/diff').diffUsage,
+  },
+  pin: {
+    load: () => require('./cli/pin').pinCommand,
+    usage: () => require('./cli/pin').pinUsage,
+  },
+  get: {
+    load: () => require('./cli/get').getCommand,
+    usage: () => require('./cli/get').getUsage,
+  },
+  logs: {
+    load: () => require('./cli/logs').logsCommand,
+    usage: () => require('./cli/logs').logsUsage,
   },
 };
 
