@@ -8,10 +8,12 @@ import {
   ScaledObjectSpecTriggers,
 } from './imports/keda.sh';
 import { serviceHost } from './names';
+import { PREDICTOR_CONTAINER_NAME } from './predictor-config';
 
 /**
  * Request-based autoscaling: a KEDA ScaledObject whose Prometheus trigger reads the proxies'
  * in-flight gauge, and whose HPA behavior carries Cortex's stabilization periods and factors.
+ * `kind: api` APIs scale on CPU utilisation instead: a `cpu` trigger, with the same behavior.
  * docs/kubernetes-objects.md, "How autoscaling fields map to KEDA and the HPA", says what maps how.
  */
 
@@ -49,6 +51,13 @@ export const ACTIVATION_ONLY_TARGET = '1000000';
 
 export const IN_FLIGHT_TRIGGER_NAME = 'in-flight';
 export const GATEWAY_ACTIVITY_TRIGGER_NAME = 'gateway-activity';
+export const CPU_TRIGGER_NAME = 'cpu';
+/**
+ * The container whose CPU utilisation the `cpu` trigger reads (an HPA ContainerResource metric): the
+ * runtime's, so that `target_cpu_utilization` is a share of the CPU the API asked for, as in Cortex,
+ * and not diluted by the proxy sidecar's own request.
+ */
+export const CPU_TRIGGER_CONTAINER = PREDICTOR_CONTAINER_NAME;
 
 /** Sum over the API's pods of each proxy's in-flight gauge averaged over the window. */
 export function inFlightQuery(apiName: string, namespace: string, windowSeconds: number): string {
@@ -102,6 +111,32 @@ export function checkAutoscaling(autoscaling: AutoscalingSpec): void {
   if (!(autoscaling.targetInFlight > 0)) {
     throw new CortexValidationError(`autoscaling.targetInFlight (${autoscaling.targetInFlight}) must be > 0`);
   }
+  const target = autoscaling.targetCpuUtilization;
+  if (target !== undefined) {
+    if (!Number.isInteger(target) || target < 1 || target > 100) {
+      throw new CortexValidationError(`autoscaling.targetCpuUtilization (${target}) must be an integer from 1 to 100 (percent)`);
+    }
+    if (autoscaling.minReplicas < 1) {
+      throw new CortexValidationError(
+        `autoscaling.minReplicas (${autoscaling.minReplicas}) must be >= 1 with targetCpuUtilization: KEDA cannot scale a CPU-only ScaledObject to zero`,
+      );
+    }
+  }
+}
+
+/**
+ * CPU-based scaling (`kind: api`'s `target_cpu_utilization`): KEDA's `cpu` trigger, which becomes a
+ * plain HPA resource metric — desired = ceil(current × utilisation / target), over the pods' average.
+ * It needs a CPU request on the container it reads (the config refuses `cpu: null` here) and cannot
+ * activate from zero, hence min_replicas >= 1.
+ */
+export function cpuTrigger(targetCpuUtilization: number): ScaledObjectSpecTriggers {
+  return {
+    type: 'cpu',
+    name: CPU_TRIGGER_NAME,
+    metricType: 'Utilization',
+    metadata: { value: String(targetCpuUtilization), containerName: CPU_TRIGGER_CONTAINER },
+  };
 }
 
 /** HPA behavior from Cortex's stabilization periods, factors and tolerances. */
@@ -134,8 +169,27 @@ export interface ScaledObjectSpecOptions {
 
 /** The ScaledObject's spec. */
 export function scaledObjectSpec(options: ScaledObjectSpecOptions): ScaledObjectSpec {
-  const { apiName, namespace, autoscaling } = options;
+  const { autoscaling } = options;
   checkAutoscaling(autoscaling);
+  const triggers: ScaledObjectSpecTriggers[] =
+    autoscaling.targetCpuUtilization !== undefined
+      ? [cpuTrigger(autoscaling.targetCpuUtilization)]
+      : requestTriggers(options);
+  return {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: options.deploymentName },
+    minReplicaCount: autoscaling.minReplicas,
+    maxReplicaCount: autoscaling.maxReplicas,
+    pollingInterval: POLLING_INTERVAL_SECONDS,
+    // Only used for the last step to zero: Cortex's downscale stabilization plays that role.
+    cooldownPeriod: autoscaling.downscaleStabilizationPeriodSeconds,
+    advanced: { horizontalPodAutoscalerConfig: { behavior: hpaBehavior(autoscaling) } },
+    triggers,
+  };
+}
+
+/** The in-flight trigger, plus the gateway's activation trigger when the API may scale to zero. */
+function requestTriggers(options: ScaledObjectSpecOptions): ScaledObjectSpecTriggers[] {
+  const { apiName, namespace, autoscaling } = options;
   const triggers: ScaledObjectSpecTriggers[] = [
     {
       type: 'prometheus',
@@ -165,14 +219,5 @@ export function scaledObjectSpec(options: ScaledObjectSpecOptions): ScaledObject
       },
     });
   }
-  return {
-    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: options.deploymentName },
-    minReplicaCount: autoscaling.minReplicas,
-    maxReplicaCount: autoscaling.maxReplicas,
-    pollingInterval: POLLING_INTERVAL_SECONDS,
-    // Only used for the last step to zero: Cortex's downscale stabilization plays that role.
-    cooldownPeriod: autoscaling.downscaleStabilizationPeriodSeconds,
-    advanced: { horizontalPodAutoscalerConfig: { behavior: hpaBehavior(autoscaling) } },
-    triggers,
-  };
+  return triggers;
 }

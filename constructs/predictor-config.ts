@@ -6,6 +6,8 @@ import { canonicalJson } from './spec-hash';
  * (`images/python-predictor/`): the runtime reads its settings from one JSON file, whose path is in
  * `CORTEX_PREDICTOR_CONFIG`. Keys are Cortex's snake_case; paths are relative to the project
  * directory the runtime image holds. See docs/kubernetes-objects.md, "Predictor-form APIs".
+ * A `kind: api` API adds `style: "function"` and its `metadata`; its `path` is null when it has no code
+ * of its own (a tensorflow/onnx model without request handler).
  */
 
 /** The runtime container of a predictor-form API. */
@@ -55,7 +57,7 @@ export function predictorSettings(
     api_name: api.name,
     port: api.pod.port,
     type: p.type,
-    path: p.path,
+    path: p.path ?? null,
     config: p.config,
     models: modelsToJson(p.models),
     server_side_batching:
@@ -78,6 +80,8 @@ export function predictorSettings(
       gpu: runtime.compute.gpu,
       inf: runtime.compute.inf,
     },
+    // Only for kind: api, so that the settings (and the spec hash) of every class-style API stay as they were.
+    ...(p.style === 'function' ? { style: p.style, metadata: p.metadata ?? {} } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ describe('examples', () => {
         'hello-world',
         'inferentia-classifier',
         'iris-classifier',
+        'legacy-iris',
         'multi-container',
         'multi-model',
         'text-generator-gpu',
@@ -45,7 +46,7 @@ describe('examples', () => {
   test('predictor-form examples have their predictor file beside the cortex.yaml', () => {
     for (const example of examples) {
       for (const api of loadConfigFile(path.join(examplesDir, example, 'cortex.yaml')).apis) {
-        if (api.predictor) expect(fs.existsSync(path.join(examplesDir, example, api.predictor.path))).toBe(true);
+        if (api.predictor?.path !== undefined) expect(fs.existsSync(path.join(examplesDir, example, api.predictor.path))).toBe(true);
       }
     }
   });

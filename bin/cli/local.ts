@@ -10,9 +10,9 @@ import { loadConfig } from './load';
 
 export const localUsage = `Usage: cortex local API_NAME [-f PATH] [--port PORT]
 
-Runs a predictor-form API on this machine: the Python predictor runtime and the proxy sidecar as local
-processes, with the API's settings (concurrency, queue, batching, models). Prints the URL, streams both
-logs, and stops both on Ctrl-C.
+Runs a predictor-form API (or a kind: api python module) on this machine: the Python predictor runtime
+and the proxy sidecar as local processes, with the API's settings (concurrency, queue, batching, models).
+Prints the URL, streams both logs, and stops both on Ctrl-C.
 
 Options:
   -f, --file PATH     the cortex.yaml (default: cortex.yaml)
@@ -73,7 +73,11 @@ export function localCommand(argv: string[], io: CliIo): Promise<number> | numbe
     return EXIT_INVALID;
   }
   if (api.predictor.type !== 'python') {
-    io.err(`cortex local: ${apiName} has predictor.type ${api.predictor.type}; cortex local runs type python predictors\n`);
+    io.err(
+      api.predictor.style === 'function'
+        ? `cortex local: ${apiName} serves ${api.predictor.type === 'onnx' ? 'an' : 'a'} ${api.predictor.type} model (kind: api, ${api.predictor.type}:); cortex local runs python modules (python.inference, predictor.path) and type python predictors\n`
+        : `cortex local: ${apiName} has predictor.type ${api.predictor.type}; cortex local runs type python predictors\n`,
+    );
     return EXIT_INVALID;
   }
 

@@ -7,6 +7,8 @@ import { ConfigProblem } from './errors';
 import { Field, ValidationContext } from './field';
 import { Locator } from './field-path';
 import { readString } from './field-readers';
+import { readLegacyApi } from './legacy-api';
+import { LegacyDeployment, readLegacyDeployment } from './legacy-deployment';
 import { defaultEndpoint, endpointProblem } from './networking';
 import { DNS_1035_LABEL, DNS_1035_RULE, MAX_API_NAME_LENGTH } from './names';
 import { readRealtimeApi } from './realtime-api';
@@ -15,6 +17,13 @@ import { ApiSpec, CortexConfig, RealtimeApiSpec, SourcePosition, TrafficSplitter
 
 export const API_KINDS = ['RealtimeAPI', 'TrafficSplitter'] as const;
 export type ApiKind = (typeof API_KINDS)[number];
+
+/**
+ * The kinds of Cortex 0.10 – 0.12: `api` (read into a RealtimeAPI) and `deployment` (the entry naming
+ * the file's deployment, which deploys nothing itself).
+ */
+export const LEGACY_KINDS = ['api', 'deployment'] as const;
+export type LegacyKind = (typeof LEGACY_KINDS)[number];
 
 /** Kinds Cortex had that cortex-cdk does not serve. */
 const UNSUPPORTED_KINDS = ['BatchAPI', 'TaskAPI', 'AsyncAPI'];
@@ -31,7 +40,10 @@ interface NamedEntry {
   readonly index: number;
   readonly field: Field;
   readonly name: string;
+  /** A `kind: api` entry counts as the RealtimeAPI it becomes. */
   readonly kind: ApiKind;
+  /** Where the entry writes its endpoint: `networking.endpoint`, or `endpoint` for `kind: api`. */
+  readonly endpointField: Field;
 }
 
 /** Validates a cortex.yaml's value (from YAML, or built in code); `locator` places each problem. */
@@ -60,11 +72,14 @@ function readEntries(root: Field): (ApiSpec | undefined)[] {
 
   const named: NamedEntry[] = [];
   const firstIndexOfName = new Map<string, number>();
-  const specs = entries.map((entry, index) => {
+  const deployment = readDeployments(entries);
+  const specs = entries.flatMap((entry, index): (ApiSpec | undefined)[] => {
     if (!isMapping(entry.value)) {
       entry.problem(`must be a mapping (an API with name, kind, ...), got ${describeValue(entry.value)}`);
-      return undefined;
+      return [undefined];
     }
+    // Its own namespace of names, as in Cortex: a deployment and one of its APIs may share a name.
+    if (entry.value.kind === 'deployment') return [];
     const name = readApiName(entry.child('name'));
     if (name !== undefined) {
       entry.context.setApiLabel(index, name);
@@ -77,17 +92,28 @@ function readEntries(root: Field): (ApiSpec | undefined)[] {
     }
     const kind = readKind(entry.child('kind'));
     if (name !== undefined && kind !== undefined && firstIndexOfName.get(name) === index) {
-      named.push({ index, field: entry, name, kind });
+      const legacy = kind === 'api';
+      named.push({
+        index,
+        field: entry,
+        name,
+        kind: legacy ? 'RealtimeAPI' : kind,
+        endpointField: legacy ? entry.child('endpoint') : entry.child('networking').child('endpoint'),
+      });
     }
 
     const position = entry.context.locator.valueAt(entry.path);
     const source: SourcePosition = { file: entry.context.file, line: position.line, column: position.column };
     const identity = { name, source };
-    if (kind === 'RealtimeAPI') return readRealtimeApi(entry, identity);
-    if (kind === 'TrafficSplitter') return readTrafficSplitter(entry, identity);
-    return undefined;
+    if (kind === 'RealtimeAPI') return [readRealtimeApi(entry, identity)];
+    if (kind === 'TrafficSplitter') return [readTrafficSplitter(entry, identity)];
+    if (kind === 'api') return [readLegacyApi(entry, identity, deployment)];
+    return [undefined];
   });
 
+  if (specs.length === 0) {
+    root.problem('must list at least one API; kind: deployment only names the deployment: add kind: api (or RealtimeAPI) entries');
+  }
   checkEndpointsUnique(named);
   checkSplitterTargets(named);
   return specs;
@@ -124,27 +150,42 @@ function readApiName(field: Field): string | undefined {
   return name;
 }
 
-function readKind(field: Field): ApiKind | undefined {
+function readKind(field: Field): ApiKind | 'api' | undefined {
   if (!field.isSet) {
     field.missing(`required: ${API_KINDS.join(' or ')}`);
     return undefined;
   }
-  if (API_KINDS.includes(field.value as ApiKind)) return field.value as ApiKind;
-  const unsupported =
-    field.value === 'api'
-      ? ' (kind: api is the format of Cortex 0.10 to 0.12, not supported yet: write it as a RealtimeAPI)'
-      : UNSUPPORTED_KINDS.includes(field.value as string)
-        ? ` (cortex-cdk does not serve ${field.value}s)`
-        : '';
-  field.problem(`must be one of ${API_KINDS.join(', ')}, got ${describeValue(field.value)}${unsupported}`);
+  if (API_KINDS.includes(field.value as ApiKind) || field.value === 'api') return field.value as ApiKind | 'api';
+  const unsupported = UNSUPPORTED_KINDS.includes(field.value as string) ? ` (cortex-cdk does not serve ${field.value}s)` : '';
+  field.problem(
+    `must be one of ${[...API_KINDS, ...LEGACY_KINDS].join(', ')}, got ${describeValue(field.value)}${unsupported}`,
+  );
   return undefined;
+}
+
+/**
+ * The file's `kind: deployment` entry (Cortex 0.10 – 0.12 had one per file), read before the APIs,
+ * which take its `python_root`. A second one is reported; the first one counts.
+ */
+function readDeployments(entries: readonly Field[]): LegacyDeployment {
+  let first: { index: number; deployment: LegacyDeployment } | undefined;
+  entries.forEach((entry, index) => {
+    if (!isMapping(entry.value) || entry.value.kind !== 'deployment') return;
+    const deployment = readLegacyDeployment(entry);
+    if (first === undefined) {
+      first = { index, deployment };
+    } else {
+      entry.child('kind').problem(`only one kind: deployment entry per file, got another (the first is entry [${first.index}])`);
+    }
+  });
+  return first?.deployment ?? {};
 }
 
 /** Every API and splitter has its own path on the one gateway. */
 function checkEndpointsUnique(entries: readonly NamedEntry[]): void {
   const owners = new Map<string, string>();
   for (const entry of entries) {
-    const endpointField = entry.field.child('networking').child('endpoint');
+    const endpointField = entry.endpointField;
     const written = endpointField.value;
     if (endpointField.isSet && (typeof written !== 'string' || endpointProblem(written) !== undefined)) continue;
     const endpoint = typeof written === 'string' ? written : defaultEndpoint(entry.name);
@@ -154,8 +195,9 @@ function checkEndpointsUnique(entries: readonly NamedEntry[]): void {
     } else if (endpointField.isSet) {
       endpointField.problem(`${JSON.stringify(endpoint)} is already the endpoint of ${owner}; endpoints must be unique in the file`);
     } else {
+      const setting = entry.field.child('kind').value === 'api' ? 'endpoint' : 'networking.endpoint';
       endpointField.problem(
-        `${JSON.stringify(endpoint)} (the default, from the name) is already the endpoint of ${owner}; set networking.endpoint to another path`,
+        `${JSON.stringify(endpoint)} (the default, from the name) is already the endpoint of ${owner}; set ${setting} to another path`,
       );
     }
   }

@@ -90,3 +90,23 @@ export const TRAFFIC_SPLITTER_LIMITS = {
   /** The non-shadow weights add up to this. */
   totalWeight: 100,
 } as const;
+
+/** `kind: api` (Cortex 0.10 – 0.12): its `compute` section, replica counts and CPU target included. */
+export const LEGACY_API_DEFAULTS = {
+  minReplicas: 1,
+  maxReplicas: 100,
+  /** Percent of the runtime container's CPU request. */
+  targetCpuUtilization: 80,
+  cpu: '200m',
+  gpu: 0,
+  /** One request at a time per replica, as Cortex promised then (a cortex-cdk addition lets it be raised). */
+  maxConcurrency: 1,
+  maxQueueLength: 100,
+} as const;
+
+export const LEGACY_API_LIMITS = {
+  /** A CPU-scaled Deployment cannot go to zero: at zero there is no CPU to measure. */
+  minReplicas: 1,
+  minTargetCpuUtilization: 1,
+  maxTargetCpuUtilization: 100,
+} as const;

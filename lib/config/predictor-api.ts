@@ -16,6 +16,7 @@ import {
   ComputeSpec,
   ContainerSpec,
   PodSpec,
+  PredictorSpec,
   PREDICTOR_RUNTIME_PORT,
   PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
   RealtimeApiSpec,
@@ -81,21 +82,7 @@ export function readPredictorApi(
   ) {
     return undefined;
   }
-  const runtime: ContainerSpec = {
-    name: PREDICTOR_CONTAINER_NAME,
-    image: spec.image ?? PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
-    env: spec.env,
-    compute,
-    readinessProbe: {
-      handler: { type: 'http_get', port: PREDICTOR_RUNTIME_PORT, path: PREDICTOR_DEFAULTS.healthPath },
-      initialDelaySeconds: PROBE_DEFAULTS.initialDelaySeconds,
-      timeoutSeconds: PROBE_DEFAULTS.timeoutSeconds,
-      periodSeconds: PROBE_DEFAULTS.periodSeconds,
-      successThreshold: PROBE_DEFAULTS.successThreshold,
-      failureThreshold: PROBE_DEFAULTS.failureThreshold,
-    },
-  };
-  const pod: PodSpec = { port: PREDICTOR_RUNTIME_PORT, maxConcurrency, maxQueueLength, containers: [runtime] };
+  const pod = runtimePod(spec, compute, maxConcurrency, maxQueueLength);
   return {
     kind: 'RealtimeAPI',
     name: identity.name,
@@ -108,6 +95,33 @@ export function readPredictorApi(
     ...(nodeGroups ? { nodeGroups } : {}),
     source: identity.source,
   };
+}
+
+/**
+ * The pod of an API served by the Python runtime (the predictor form, and `kind: api`): one container,
+ * `api`, listening on 8080 and ready once `GET /healthz` answers (the user's init has returned).
+ */
+export function runtimePod(
+  predictor: PredictorSpec,
+  compute: ComputeSpec,
+  maxConcurrency: number,
+  maxQueueLength: number,
+): PodSpec {
+  const runtime: ContainerSpec = {
+    name: PREDICTOR_CONTAINER_NAME,
+    image: predictor.image ?? PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
+    env: predictor.env,
+    compute,
+    readinessProbe: {
+      handler: { type: 'http_get', port: PREDICTOR_RUNTIME_PORT, path: PREDICTOR_DEFAULTS.healthPath },
+      initialDelaySeconds: PROBE_DEFAULTS.initialDelaySeconds,
+      timeoutSeconds: PROBE_DEFAULTS.timeoutSeconds,
+      periodSeconds: PROBE_DEFAULTS.periodSeconds,
+      successThreshold: PROBE_DEFAULTS.successThreshold,
+      failureThreshold: PROBE_DEFAULTS.failureThreshold,
+    },
+  };
+  return { port: PREDICTOR_RUNTIME_PORT, maxConcurrency, maxQueueLength, containers: [runtime] };
 }
 
 /** predictor.shm_size is the older spelling of compute.shm; one of them may be set. */

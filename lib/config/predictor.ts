@@ -160,8 +160,11 @@ function readPredictorModels(section: Section, type: PredictorType | undefined) 
   return readModels(modelsField.exists ? modelsField : reloadingField, type);
 }
 
-/** Handed to the predictor's constructor as is: any mapping, as long as it can be serialized. */
-function readPredictorConfig(field: Field): Record<string, unknown> | undefined {
+/**
+ * Handed to the predictor's constructor as is (`predictor.config`, or `kind: api`'s `metadata`): any
+ * mapping, as long as it can be serialized.
+ */
+export function readPredictorConfig(field: Field): Record<string, unknown> | undefined {
   if (!field.isSet) return {};
   if (!isMapping(field.value)) {
     field.problem(`must be a mapping, got ${describeValue(field.value)}`);

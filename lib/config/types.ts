@@ -101,7 +101,7 @@ export interface PodSpec {
   readonly containers: ContainerSpec[];
 }
 
-/** `autoscaling`: request-based autoscaling. */
+/** `autoscaling`: request-based autoscaling (or CPU-based, for `kind: api`). */
 export interface AutoscalingSpec {
   /** @default 1 */
   readonly minReplicas: number;
@@ -111,6 +111,12 @@ export interface AutoscalingSpec {
   readonly initReplicas: number;
   /** In-flight requests (queued + active) per replica the autoscaler aims at. @default - pod.maxConcurrency */
   readonly targetInFlight: number;
+  /**
+   * Scale on CPU instead: the average CPU utilisation (percent of the runtime container's CPU request)
+   * to aim at — `kind: api`'s `compute.target_cpu_utilization`. When set, `targetInFlight` is not used.
+   * @default - undefined: scale on in-flight requests
+   */
+  readonly targetCpuUtilization?: number;
   /** Averaging window of the in-flight signal. @default 60 */
   readonly windowSeconds: number;
   /** @default 300 */
@@ -166,13 +172,35 @@ export interface ModelsSpec {
 
 export type PredictorType = 'python' | 'tensorflow' | 'onnx';
 
-/** `predictor` (or `handler`): the predictor form of a RealtimeAPI (Cortex <= v0.35). */
+/**
+ * How the runtime calls the user's code: `class` — a `PythonPredictor` (or `ONNXPredictor`) class,
+ * the predictor form of a RealtimeAPI; `function` — module-level functions, the oldest format
+ * (`kind: api`): `init`/`predict` for type python, `pre_inference`/`post_inference` request handlers
+ * around the model for tensorflow and onnx.
+ */
+export type PredictorStyle = 'class' | 'function';
+
+/** `predictor` (or `handler`): the predictor form of a RealtimeAPI (Cortex <= v0.35), or a `kind: api` entry (Cortex 0.10 – 0.12). */
 export interface PredictorSpec {
   readonly type: PredictorType;
-  /** Path of the file holding the `PythonPredictor` class, relative to the cortex.yaml's directory. */
-  readonly path: string;
+  /**
+   * How the runtime calls the user's code.
+   * @default 'class'
+   */
+  readonly style?: PredictorStyle;
+  /**
+   * Path of the file with the user's code, relative to the cortex.yaml's directory: the `PythonPredictor`
+   * class, the `init`/`predict` module (`kind: api`), or the request handler (`kind: api` tensorflow/onnx).
+   * @default - none: only a `kind: api` tensorflow/onnx API without `request_handler` has no code of its own
+   */
+  readonly path?: string;
   /** Handed to the predictor's `__init__`. @default {} */
   readonly config: Record<string, unknown>;
+  /**
+   * `kind: api`'s `metadata`: handed to `init()` and `predict()` (or the request handler's functions).
+   * @default - none (function style: {})
+   */
+  readonly metadata?: Record<string, unknown>;
   /** @default {} */
   readonly env: Record<string, string>;
   /** A runtime image of the user's own. @default - the project's Python predictor runtime */

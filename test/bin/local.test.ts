@@ -14,6 +14,9 @@ const SPLIT_YAML = `${HELLO_WORLD_YAML}
 - name: onnx-api
   kind: RealtimeAPI
   predictor: {type: onnx, path: predictor.py, models: {path: model.onnx}}
+- kind: api
+  name: legacy-onnx
+  onnx: {model: model.onnx}
 `;
 
 describe('cortex local: what it refuses, clearly', () => {
@@ -22,7 +25,7 @@ describe('cortex local: what it refuses, clearly', () => {
   test('an unknown API lists the available ones', async () => {
     const { code, err } = await runCliAsync(['local', 'nope', '-f', file], dir);
     expect(code).toBe(1);
-    expect(err).toBe(`cortex local: no RealtimeAPI named "nope" in ${file}; available: hello-world, onnx-api\n`);
+    expect(err).toBe(`cortex local: no RealtimeAPI named "nope" in ${file}; available: hello-world, onnx-api, legacy-onnx\n`);
   });
 
   test('a traffic splitter names its APIs', async () => {
@@ -41,6 +44,14 @@ describe('cortex local: what it refuses, clearly', () => {
     const { code, err } = await runCliAsync(['local', 'onnx-api', '-f', file], dir);
     expect(code).toBe(1);
     expect(err).toBe('cortex local: onnx-api has predictor.type onnx; cortex local runs type python predictors\n');
+  });
+
+  test('a kind: api model is named as the user wrote it', async () => {
+    const { code, err } = await runCliAsync(['local', 'legacy-onnx', '-f', file], dir);
+    expect(code).toBe(1);
+    expect(err).toBe(
+      'cortex local: legacy-onnx serves an onnx model (kind: api, onnx:); cortex local runs python modules (python.inference, predictor.path) and type python predictors\n',
+    );
   });
 
   test('a missing Python interpreter is named', async () => {
@@ -120,3 +131,47 @@ async function until(condition: () => boolean, timeoutMs: number, describe: () =
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+describe('cortex local iris-legacy: a kind: api module (init/predict), end to end on loopback', () => {
+  const project = path.join(dir, 'legacy-iris');
+  fs.cpSync(path.join(root, 'examples', 'legacy-iris'), project, { recursive: true });
+  const cli = path.join(root, 'dist', 'bin', 'cortex.js');
+  let child: ChildProcess;
+  let output = '';
+
+  afterAll(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  test('init runs before ready, predict answers through the proxy, ?debug=true logs the sample and the prediction', async () => {
+    // GIVEN the first form (python.inference) of the example, run by the CLI
+    const port = await freePort();
+    child = spawn(process.execPath, [cli, 'local', 'iris-legacy', '-f', path.join(project, 'cortex.yaml'), '--port', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await until(() => output.includes('iris-legacy is ready'), 60_000, () => output);
+    expect(output).toMatch(/\[api\] .*iris-legacy: serving a python \(kind: api, function-style\) predictor \(inference\.py\)/);
+
+    // WHEN the sample is sent, with ?debug=true
+    const response = await fetch(`http://127.0.0.1:${port}/?debug=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: fs.readFileSync(path.join(project, 'sample.json')),
+    });
+
+    // THEN the class, through the proxy; the raw sample and the returned value in the log
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ label: 'setosa' });
+    await until(() => output.includes('debug: prediction'), 10_000, () => output);
+    expect(output).toMatch(/\[api\] .*iris-legacy: debug: payload: \{"sepal_length": 5\.2, "sepal_width": 3\.6, "petal_length": 1\.4, "petal_width": 0\.3\}/);
+    expect(output).toMatch(/\[api\] .*iris-legacy: debug: prediction: \{"label": "setosa"\}/);
+
+    // WHEN Ctrl-C THEN both stop
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  }, 90_000);
+});

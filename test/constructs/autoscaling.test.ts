@@ -1,6 +1,7 @@
 import {
   ACTIVATION_ONLY_TARGET,
   checkAutoscaling,
+  cpuTrigger,
   factorToPercent,
   gatewayActivityQuery,
   hpaBehavior,
@@ -109,5 +110,34 @@ describe('autoscaling', () => {
     );
     expect(() => checkAutoscaling(autoscaling({ minReplicas: 0, maxReplicas: 0 }))).toThrow(/maxReplicas \(0\)/);
     expect(() => checkAutoscaling(autoscaling({ targetInFlight: 0 }))).toThrow(/targetInFlight \(0\) must be > 0/);
+  });
+
+  describe('on CPU (kind: api\'s target_cpu_utilization)', () => {
+    test('GIVEN a CPU target THEN one cpu trigger, Utilization of the runtime container, and no Prometheus trigger', () => {
+      // WHEN
+      const spec = rendered({ targetCpuUtilization: 70, minReplicas: 2, maxReplicas: 8 });
+      // THEN
+      expect(spec.triggers).toEqual([
+        { type: 'cpu', name: 'cpu', metricType: 'Utilization', metadata: { value: '70', containerName: 'api' } },
+      ]);
+      expect(spec).toMatchObject({ minReplicaCount: 2, maxReplicaCount: 8 });
+      // The HPA behavior still carries Cortex's stabilization periods and factors.
+      expect(spec.advanced.horizontalPodAutoscalerConfig.behavior).toEqual(rendered().advanced.horizontalPodAutoscalerConfig.behavior);
+    });
+
+    test('cpuTrigger is the trigger alone', () => {
+      expect(cpuTrigger(80)).toEqual({ type: 'cpu', name: 'cpu', metricType: 'Utilization', metadata: { value: '80', containerName: 'api' } });
+    });
+
+    test('checks: a whole percentage from 1 to 100, and never down to zero replicas', () => {
+      expect(() => checkAutoscaling(autoscaling({ targetCpuUtilization: 100 }))).not.toThrow();
+      expect(() => checkAutoscaling(autoscaling({ targetCpuUtilization: 0 }))).toThrow(
+        'autoscaling.targetCpuUtilization (0) must be an integer from 1 to 100 (percent)',
+      );
+      expect(() => checkAutoscaling(autoscaling({ targetCpuUtilization: 50.5 }))).toThrow(/targetCpuUtilization \(50\.5\)/);
+      expect(() => checkAutoscaling(autoscaling({ targetCpuUtilization: 80, minReplicas: 0 }))).toThrow(
+        'autoscaling.minReplicas (0) must be >= 1 with targetCpuUtilization: KEDA cannot scale a CPU-only ScaledObject to zero',
+      );
+    });
   });
 });

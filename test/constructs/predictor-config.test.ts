@@ -73,6 +73,23 @@ describe('predictor config', () => {
     expect(JSON.parse(predictorConfigMapData(a)[PREDICTOR_CONFIG_KEY]).config).toEqual({ x: 1, y: 2 });
   });
 
+  test('GIVEN a function-style predictor (kind: api) THEN style and metadata are added; a model alone has a null path', () => {
+    const api = predictorApi({ type: 'onnx', style: 'function', path: undefined, metadata: { labels: ['a', 'b'] }, models: { path: 's3://b/m.onnx' } });
+    expect(settingsOf(api)).toMatchObject({
+      type: 'onnx',
+      style: 'function',
+      path: null,
+      metadata: { labels: ['a', 'b'] },
+      models: { path: 's3://b/m.onnx' },
+    });
+    expect(settingsOf(predictorApi({ style: 'function' }))).toMatchObject({ style: 'function', metadata: {} });
+  });
+
+  test('GIVEN a class-style predictor THEN neither style nor metadata appears (its settings, and spec hash, are unchanged)', () => {
+    expect(Object.keys(settingsOf(predictorApi()))).not.toEqual(expect.arrayContaining(['style']));
+    expect(settingsOf(predictorApi())).not.toHaveProperty('metadata');
+  });
+
   test('names and form', () => {
     expect(predictorConfigMapName('iris')).toBe('iris-predictor');
     expect(isPredictorForm(realtimeApi())).toBe(false);

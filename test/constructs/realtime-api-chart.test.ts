@@ -9,6 +9,7 @@ import {
   RealtimeApiChartOptions,
   SPEC_HASH_ANNOTATION,
 } from '../../constructs';
+import { parseConfig } from '../../lib/config';
 import { CortexValidationError } from '../../lib/config/errors';
 import { PYTHON_PREDICTOR_IMAGE_PLACEHOLDER, RealtimeApiSpec } from '../../lib/config/types';
 import {
@@ -23,6 +24,7 @@ import {
   realtimeApi,
   synth,
 } from './fixtures';
+import { validateObjects } from '../schema/validate';
 
 function render(api: RealtimeApiSpec, options: RealtimeApiChartOptions = {}): KubeObject[] {
   return synth((app) => new RealtimeApiChart(app, api.name, { ...options, api }));
@@ -533,6 +535,74 @@ describe('RealtimeApiChart', () => {
       const objects = render(realtimeApi());
       expect(objects.some((o) => o.kind === 'ConfigMap')).toBe(false);
       expect(envOf(containersByName(only(objects, 'Deployment')).api).map.CORTEX_PREDICTOR_CONFIG).toBeUndefined();
+    });
+  });
+
+  describe('kind: api (Cortex 0.10 – 0.12), parsed from a cortex.yaml', () => {
+    const yaml = `
+- kind: deployment
+  name: iris
+  python_root: src
+- kind: api
+  name: classifier
+  python: {inference: src/inference.py}
+  metadata: {labels: [setosa, versicolor, virginica], threshold: 0.5}
+  tracker: {key: label, model_type: classification}
+  compute: {min_replicas: 2, max_replicas: 6, init_replicas: 3, target_cpu_utilization: 65, cpu: 1, mem: 1Gi, gpu: 1}
+- kind: api
+  name: second
+  endpoint: /v2/second
+  predictor: {path: predictor.py, model: s3://bucket/iris/model.pkl, metadata: {region: us-west-2}}
+`;
+    const [classifier, second] = parseConfig(yaml, 'cortex.yaml').apis;
+
+    test('THEN the runtime container runs the Python runtime with the compute, behind the proxy at one request at a time', () => {
+      // WHEN
+      const deployment = deploymentOf(classifier);
+      // THEN
+      expect(deployment.spec.replicas).toBe(3);
+      const { api, proxy } = containersByName(deployment);
+      expect(api.image).toBe(PYTHON_PREDICTOR_IMAGE_PLACEHOLDER);
+      expect(api.resources).toEqual({ requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '1Gi', 'nvidia.com/gpu': 1 } });
+      expect(api.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 8080 });
+      expect(envOf(api).map.CORTEX_PREDICTOR_CONFIG).toBe('/etc/cortex/predictor.json');
+      expect(proxy.args.join(' ')).toContain('--max-concurrency 1 --max-queue-length 100');
+      // KEDA's cpu trigger needs a CPU request on the containers it reads; the proxy has its own.
+      expect(proxy.resources.requests.cpu).toBe('100m');
+    });
+
+    test('THEN the metadata, the module and the tracker reach the runtime through its settings', () => {
+      const settings = JSON.parse(only(render(classifier), 'ConfigMap').data['predictor.json']);
+      expect(settings).toMatchObject({
+        type: 'python',
+        style: 'function',
+        path: 'src/inference.py',
+        python_path: 'src',
+        metadata: { labels: ['setosa', 'versicolor', 'virginica'], threshold: 0.5 },
+        models: null,
+        threads_per_process: 1,
+        tracker: { key: 'label', model_type: 'classification' },
+      });
+      const secondSettings = JSON.parse(only(render(second), 'ConfigMap').data['predictor.json']);
+      expect(secondSettings).toMatchObject({ path: 'predictor.py', metadata: { region: 'us-west-2' }, models: { path: 's3://bucket/iris/model.pkl' } });
+    });
+
+    test('THEN a CPU-based ScaledObject with the target, min and max replicas', () => {
+      const scaledObject = only(render(classifier), 'ScaledObject');
+      expect(scaledObject.spec).toMatchObject({ minReplicaCount: 2, maxReplicaCount: 6 });
+      expect(scaledObject.spec.triggers).toEqual([
+        { type: 'cpu', name: 'cpu', metricType: 'Utilization', metadata: { value: '65', containerName: 'api' } },
+      ]);
+      expect(only(render(second), 'ScaledObject').spec.triggers[0].metadata.value).toBe('80');
+    });
+
+    test('THEN the endpoint routes on the gateway', () => {
+      const matches = only(render(second), 'VirtualService').spec.http[0].match;
+      expect(matches).toEqual([{ uri: { exact: '/v2/second' } }, { uri: { prefix: '/v2/second/' } }]);
+    });
+
+    test('THEN every object passes the Kubernetes, Istio and KEDA schemas', () => {
+      expect(validateObjects([...render(classifier), ...render(second)])).toEqual([]);
     });
   });
 

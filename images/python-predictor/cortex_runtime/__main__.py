@@ -62,7 +62,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     bound_host, bound_port = sock.getsockname()[:2]
     logger.info(
         "%s: serving a %s predictor (%s) on http://%s:%d with %d process(es) × %d thread(s)%s",
-        settings.api_name, settings.type, settings.path, bound_host, bound_port, settings.processes_per_replica,
+        settings.api_name, settings.type if settings.style == "class" else f"{settings.type} (kind: api, function-style)",
+        settings.path or "the model alone", bound_host, bound_port, settings.processes_per_replica,
         settings.threads_per_process,
         "" if settings.server_side_batching is None else
         f", batching up to {settings.server_side_batching.max_batch_size} requests "

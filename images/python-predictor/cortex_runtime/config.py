@@ -19,6 +19,9 @@ PROJECT_DIR_ENV = "CORTEX_PROJECT_DIR"
 DEFAULT_PROJECT_DIR = "/opt/cortex/project"
 
 PREDICTOR_TYPES = ("python", "tensorflow", "onnx")
+#: ``class``: a PythonPredictor/ONNXPredictor class (kind RealtimeAPI); ``function``: module-level
+#: functions (kind: api, Cortex 0.10 – 0.12; functions.py).
+STYLES = ("class", "function")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MODEL_TYPES = ("classification", "regression")
 
@@ -39,6 +42,8 @@ KNOWN_KEYS = (
     "dependencies",
     "tracker",
     "compute",
+    "style",
+    "metadata",
 )
 
 
@@ -85,7 +90,8 @@ class ComputeSettings:
 class Settings:
     api_name: str
     type: str
-    path: str
+    #: The user's module; None only for a function-style tensorflow/onnx API without request handler.
+    path: Optional[str]
     port: int = 8080
     config: Dict[str, Any] = field(default_factory=dict)
     models: Optional[ModelsSettings] = None
@@ -97,6 +103,9 @@ class Settings:
     signature_key: Optional[str] = None
     tracker: Optional[TrackerSettings] = None
     compute: ComputeSettings = field(default_factory=ComputeSettings)
+    style: str = "class"
+    #: kind: api's metadata, handed to the function-style init/predict and request handlers.
+    metadata: Dict[str, Any] = field(default_factory=dict)
     #: Keys this runtime does not know (logged as a warning, not refused: the version gates the layout).
     unknown_keys: Tuple[str, ...] = ()
 
@@ -252,6 +261,14 @@ def _compute(problems: _Problems, raw: dict) -> ComputeSettings:
     )
 
 
+def _function_style_models(problems: _Problems, type_: Optional[str], models: Optional[ModelsSettings]) -> None:
+    """kind: api names at most one model (``models.path``); a tensorflow or onnx API needs it."""
+    if models is not None and models.path is None:
+        problems.add("models", "a function-style (kind: api) predictor takes one model: models.path")
+    if models is None and type_ in ("tensorflow", "onnx"):
+        problems.add("models", f"a function-style {type_} predictor needs its model: models.path")
+
+
 def parse_settings(raw: Any, source: str = "settings") -> Settings:
     """Checks a decoded settings file; raises SettingsError listing every problem."""
     if not isinstance(raw, dict):
@@ -266,7 +283,15 @@ def parse_settings(raw: Any, source: str = "settings") -> Settings:
     api_name = _str(problems, raw, "api_name", required=True)
     port = _int(problems, raw, "port", default=8080, minimum=1, maximum=65535)
     type_ = _enum(problems, raw, "type", PREDICTOR_TYPES, required=True)
-    path = _str(problems, raw, "path", required=True)
+    style = _enum(problems, raw, "style", STYLES, default="class")
+    # A function-style model API may have no code at all: the model answers with no request handler.
+    path = _str(problems, raw, "path", required=not (style == "function" and type_ in ("tensorflow", "onnx")))
+    metadata = raw.get("metadata")
+    if metadata is None:
+        metadata = {}
+    elif not isinstance(metadata, dict):
+        problems.add("metadata", f"must be a mapping, got {_describe(metadata)}")
+        metadata = {}
     config = raw.get("config")
     if config is None:
         config = {}
@@ -282,9 +307,11 @@ def parse_settings(raw: Any, source: str = "settings") -> Settings:
     signature_key = _str(problems, raw, "signature_key")
     tracker = _tracker(problems, raw)
     compute = _compute(problems, raw)
+    if style == "function":
+        _function_style_models(problems, type_, models)
     if problems.lines:
         raise SettingsError("\n".join(f"{source}: {line}" for line in problems.lines))
-    assert api_name is not None and type_ is not None and path is not None
+    assert api_name is not None and type_ is not None
     return Settings(
         api_name=api_name,
         type=type_,
@@ -300,6 +327,8 @@ def parse_settings(raw: Any, source: str = "settings") -> Settings:
         signature_key=signature_key,
         tracker=tracker,
         compute=compute,
+        style=style or "class",
+        metadata=metadata,
         unknown_keys=tuple(sorted(k for k in raw if k not in KNOWN_KEYS)),
     )
 

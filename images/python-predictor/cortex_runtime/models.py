@@ -130,6 +130,13 @@ class S3Storage:
             self._s3().download_file(bucket, f"{prefix}/{relative}" if prefix else relative, target)
         os.rename(partial, dest)
 
+    def fetch_object(self, path: str, dest: str) -> None:
+        """One object (a model that is a single file, such as ``s3://bucket/iris.onnx``) to the file ``dest``."""
+        bucket, key = self.split(path)
+        partial = dest + ".partial"
+        self._s3().download_file(bucket, key, partial)
+        os.rename(partial, dest)
+
 
 def _is_s3(path: str) -> bool:
     return path.startswith("s3://")

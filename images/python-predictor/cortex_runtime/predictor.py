@@ -115,6 +115,9 @@ class Predictor:
     def load(self) -> None:
         """Imports the user's class and calls its ``__init__``. Raises PredictorLoadError (or what ``__init__`` raised)."""
         s = self.settings
+        if s.style == "function":
+            self._load_functions()
+            return
         class_name = CLASS_NAMES[s.type]
         if s.type == "tensorflow":
             raise PredictorLoadError(TENSORFLOW_UNSUPPORTED)
@@ -181,6 +184,25 @@ class Predictor:
             call is not None and "headers" in call.wanted  # type: ignore[attr-defined]
             for call in (self._predict, self._post_predict)
         )
+        self._ready.set()
+        logger.info("%s: ready", s.api_name)
+
+    def _load_functions(self) -> None:
+        """kind: api: module-level functions (functions.py) instead of a class."""
+        from .functions import load_function_predictor
+
+        s = self.settings
+        logger.info("%s: initializing the %s functions of %s (kind: api)", s.api_name, s.type, s.path or "no module: the model alone")
+        model_dir = os.path.join(self.model_cache_root, f"process-{self.process_index}")
+        functions = load_function_predictor(s, self.project_dir, self._import_module, model_dir)
+        self.instance = functions
+
+        def call(payload: Any, query_params: Any, headers: Any) -> Any:
+            return functions.predict(payload, query_params, headers)
+
+        call.is_async = functions.is_async  # type: ignore[attr-defined]
+        call.wanted = frozenset(("payload",))  # type: ignore[attr-defined]
+        self._predict = call
         self._ready.set()
         logger.info("%s: ready", s.api_name)
 

@@ -44,7 +44,7 @@ def sample(name):
 
 
 def test_every_predictor_example_renders_settings_this_runtime_accepts(rendered):
-    assert {"iris-classifier", "batch-rnn", "iris-multi-model", "sentiment-inf"} <= set(rendered)
+    assert {"iris-classifier", "batch-rnn", "iris-multi-model", "sentiment-inf", "iris-legacy", "iris-legacy-model"} <= set(rendered)
     for name, raw in rendered.items():
         assert parse_settings(raw, name).api_name == name
 
@@ -102,3 +102,16 @@ def test_multi_model_serves_each_model_by_name_and_version(rendered, run_runtime
     missing = httpx.post(url, params={"model": "forest"}, json=sample("multi-model"), timeout=WAIT)
     assert (missing.status_code, missing.json()["error"]) == (404, "no model named 'forest'; the models are: knn, logreg, tree")
     assert httpx.get(url, timeout=WAIT).json()["models"] == {"knn": ["1"], "logreg": ["1", "2"], "tree": ["1"]}
+
+
+@pytest.mark.parametrize("api", ["iris-legacy", "iris-legacy-model"])
+def test_legacy_iris_both_forms_classify_the_sample_and_track_the_class(api, rendered, run_runtime, tmp_path):
+    # GIVEN kind: api's two forms, rendered as the chart renders them (style function, metadata, model)
+    assert rendered[api]["style"] == "function"
+    runtime = run_runtime(copy_example("legacy-iris", tmp_path), rendered[api])
+    url = runtime.wait_ready()
+    # WHEN the sample is sent
+    response = httpx.post(url, json=sample("legacy-iris"), timeout=WAIT)
+    # THEN init ran, predict answered, and the tracker counted the class
+    assert (response.status_code, response.json()) == (200, {"label": "setosa"})
+    assert f'cortex_prediction_class_total{{api_name="{api}",class="setosa"}} 1' in httpx.get(url + "/metrics", timeout=WAIT).text

@@ -47,16 +47,23 @@ describe('the file as a whole', () => {
     ['no name', { name: undefined }, ['<props>: [0].name: required']],
     ['a numeric name', { name: 5 }, ['<props>: [0].name: must be a string, got 5 (quote it: "5")']],
     ['no kind', { kind: undefined }, ['<props>: iris.kind: required: RealtimeAPI or TrafficSplitter']],
-    ['kind realtimeapi', { kind: 'realtimeapi' }, ['<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, got "realtimeapi"']],
+    [
+      'kind realtimeapi',
+      { kind: 'realtimeapi' },
+      ['<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, api, deployment, got "realtimeapi"'],
+    ],
     [
       'kind BatchAPI',
       { kind: 'BatchAPI' },
-      ['<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, got "BatchAPI" (cortex-cdk does not serve BatchAPIs)'],
+      ['<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, api, deployment, got "BatchAPI" (cortex-cdk does not serve BatchAPIs)'],
     ],
     [
-      'kind api (Cortex 0.10 to 0.12)',
+      'kind api (Cortex 0.10 to 0.12) with a pod',
       { kind: 'api' },
-      ['<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, got "api" (kind: api is the format of Cortex 0.10 to 0.12, not supported yet: write it as a RealtimeAPI)'],
+      [
+        '<props>: iris.pod: unknown field "pod"; pod belongs to kind RealtimeAPI (its container form); kind: api serves python, tensorflow, onnx or predictor',
+        '<props>: iris: must have exactly one of python, tensorflow, onnx or predictor, got none',
+      ],
     ],
   ])('GIVEN %s WHEN validated THEN %p', (_, overrides, expected) => {
     const entry: Record<string, unknown> = { ...containerApi(), ...overrides };

@@ -1,6 +1,8 @@
 import {
   AUTOSCALING_DEFAULTS,
   COMPUTE_DEFAULTS,
+  LEGACY_API_DEFAULTS,
+  LEGACY_API_LIMITS,
   NETWORKING_DEFAULTS,
   POD_DEFAULTS,
   PREDICTOR_DEFAULTS,
@@ -42,5 +44,18 @@ describe('defaults', () => {
     expect(UPDATE_STRATEGY_DEFAULTS).toEqual({ maxSurge: '25%', maxUnavailable: '25%' });
     expect(NETWORKING_DEFAULTS).toEqual({ timeoutSeconds: 600 });
     expect(PREDICTOR_DEFAULTS).toMatchObject({ logLevel: 'info', processesPerReplica: 1, threadsPerProcess: 1 });
+  });
+
+  test("GIVEN kind: api's compute defaults THEN they are Cortex 0.10's, plus one request at a time", () => {
+    expect(LEGACY_API_DEFAULTS).toEqual({
+      minReplicas: 1,
+      maxReplicas: 100,
+      targetCpuUtilization: 80,
+      cpu: '200m',
+      gpu: 0,
+      maxConcurrency: 1,
+      maxQueueLength: 100,
+    });
+    expect(LEGACY_API_LIMITS).toEqual({ minReplicas: 1, minTargetCpuUtilization: 1, maxTargetCpuUtilization: 100 });
   });
 });

@@ -221,7 +221,7 @@ const BAD_CONFIGS: [string, string, string[]][] = [
     `- name: batch
   kind: BatchAPI
 `,
-    ['cortex.yaml:2:9: batch.kind: must be one of RealtimeAPI, TrafficSplitter, got "BatchAPI" (cortex-cdk does not serve BatchAPIs)'],
+    ['cortex.yaml:2:9: batch.kind: must be one of RealtimeAPI, TrafficSplitter, api, deployment, got "BatchAPI" (cortex-cdk does not serve BatchAPIs)'],
   ],
   [
     'splitter weights that do not add up',
@@ -396,7 +396,7 @@ describe('parseConfig', () => {
     expect(problems).toEqual([
       'cortex.yaml:3:15: a.pod.port: must be an integer from 1 to 65535, got 0',
       'cortex.yaml:3:31: a.pod.containers[0].image: required',
-      'cortex.yaml:5:9: b.kind: must be one of RealtimeAPI, TrafficSplitter, got "Nope"',
+      'cortex.yaml:5:9: b.kind: must be one of RealtimeAPI, TrafficSplitter, api, deployment, got "Nope"',
     ]);
     expect((error as ConfigError).message).toBe(problems.join('\n'));
   });

@@ -99,3 +99,29 @@ class TestRefused:
         path.write_text("{")
         with pytest.raises(SettingsError, match="broken.json: not valid JSON"):
             load_settings(str(path))
+
+
+class TestFunctionStyle:
+    """kind: api's settings: style "function", metadata, at most one model."""
+
+    def test_style_and_metadata_default_to_the_class_style(self):
+        s = parse_settings(settings())
+        assert (s.style, s.metadata) == ("class", {})
+
+    def test_a_function_style_model_api_may_have_no_module(self):
+        s = parse_settings(settings(style="function", type="onnx", path=None, models={"path": "m.onnx"},
+                                    metadata={"labels": ["a"]}))
+        assert (s.style, s.path, s.models.path, s.metadata) == ("function", None, "m.onnx", {"labels": ["a"]})
+
+    def test_refused(self):
+        assert problems(settings(style="method", metadata=[1], path=None)) == [
+            'predictor.json: style: must be one of class, function, got "method"',
+            "predictor.json: path: is required",
+            "predictor.json: metadata: must be a mapping, got list",
+        ]
+        assert problems(settings(style="function", type="onnx", path=None)) == [
+            "predictor.json: models: a function-style onnx predictor needs its model: models.path",
+        ]
+        assert problems(settings(style="function", models={"dir": "models"})) == [
+            "predictor.json: models: a function-style (kind: api) predictor takes one model: models.path",
+        ]
