@@ -3,6 +3,8 @@
 // node groups, the platform add-ons, and the APIs of one or more cortex.yaml files.
 //   npx cdk synth                                   every example: examples/*/cortex.yaml
 //   npx cdk synth -c config=path/to/cortex.yaml     another file (several: comma-separated)
+//   npx cdk synth -c lock=false                     images as written, ignoring each file's cortex.lock.json
+//   npx cdk synth -c lock=path/to/images.lock.json  another lock file (`cortex pin --lock`), for every file
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
@@ -12,7 +14,7 @@ import { loadConfig } from './cli/load';
 
 const app = new cdk.App();
 const files = configFiles(app.node.tryGetContext('config'));
-const config = loadAll(files);
+const config = loadAll(files, lockContext(app.node.tryGetContext('lock')));
 new CortexStack(app, 'Cortex', {
   config,
   description: `cortex-cdk: an EKS cluster, its platform, and the APIs of ${files.join(', ')}`,
@@ -29,12 +31,18 @@ function configFiles(context: unknown): string[] {
     .sort();
 }
 
+/** `-c lock=false` (or `none`): no lock file; `-c lock=PATH`: that one; unset: each file's own, when it exists. */
+function lockContext(context: unknown): string | false | undefined {
+  if (context === false || context === 'false' || context === 'none') return false;
+  return typeof context === 'string' && context.trim() !== '' ? context.trim() : undefined;
+}
+
 /** Every file valid, and names and endpoints unique across them; otherwise the problems, and no synth at all. */
-function loadAll(paths: string[]): CortexConfig {
+function loadAll(paths: string[], lockFile: string | false | undefined): CortexConfig {
   const configs: CortexConfig[] = [];
   const problems: ConfigProblem[] = [];
   for (const file of paths) {
-    const result = loadConfig(file, process.cwd());
+    const result = loadConfig(file, process.cwd(), { lockFile });
     if (result.config) configs.push(result.config);
     problems.push(...result.problems);
   }

@@ -5,7 +5,7 @@ import { ConfigChartsOptions, configCharts } from '../../constructs';
 import { CortexConfig, CortexValidationError, formatProblem } from '../../lib/config';
 import { parseCommandArgs } from './args';
 import { CliIo, EXIT_INVALID, EXIT_OK } from './io';
-import { loadConfig } from './load';
+import { loadConfig, lockOption } from './load';
 
 export const manifestsUsage = `Usage: cortex manifests [-f PATH] [-o DIR] [options]
 
@@ -19,6 +19,9 @@ Options:
   -n, --namespace NS         the namespace of the APIs (default: cortex)
       --proxy-image IMAGE    the proxy sidecar's image (default: a placeholder)
       --predictor-image IMAGE  the Python predictor runtime's image (default: a placeholder)
+      --lock PATH            the image lock file (default: cortex.lock.json beside the cortex.yaml,
+                             when it exists; see "cortex pin")
+      --no-lock              render the images as written, ignoring any lock file
   -h, --help                 show this help
 `;
 
@@ -29,12 +32,14 @@ export function manifestsCommand(argv: string[], io: CliIo): number {
     'namespace': { type: 'string', short: 'n' },
     'proxy-image': { type: 'string' },
     'predictor-image': { type: 'string' },
+    'lock': { type: 'string' },
+    'no-lock': { type: 'boolean' },
   });
   if (values.help) {
     io.out(manifestsUsage);
     return EXIT_OK;
   }
-  const { config, problems } = loadConfig(values.file as string, io.cwd);
+  const { config, problems } = loadConfig(values.file as string, io.cwd, { lockFile: lockOption(values) });
   if (!config) {
     io.err(problems.map((p) => formatProblem(p) + '\n').join(''));
     return EXIT_INVALID;
