@@ -4,12 +4,19 @@ export interface CliIo {
   readonly err: (text: string) => void;
   /** The directory relative paths are resolved against. */
   readonly cwd: string;
+  /**
+   * Whether `out` is a terminal: commands then draw spinners (on `err`), colours and redraw in place;
+   * otherwise they print plain text, line by line.
+   * @default false
+   */
+  readonly isTTY?: boolean;
 }
 
 export const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   cwd: process.cwd(),
+  isTTY: process.stdout.isTTY === true,
 };
 
 /** Exit codes: 0 ok, 1 the input is invalid (or a command failed), 2 the command line is wrong. */

@@ -1,0 +1,163 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { KubeCredentials, KubeTarget } from './kubeconfig';
+
+/** The API server answered with an error status. */
+export class KubeApiError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status. */
+    public readonly status: number,
+    /** The `reason` of the Kubernetes `Status` body (`NotFound`, `Forbidden`...), when there was one. */
+    public readonly reason?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The API server could not be reached (DNS, refused, TLS, timeout). */
+export class KubeConnectionError extends Error {}
+
+export interface KubeResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+export interface KubeClientOptions {
+  /**
+   * How long one request may take.
+   * @default 15000
+   */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A small read-only client of the Kubernetes API for one kubeconfig context: GET with the context's
+ * TLS settings and credentials, JSON answers, and errors that say what went wrong in words a user
+ * can act on. Call {@link close} when done (it holds keep-alive connections for `--watch`).
+ */
+export class KubeClient {
+  private readonly agent: http.Agent;
+  private readonly credentials: KubeCredentials;
+  private readonly timeoutMs: number;
+  private readonly base: URL;
+
+  constructor(public readonly target: KubeTarget, options: KubeClientOptions = {}) {
+    this.base = new URL(target.server);
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.credentials = new KubeCredentials(target);
+    this.agent =
+      this.base.protocol === 'https:'
+        ? new https.Agent({
+            keepAlive: true,
+            ca: target.tls.ca,
+            rejectUnauthorized: !target.tls.insecure,
+            servername: target.tls.serverName,
+          })
+        : new http.Agent({ keepAlive: true });
+  }
+
+  /** GETs `path` (with `query`) and parses the JSON answer; throws KubeApiError on a non-2xx status. */
+  public async get<T>(path: string, query?: Record<string, string>): Promise<T> {
+    const response = await this.request(path, query);
+    if (response.status < 200 || response.status > 299) throw this.apiError(path, response);
+    try {
+      return JSON.parse(response.body) as T;
+    } catch {
+      throw new KubeApiError(`GET ${path}: the API server answered ${response.status} with a body that is not JSON`, response.status);
+    }
+  }
+
+  /** Like {@link get}, but undefined when the object (or its kind) does not exist. */
+  public async getOptional<T>(path: string, query?: Record<string, string>): Promise<T | undefined> {
+    try {
+      return await this.get<T>(path, query);
+    } catch (e) {
+      if (e instanceof KubeApiError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** GETs `path` and returns the status and body as they are (for proxied services, whose errors are not Kubernetes'). */
+  public async request(path: string, query?: Record<string, string>, timeoutMs = this.timeoutMs): Promise<KubeResponse> {
+    const credentials = await this.credentials.get();
+    const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
+    for (const [key, value] of Object.entries(query ?? {})) url.searchParams.set(key, value);
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'cortex-cdk' };
+    if (credentials.token) headers.authorization = `Bearer ${credentials.token}`;
+    if (credentials.basic) {
+      headers.authorization = `Basic ${Buffer.from(`${credentials.basic.username}:${credentials.basic.password}`).toString('base64')}`;
+    }
+    const tls = this.target.tls;
+    const cert = credentials.cert ?? tls.cert;
+    const key = credentials.key ?? tls.key;
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise<KubeResponse>((resolve, reject) => {
+      const req = transport.request(
+        url,
+        {
+          method: 'GET',
+          headers,
+          agent: this.agent,
+          // A client certificate from an exec plugin can change between requests, so it goes per request.
+          ...(url.protocol === 'https:' ? { cert, key, ca: tls.ca, rejectUnauthorized: !tls.insecure, servername: tls.serverName } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', (e) => reject(this.connectionError(e)));
+        },
+      );
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+      req.on('error', (e) => reject(this.connectionError(e)));
+      req.end();
+    });
+  }
+
+  /** Closes the kept-alive connections. */
+  public close(): void {
+    this.agent.destroy();
+  }
+
+  private connectionError(e: NodeJS.ErrnoException): KubeConnectionError {
+    const what: Record<string, string> = {
+      ECONNREFUSED: 'connection refused',
+      ENOTFOUND: 'no such host',
+      EAI_AGAIN: 'the host name does not resolve now',
+      ETIMEDOUT: e.message,
+      ECONNRESET: 'the connection was reset',
+      DEPTH_ZERO_SELF_SIGNED_CERT: "its certificate is self-signed and not the kubeconfig's certificate-authority",
+      SELF_SIGNED_CERT_IN_CHAIN: "its certificate is not signed by the kubeconfig's certificate-authority",
+      UNABLE_TO_VERIFY_LEAF_SIGNATURE: "its certificate is not signed by the kubeconfig's certificate-authority",
+      ERR_TLS_CERT_ALTNAME_INVALID: "its certificate does not name the server's host",
+    };
+    const reason = (e.code && what[e.code]) ?? e.message;
+    return new KubeConnectionError(
+      `cannot reach the Kubernetes API at ${this.target.server} (context "${this.target.contextName}"): ${reason}`,
+    );
+  }
+
+  private apiError(path: string, response: KubeResponse): KubeApiError {
+    let status: { message?: string; reason?: string } = {};
+    try {
+      status = JSON.parse(response.body);
+    } catch {
+      status = { message: response.body.trim().slice(0, 300) };
+    }
+    const detail = status.message || http.STATUS_CODES[response.status] || '';
+    const context = `context "${this.target.contextName}"`;
+    if (response.status === 401) {
+      return new KubeApiError(
+        `the Kubernetes API at ${this.target.server} did not accept the credentials of user "${this.target.userName}" (${context}): ` +
+          `401 ${detail}. For EKS, check the AWS identity ("aws sts get-caller-identity") and its access entry, or rerun "aws eks update-kubeconfig"`,
+        401,
+        status.reason,
+      );
+    }
+    if (response.status === 403) {
+      return new KubeApiError(`the Kubernetes API refused GET ${path} (${context}): ${detail}`, 403, status.reason);
+    }
+    return new KubeApiError(`GET ${path}: ${response.status} ${detail}`, response.status, status.reason);
+  }
+}

@@ -1,0 +1,154 @@
+import { KubeClient, KubeConnectionError } from './client';
+
+/**
+ * An API's live figures from the cluster's Prometheus, read through the Kubernetes API's service proxy
+ * (`/api/v1/namespaces/<ns>/services/<service>:<port>/proxy/...`): no port-forward, no public
+ * Prometheus, only the kubeconfig. The series are the proxy sidecars' (DESIGN.md, "Names the pieces
+ * agree on"), labelled by the scrape job with the pods' `cortex.dev/api-name` and `namespace`.
+ */
+
+/*
+ * The same names as constructs/autoscaling.ts uses for KEDA's query (a test checks they agree): that
+ * module loads cdk8s, which `cortex get` must not pay for.
+ */
+export const IN_FLIGHT_METRIC = 'cortex_in_flight_requests';
+export const API_NAME_METRIC_LABEL = 'cortex_dev_api_name';
+export const NAMESPACE_METRIC_LABEL = 'namespace';
+export const REQUESTS_METRIC = 'cortex_requests_total';
+export const DURATION_METRIC = 'cortex_request_duration_seconds';
+export const QUEUE_METRIC = 'cortex_queue_length';
+
+/** Where Prometheus answers in the cluster. */
+export interface PrometheusService {
+  readonly namespace: string;
+  readonly service: string;
+  /** The Service port, by number or name. */
+  readonly port: string;
+}
+
+/**
+ * The platform's: the prometheus-community chart, release `prometheus` in namespace `prometheus`,
+ * Service `prometheus-server` on port 80 (`DEFAULT_PROMETHEUS_URL`).
+ */
+export const DEFAULT_PROMETHEUS_SERVICE: PrometheusService = { namespace: 'prometheus', service: 'prometheus-server', port: '80' };
+
+/** Parses `NAMESPACE/SERVICE:PORT` (`--prometheus`); undefined when `text` is not one. */
+export function parsePrometheusService(text: string): PrometheusService | undefined {
+  const match = /^([a-z0-9-]+)\/([a-z0-9-]+):([a-z0-9-]+)$/.exec(text);
+  return match ? { namespace: match[1], service: match[2], port: match[3] } : undefined;
+}
+
+export function formatPrometheusService(p: PrometheusService): string {
+  return `${p.namespace}/${p.service}:${p.port}`;
+}
+
+export interface ApiMetrics {
+  /** The window the rates and quantiles are computed over. */
+  readonly windowSeconds: number;
+  /** Requests answered per second. */
+  readonly requestsPerSecond: number;
+  /** Answers per second by status class (`2XX`, `4XX`, `5XX`; others when there were any). */
+  readonly responsesPerSecond: Readonly<Record<string, number>>;
+  /** Latency quantiles in seconds, from arrival at the proxy (queueing included); undefined without requests. */
+  readonly p50Seconds?: number;
+  readonly p99Seconds?: number;
+  /** Requests in the proxies now, queued plus active. */
+  readonly inFlight: number;
+  /** Of which waiting in the proxies' queues. */
+  readonly queued: number;
+}
+
+/** Metrics, or why there are none. */
+export type MetricsResult = { readonly metrics: ApiMetrics } | { readonly unavailable: string };
+
+interface QueryAnswer {
+  readonly status?: string;
+  readonly error?: string;
+  readonly data?: { readonly resultType?: string; readonly result?: readonly { readonly metric?: Record<string, string>; readonly value?: [number, string] }[] };
+}
+
+/** The PromQL of each figure, for one API. */
+export function metricQueries(apiName: string, namespace: string, windowSeconds: number): Record<'byCode' | 'p50' | 'p99' | 'inFlight' | 'queued', string> {
+  const selector = `{${NAMESPACE_METRIC_LABEL}="${namespace}",${API_NAME_METRIC_LABEL}="${apiName}"}`;
+  const window = `[${windowSeconds}s]`;
+  const quantile = (q: number) => `histogram_quantile(${q}, sum by (le) (rate(${DURATION_METRIC}_bucket${selector}${window})))`;
+  return {
+    byCode: `sum by (code) (rate(${REQUESTS_METRIC}${selector}${window}))`,
+    p50: quantile(0.5),
+    p99: quantile(0.99),
+    inFlight: `sum(${IN_FLIGHT_METRIC}${selector})`,
+    queued: `sum(${QUEUE_METRIC}${selector})`,
+  };
+}
+
+/** Reads an API's figures; never throws for an unreachable or failing Prometheus: says why instead. */
+export async function readApiMetrics(
+  client: KubeClient,
+  prometheus: PrometheusService,
+  apiName: string,
+  namespace: string,
+  windowSeconds: number,
+  timeoutMs = 10_000,
+): Promise<MetricsResult> {
+  const queries = metricQueries(apiName, namespace, windowSeconds);
+  const base = `/api/v1/namespaces/${prometheus.namespace}/services/${prometheus.service}:${prometheus.port}/proxy/api/v1/query`;
+  const where = `Prometheus (${formatPrometheusService(prometheus)})`;
+  const query = async (promql: string): Promise<NonNullable<QueryAnswer['data']>['result']> => {
+    const response = await client.request(base, { query: promql }, timeoutMs);
+    let answer: QueryAnswer | undefined;
+    try {
+      answer = JSON.parse(response.body);
+    } catch {
+      answer = undefined;
+    }
+    if (response.status !== 200 || answer?.status !== 'success') {
+      // The service proxy answers with a Kubernetes Status (no Service, no endpoints); Prometheus with its own error.
+      const message = (answer as { message?: string } | undefined)?.message ?? answer?.error ?? response.body.trim().slice(0, 200);
+      throw new MetricsUnavailable(`${where} answered ${response.status}${message ? `: ${message}` : ''}`);
+    }
+    return answer.data?.result ?? [];
+  };
+  try {
+    const [byCode, p50, p99, inFlight, queued] = await Promise.all([
+      query(queries.byCode),
+      query(queries.p50),
+      query(queries.p99),
+      query(queries.inFlight),
+      query(queries.queued),
+    ]);
+    const responsesPerSecond: Record<string, number> = { '2XX': 0, '4XX': 0, '5XX': 0 };
+    let requestsPerSecond = 0;
+    for (const sample of byCode ?? []) {
+      const code = Number(sample.metric?.code);
+      const rate = numberOf(sample.value) ?? 0;
+      if (!Number.isInteger(code) || code < 100 || code > 599) continue;
+      const codeClass = `${Math.floor(code / 100)}XX`;
+      responsesPerSecond[codeClass] = (responsesPerSecond[codeClass] ?? 0) + rate;
+      requestsPerSecond += rate;
+    }
+    return {
+      metrics: {
+        windowSeconds,
+        requestsPerSecond,
+        responsesPerSecond,
+        p50Seconds: numberOf(p50?.[0]?.value),
+        p99Seconds: numberOf(p99?.[0]?.value),
+        inFlight: numberOf(inFlight?.[0]?.value) ?? 0,
+        queued: numberOf(queued?.[0]?.value) ?? 0,
+      },
+    };
+  } catch (e) {
+    if (e instanceof MetricsUnavailable) return { unavailable: e.message };
+    if (e instanceof KubeConnectionError) return { unavailable: `${where} could not be reached: ${e.message}` };
+    return { unavailable: `${where}: ${(e as Error).message}` };
+  }
+}
+
+class MetricsUnavailable extends Error {}
+
+/** A sample's value; undefined for NaN (a quantile over no requests) and infinities. */
+function numberOf(value: [number, string] | undefined): number | undefined {
+  if (!value) return undefined;
+  const n = Number(value[1]);
+  return Number.isFinite(n) ? n : undefined;
+}

@@ -1,0 +1,428 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { getCommand } from '../../bin/cli/get';
+import { CliIo } from '../../bin/cli/io';
+import { FakeHttpServer, kubeStatus, writeKubeconfig } from '../support/fake-http';
+import {
+  ago,
+  deployment,
+  gatewayService,
+  LB_HOSTNAME,
+  pod,
+  PROMETHEUS_QUERY_PATH,
+  serveCluster,
+  servePrometheus,
+  unschedulablePod,
+  virtualService,
+} from '../support/kube-fixtures';
+import { runCliAsync, tempDir } from '../util';
+
+const dir = tempDir();
+let kube: FakeHttpServer;
+let kubeconfig: string;
+
+beforeEach(async () => {
+  kube = await FakeHttpServer.start();
+  kubeconfig = writeKubeconfig(dir, kube.url, { token: 'secret-token' });
+});
+
+afterEach(async () => {
+  await kube.stop();
+});
+
+const get = (...args: string[]) => runCliAsync(['get', ...args, '--kubeconfig', kubeconfig], dir);
+
+/** The table row of `name` (one line starting with it). */
+function row(out: string, name: string): string[] {
+  const line = out.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`no row ${name} in:\n${out}`);
+  return line.trim().split(/\s{2,}/);
+}
+
+describe('cortex get: one status per case', () => {
+  test('live: every replica up to date and ready, with its endpoint and last update', async () => {
+    // GIVEN
+    serveCluster(kube, {
+      deployments: [deployment('hello-world')],
+      pods: [pod('hello-world', 'x2x4z'), pod('hello-world', 'q8k9m')],
+      virtualServices: [virtualService('hello-world', 'RealtimeAPI')],
+    });
+
+    // WHEN
+    const { code, out, err } = await get();
+
+    // THEN
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out.split('\n')[0].split(/\s{2,}/)).toEqual(['API', 'STATUS', 'REQUESTED', 'READY', 'UP-TO-DATE', 'LAST UPDATE', 'ENDPOINT']);
+    expect(row(out, 'hello-world')).toEqual(['hello-world', 'live', '2', '2', '2', '3h12m', `http://${LB_HOSTNAME}/hello-world`]);
+    // the user's credentials and the label selector of the charts
+    const deployments = kube.requestsTo('/apis/apps/v1/namespaces/cortex/deployments')[0];
+    expect(deployments.headers.authorization).toBe('Bearer secret-token');
+    expect(deployments.query.get('labelSelector')).toBe('cortex.dev/api-kind=RealtimeAPI');
+    expect(kube.requestsTo('/api/v1/namespaces/cortex/pods')[0].query.get('labelSelector')).toBe('cortex.dev/api-kind=RealtimeAPI');
+  });
+
+  test('updating: a rollout with replicas of the old template left', async () => {
+    serveCluster(kube, {
+      deployments: [deployment('hello-world', { replicas: 2, updated: 1, total: 3, ready: 2 })],
+      pods: [pod('hello-world', 'x2x4z'), pod('hello-world', 'q8k9m'), pod('hello-world', 'n5v7w', { api: { ready: false, state: { running: {} } } })],
+      virtualServices: [virtualService('hello-world', 'RealtimeAPI')],
+    });
+
+    const { code, out } = await get();
+
+    expect(code).toBe(0);
+    expect(row(out, 'hello-world').slice(0, 5)).toEqual(['hello-world', 'updating', '2', '2', '1']);
+    expect(out).toContain('hello-world: rolling out: 1 of 2 replicas up to date, 2 ready\n');
+  });
+
+  test('pending: pods wait for GPU capacity, and the reason quotes the scheduler', async () => {
+    serveCluster(kube, {
+      deployments: [deployment('text-generator', { replicas: 1, ready: 0, updated: 1 })],
+      pods: [unschedulablePod('text-generator', 'b7c2d', '0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available.')],
+      virtualServices: [virtualService('text-generator', 'RealtimeAPI')],
+    });
+
+    const { code, out } = await get();
+
+    expect(code).toBe(0);
+    expect(row(out, 'text-generator').slice(0, 5)).toEqual(['text-generator', 'pending', '1', '0', '1']);
+    expect(out).toContain(
+      'text-generator: waiting for GPU capacity (nvidia.com/gpu): 0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available.\n',
+    );
+  });
+
+  test('error: a crash-looping container, with its restarts and exit code', async () => {
+    serveCluster(kube, {
+      deployments: [deployment('iris', { replicas: 1, ready: 0 })],
+      pods: [
+        pod('iris', 'k4j2p', {
+          api: {
+            ready: false,
+            restartCount: 5,
+            state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 2m40s restarting failed container=api' } },
+            lastState: { terminated: { reason: 'Error', exitCode: 1 } },
+          },
+        }),
+      ],
+      virtualServices: [virtualService('iris', 'RealtimeAPI')],
+    });
+
+    const { out } = await get();
+
+    expect(row(out, 'iris').slice(0, 2)).toEqual(['iris', 'error']);
+    expect(out).toContain('iris: crash looping: container "api" restarted 5 times, last exit code 1\n');
+  });
+
+  test('error: an image that cannot be pulled, named with the kubelet message', async () => {
+    serveCluster(kube, {
+      deployments: [deployment('iris', { replicas: 1, ready: 0 })],
+      pods: [
+        pod('iris', 'k4j2p', {
+          api: {
+            ready: false,
+            image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:v2',
+            state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:v2"' } },
+          },
+        }),
+      ],
+      virtualServices: [virtualService('iris', 'RealtimeAPI')],
+    });
+
+    const { out } = await get();
+
+    expect(row(out, 'iris').slice(0, 2)).toEqual(['iris', 'error']);
+    expect(out).toContain(
+      'iris: image pull failure: container "api" cannot pull 123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:v2 ' +
+        '(ImagePullBackOff: Back-off pulling image "123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:v2")\n',
+    );
+  });
+});
+
+describe('cortex get: the list', () => {
+  test('traffic splitters get their own table, with weights, shadow and the worst target status', async () => {
+    serveCluster(kube, {
+      deployments: [deployment('iris-a'), deployment('iris-b'), deployment('iris-c', { updated: 1 })],
+      virtualServices: [
+        virtualService('iris-a', 'RealtimeAPI'),
+        virtualService('iris-b', 'RealtimeAPI'),
+        virtualService('iris-c', 'RealtimeAPI'),
+        virtualService('iris', 'TrafficSplitter', { routes: [{ api: 'iris-a', weight: 80 }, { api: 'iris-b', weight: 20 }], mirror: { api: 'iris-c', percent: 10 } }),
+      ],
+    });
+
+    const { out } = await get();
+
+    expect(out).toMatch(/^TRAFFIC SPLITTER {2}STATUS {4}APIS/m);
+    expect(row(out, 'iris')).toEqual(['iris', 'updating', 'iris-a:80 iris-b:20 iris-c:10 (shadow)', '1d', `http://${LB_HOSTNAME}/iris`]);
+    expect(out).toContain('iris: API "iris-c" is updating: rolling out: 1 of 2 replicas up to date, 2 ready\n');
+  });
+
+  test('a gateway without a load balancer address yet: endpoints show their paths, and why', async () => {
+    serveCluster(kube, { deployments: [deployment('hello-world')], virtualServices: [virtualService('hello-world', 'RealtimeAPI')], gateway: gatewayService() });
+
+    const { out } = await get();
+
+    expect(row(out, 'hello-world')[6]).toBe('<load balancer pending>/hello-world');
+    expect(out).toContain('the APIs gateway (istio-system/apis-gateway) has no load balancer address yet: endpoints show their paths\n');
+  });
+
+  test('no APIs: says so, exit 0', async () => {
+    serveCluster(kube, {});
+    const { code, out } = await get();
+    expect(code).toBe(0);
+    expect(out).toBe('no APIs in namespace "cortex" (context "fake")\n');
+  });
+
+  test('--json: the same facts, typed', async () => {
+    serveCluster(kube, {
+      deployments: [deployment('hello-world', { updatedAt: '2025-01-02T03:04:05Z' })],
+      pods: [pod('hello-world', 'x2x4z')],
+      virtualServices: [virtualService('hello-world', 'RealtimeAPI')],
+    });
+
+    const { code, out } = await get('--json');
+
+    expect(code).toBe(0);
+    const json = JSON.parse(out);
+    expect(json).toMatchObject({ namespace: 'cortex', gateway: LB_HOSTNAME, trafficSplitters: [] });
+    expect(json.apis).toHaveLength(1);
+    expect(json.apis[0]).toMatchObject({
+      kind: 'RealtimeAPI',
+      name: 'hello-world',
+      status: 'live',
+      replicas: { requested: 2, ready: 2, upToDate: 2 },
+      endpoint: `http://${LB_HOSTNAME}/hello-world`,
+      path: '/hello-world',
+      lastUpdate: '2025-01-02T03:04:05Z',
+      containers: [{ name: 'api' }, { name: 'proxy' }],
+      pods: [{ name: 'hello-world-7d9f8c6b5-x2x4z', phase: 'Running', ready: '2/2', restarts: 0, node: 'ip-10-0-1-23.ec2.internal' }],
+    });
+  });
+});
+
+describe('cortex get API: the detailed view', () => {
+  const cluster = () =>
+    serveCluster(kube, {
+      deployments: [deployment('iris', { updatedAt: ago(3 * 3_600_000 + 12 * 60_000 + 30_000) }), deployment('iris-v2')],
+      pods: [pod('iris', 'x2x4z'), pod('iris', 'q8k9m', { api: { restartCount: 1 } }), pod('iris-v2', 'aaaaa')],
+      virtualServices: [virtualService('iris', 'RealtimeAPI')],
+    });
+
+  test('status, replicas, endpoint, last update, metrics from Prometheus and the pods', async () => {
+    // GIVEN
+    cluster();
+    servePrometheus(kube, { byCode: { '200': 12.1, '400': 0.25, '499': 0.05, '503': 0.5 }, p50: 0.041, p99: 0.18, inFlight: 3, queued: 1 });
+
+    // WHEN
+    const { code, out, err } = await get('iris');
+
+    // THEN
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const [fields, metrics, pods] = out.split('\n\n');
+    expect(fields.split('\n')).toEqual([
+      'iris',
+      'status:       live',
+      'replicas:     2 requested, 2 ready, 2 up to date',
+      `endpoint:     http://${LB_HOSTNAME}/iris`,
+      expect.stringMatching(/^last update: {2}3h12m ago \(\d{4}-\d\d-\d\dT[\d:.]+Z\)$/),
+      'containers:   api (123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:v1), proxy (123456789012.dkr.ecr.us-east-1.amazonaws.com/cortex-proxy:0.1.0)',
+    ]);
+    expect(metrics.split('\n')).toEqual([
+      'metrics, last 1m:',
+      '  request rate:  12.9/s',
+      '  latency:       p50 41 ms, p99 180 ms',
+      '  responses:     2XX 12.1/s, 4XX 0.3/s, 5XX 0.5/s',
+      '  in flight:     3 (1 queued)',
+    ]);
+    expect(pods.split('\n')[0].split(/\s{2,}/)).toEqual(['POD', 'STATUS', 'READY', 'RESTARTS', 'AGE', 'NODE']);
+    expect(row(pods, 'iris-7d9f8c6b5-q8k9m')).toEqual(['iris-7d9f8c6b5-q8k9m', 'Running', '2/2', '1', '3h12m', 'ip-10-0-1-23.ec2.internal']);
+    expect(pods).not.toContain('iris-v2');
+    // the queries select the API's series by the scrape job's labels, over the window
+    const queries = kube.requestsTo(PROMETHEUS_QUERY_PATH).map((r) => r.query.get('query'));
+    expect(queries).toContain('sum by (code) (rate(cortex_requests_total{namespace="cortex",cortex_dev_api_name="iris"}[60s]))');
+    expect(queries).toContain(
+      'histogram_quantile(0.99, sum by (le) (rate(cortex_request_duration_seconds_bucket{namespace="cortex",cortex_dev_api_name="iris"}[60s])))',
+    );
+    expect(queries).toContain('sum(cortex_in_flight_requests{namespace="cortex",cortex_dev_api_name="iris"})');
+  });
+
+  test('no traffic: rates of zero and no latency', async () => {
+    cluster();
+    servePrometheus(kube, { byCode: {}, inFlight: 0, queued: 0 });
+
+    const { out } = await get('iris', '--window', '5m');
+
+    expect(out).toContain('metrics, last 5m:\n  request rate:  0/s\n  latency:       p50 -, p99 -\n  responses:     2XX 0/s, 4XX 0/s, 5XX 0/s\n');
+    expect(kube.requestsTo(PROMETHEUS_QUERY_PATH)[0].query.get('query')).toMatch(/\[300s\]/);
+  });
+
+  test('Prometheus down: the status still shows, the metrics say why they are missing, exit 0', async () => {
+    cluster();
+    kube.on('GET', PROMETHEUS_QUERY_PATH, { status: 503, body: kubeStatus(503, 'ServiceUnavailable', 'no endpoints available for service "prometheus-server"') });
+
+    const { code, out } = await get('iris');
+
+    expect(code).toBe(0);
+    expect(out).toContain('status:       live\n');
+    expect(out).toContain('metrics: unavailable — Prometheus (prometheus/prometheus-server:80) answered 503: no endpoints available for service "prometheus-server"\n');
+    expect(out).toContain('iris-7d9f8c6b5-x2x4z');
+  });
+
+  test('--json with metrics, and with the reason they are missing', async () => {
+    cluster();
+    servePrometheus(kube, { byCode: { '200': 2 }, p50: 0.01, p99: 0.02, inFlight: 1, queued: 0 });
+    const withMetrics = JSON.parse((await get('iris', '--json')).out);
+    expect(withMetrics).toMatchObject({
+      name: 'iris',
+      status: 'live',
+      metrics: { windowSeconds: 60, requestsPerSecond: 2, responsesPerSecond: { '2XX': 2, '4XX': 0, '5XX': 0 }, p50Seconds: 0.01, p99Seconds: 0.02, inFlight: 1, queued: 0 },
+    });
+
+    kube.on('GET', PROMETHEUS_QUERY_PATH, { status: 404, body: kubeStatus(404, 'NotFound', 'services "prometheus-server" not found') });
+    const without = JSON.parse((await get('iris', '--json')).out);
+    expect(without.metrics).toBeNull();
+    expect(without.metricsUnavailable).toBe('Prometheus (prometheus/prometheus-server:80) answered 404: services "prometheus-server" not found');
+  });
+
+  test('--prometheus points at another service', async () => {
+    cluster();
+    const other = '/api/v1/namespaces/monitoring/services/kube-prometheus:web/proxy/api/v1/query';
+    kube.on('GET', other, { body: { status: 'success', data: { resultType: 'vector', result: [] } } });
+
+    const { out } = await get('iris', '--prometheus', 'monitoring/kube-prometheus:web');
+
+    expect(out).toContain('request rate:  0/s');
+    expect(kube.requestsTo(other)).toHaveLength(5);
+  });
+
+  test('a traffic splitter in detail: its targets and their states', async () => {
+    serveCluster(kube, {
+      deployments: [deployment('iris-a')],
+      virtualServices: [virtualService('iris', 'TrafficSplitter', { routes: [{ api: 'iris-a', weight: 80 }, { api: 'iris-b', weight: 20 }] })],
+    });
+
+    const { code, out } = await get('iris');
+
+    expect(code).toBe(0);
+    expect(out).toContain('iris (traffic splitter)\nstatus:       error\nreason:       API "iris-b" is not deployed\n');
+    expect(row(out, 'iris-a')).toEqual(['iris-a', '80%', 'live', '-']);
+    expect(row(out, 'iris-b')).toEqual(['iris-b', '20%', 'not deployed', '-']);
+  });
+
+  test('an unknown API: exit 1, naming the deployed ones', async () => {
+    cluster();
+    const { code, out, err } = await get('iriss');
+    expect(code).toBe(1);
+    expect(out).toBe('');
+    expect(err).toBe('cortex get: no API named "iriss" in namespace "cortex" (context "fake"); deployed: iris, iris-v2\n');
+  });
+});
+
+describe('cortex get: failures say what to do', () => {
+  test('an unreachable API server', async () => {
+    const gone = await FakeHttpServer.start();
+    const url = gone.url;
+    await gone.stop();
+    const config = writeKubeconfig(fs.mkdtempSync(path.join(dir, 'gone-')), url);
+
+    const { code, err } = await runCliAsync(['get', '--kubeconfig', config], dir);
+
+    expect(code).toBe(1);
+    expect(err).toBe(`cortex get: cannot reach the Kubernetes API at ${url} (context "fake"): connection refused\n`);
+  });
+
+  test('credentials the cluster refuses', async () => {
+    kube.on('GET', /.*/, { status: 401, body: kubeStatus(401, 'Unauthorized', 'Unauthorized') });
+    const { code, err } = await get();
+    expect(code).toBe(1);
+    expect(err).toMatch(/^cortex get: the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ did not accept the credentials of user "fake" \(context "fake"\): 401 Unauthorized\. For EKS/);
+  });
+
+  test('no kubeconfig at all', async () => {
+    const { code, err } = await runCliAsync(['get', '--kubeconfig', 'missing'], dir);
+    expect(code).toBe(1);
+    expect(err).toBe('cortex get: --kubeconfig missing: no such file\n');
+  });
+
+  test('bad flags are usage errors', async () => {
+    expect((await get('--window', '5s')).err).toMatch(/--window must be a duration of at least 20s/);
+    expect((await get('--interval', 'soon')).code).toBe(2);
+    expect((await get('--prometheus', 'prometheus-server')).err).toMatch(/--prometheus must be NAMESPACE\/SERVICE:PORT/);
+    expect((await get('a', 'b')).err).toMatch(/unexpected argument "b"/);
+  });
+});
+
+describe('cortex get --watch', () => {
+  /** An io that records each write and aborts after `writes` of them. */
+  function watchingIo(isTTY: boolean, writes: number) {
+    const controller = new AbortController();
+    const out: string[] = [];
+    const io: CliIo = {
+      out: (t) => {
+        out.push(t);
+        if (out.length === writes) controller.abort();
+      },
+      err: () => undefined,
+      cwd: dir,
+      isTTY,
+    };
+    return { io, out, signal: controller.signal };
+  }
+
+  test('not on a terminal: each refresh printed after the previous, with a header; stopping exits 0', async () => {
+    serveCluster(kube, { deployments: [deployment('hello-world')], virtualServices: [virtualService('hello-world', 'RealtimeAPI')] });
+    const { io, out, signal } = watchingIo(false, 2);
+
+    const code = await getCommand(['--watch', '--interval', '500ms', '--kubeconfig', kubeconfig], io, signal);
+
+    expect(code).toBe(0);
+    expect(out).toHaveLength(2);
+    expect(out[0]).toMatch(/^Every 500ms: cortex get {4}\d\d:\d\d:\d\d\n\nAPI {2}/);
+    expect(out[1]).toMatch(/^\nEvery 500ms: cortex get {4}\d\d:\d\d:\d\d\n\nAPI {2}/);
+    expect(out.join('')).not.toContain('\x1b');
+    expect(kube.requestsTo('/apis/apps/v1/namespaces/cortex/deployments')).toHaveLength(2);
+  });
+
+  test('on a terminal: clears the screen and redraws, in colour', async () => {
+    serveCluster(kube, { deployments: [deployment('hello-world')], virtualServices: [virtualService('hello-world', 'RealtimeAPI')] });
+    const { io, out, signal } = watchingIo(true, 2);
+
+    const code = await getCommand(['hello-world', '-w', '--interval', '1s', '--kubeconfig', kubeconfig], io, signal);
+
+    expect(code).toBe(0);
+    for (const frame of out) expect(frame.startsWith('\x1b[H\x1b[2J')).toBe(true);
+    expect(out[1]).toContain('Every 1s: cortex get hello-world');
+    expect(out[1]).toContain('\x1b[32mlive\x1b[39m');
+  });
+
+  test('an unknown API ends the watch at once with exit 1', async () => {
+    serveCluster(kube, {});
+    const { io, signal } = watchingIo(false, 100);
+    expect(await getCommand(['nope', '--watch', '--kubeconfig', kubeconfig], io, signal)).toBe(1);
+  });
+
+  test('as a process: Ctrl-C exits 0 (KUBECONFIG from the environment)', async () => {
+    serveCluster(kube, { deployments: [deployment('hello-world')], virtualServices: [virtualService('hello-world', 'RealtimeAPI')] });
+    const cli = path.join(__dirname, '..', '..', 'dist', 'bin', 'cortex.js');
+    const child = spawn(process.execPath, [cli, 'get', '--watch'], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const firstFrame = new Promise<void>((resolve) =>
+      child.stdout.on('data', (d) => {
+        output += d;
+        if (output.includes('hello-world')) resolve();
+      }),
+    );
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+
+    await firstFrame;
+    child.kill('SIGINT');
+
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/^Every 2s: cortex get/);
+  }, 30_000);
+});

@@ -1,0 +1,128 @@
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { KubeApiError, KubeClient, KubeConnectionError } from '../../../bin/cli/kube/client';
+import { KubeTarget } from '../../../bin/cli/kube/kubeconfig';
+import { FakeHttpServer, kubeStatus } from '../../support/fake-http';
+
+/**
+ * A self-signed certificate for 127.0.0.1, valid 2024-2124, usable as server, client and CA at once;
+ * test-only (openssl ca -selfsign -startdate 20240101000000Z -enddate 21240101000000Z, P-256 key).
+ */
+const TLS = path.join(__dirname, '..', '..', 'support', 'tls');
+const cert = fs.readFileSync(path.join(TLS, 'localhost.crt'));
+const key = fs.readFileSync(path.join(TLS, 'localhost.key'));
+
+function target(server: string, overrides: Partial<KubeTarget> = {}): KubeTarget {
+  return {
+    files: ['/dev/null'],
+    contextName: 'ctx',
+    clusterName: 'cluster',
+    userName: 'me',
+    server,
+    tls: { insecure: false },
+    auth: { kind: 'token', token: 't0k3n' },
+    eks: {},
+    ...overrides,
+  };
+}
+
+describe('KubeClient over HTTP', () => {
+  let fake: FakeHttpServer;
+  beforeEach(async () => (fake = await FakeHttpServer.start()));
+  afterEach(() => fake.stop());
+
+  test('GETs JSON with the bearer token and the query', async () => {
+    fake.on('GET', '/api/v1/namespaces/cortex/pods', { body: { items: [{ metadata: { name: 'p' } }] } });
+    const client = new KubeClient(target(fake.url));
+
+    const list = await client.get<{ items: unknown[] }>('/api/v1/namespaces/cortex/pods', { labelSelector: 'a=b' });
+
+    expect(list.items).toHaveLength(1);
+    expect(fake.requests[0].headers.authorization).toBe('Bearer t0k3n');
+    expect(fake.requests[0].query.get('labelSelector')).toBe('a=b');
+    client.close();
+  });
+
+  test('a server URL with a path prefix (a proxy in front of the API server) keeps it', async () => {
+    fake.on('GET', '/k8s/clusters/c-1/version', { body: { major: '1' } });
+    const client = new KubeClient(target(`${fake.url}/k8s/clusters/c-1`));
+    expect(await client.get('/version')).toEqual({ major: '1' });
+    client.close();
+  });
+
+  test('errors carry the Status message; 404 is undefined for getOptional', async () => {
+    fake.on('GET', '/forbidden', { status: 403, body: kubeStatus(403, 'Forbidden', 'pods is forbidden: User "me" cannot list resource "pods"') });
+    const client = new KubeClient(target(fake.url));
+
+    await expect(client.get('/forbidden')).rejects.toThrow('the Kubernetes API refused GET /forbidden (context "ctx"): pods is forbidden: User "me" cannot list resource "pods"');
+    await expect(client.get('/forbidden')).rejects.toMatchObject({ status: 403, reason: 'Forbidden' });
+    expect(await client.getOptional('/missing')).toBeUndefined();
+    await expect(client.get('/missing')).rejects.toBeInstanceOf(KubeApiError);
+    client.close();
+  });
+
+  test('basic auth', async () => {
+    fake.on('GET', '/version', { body: {} });
+    const client = new KubeClient(target(fake.url, { auth: { kind: 'basic', username: 'admin', password: 'pw' } }));
+    await client.get('/version');
+    expect(fake.requests[0].headers.authorization).toBe(`Basic ${Buffer.from('admin:pw').toString('base64')}`);
+    client.close();
+  });
+
+  test('a server that does not answer in time', async () => {
+    let release: () => void = () => undefined;
+    fake.on('GET', '/slow', () => () => new Promise<void>((r) => (release = r)));
+    const client = new KubeClient(target(fake.url), { timeoutMs: 50 });
+    await expect(client.get('/slow')).rejects.toThrow(/cannot reach the Kubernetes API at .* \(context "ctx"\): no answer within 0.05 s/);
+    release();
+    client.close();
+  });
+
+  test('connection refused', async () => {
+    const gone = await FakeHttpServer.start();
+    const url = gone.url;
+    await gone.stop();
+    const client = new KubeClient(target(url));
+    const error = (await client.get('/version').catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(KubeConnectionError);
+    expect(error.message).toBe(`cannot reach the Kubernetes API at ${url} (context "ctx"): connection refused`);
+    client.close();
+  });
+});
+
+describe('KubeClient over TLS', () => {
+  let server: https.Server;
+  let url: string;
+  const seen: { authorized: boolean; path: string }[] = [];
+
+  beforeAll(async () => {
+    server = https.createServer({ cert, key, ca: cert, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+      seen.push({ authorized: (req.socket as import('node:tls').TLSSocket).authorized, path: req.url ?? '' });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  test('trusts the certificate-authority and presents the client certificate', async () => {
+    const client = new KubeClient(target(url, { tls: { ca: cert, cert, key, insecure: false }, auth: { kind: 'none' } }));
+    expect(await client.get('/version')).toEqual({ ok: true });
+    expect(seen[seen.length - 1].authorized).toBe(true);
+    client.close();
+  });
+
+  test('refuses a server its certificate-authority did not sign, unless told to skip the check', async () => {
+    const strict = new KubeClient(target(url));
+    await expect(strict.get('/version')).rejects.toThrow(/cannot reach the Kubernetes API at https:.*: its certificate is (self-signed|not signed)/);
+    strict.close();
+    const insecure = new KubeClient(target(url, { tls: { insecure: true } }));
+    expect(await insecure.get('/version')).toEqual({ ok: true });
+    insecure.close();
+  });
+});

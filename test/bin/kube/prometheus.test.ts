@@ -1,0 +1,82 @@
+import * as autoscaling from '../../../constructs/autoscaling';
+import { KubeClient } from '../../../bin/cli/kube/client';
+import {
+  API_NAME_METRIC_LABEL,
+  DEFAULT_PROMETHEUS_SERVICE,
+  IN_FLIGHT_METRIC,
+  metricQueries,
+  NAMESPACE_METRIC_LABEL,
+  parsePrometheusService,
+  readApiMetrics,
+} from '../../../bin/cli/kube/prometheus';
+import { DEFAULT_PROMETHEUS_URL } from '../../../constructs/names';
+import { FakeHttpServer } from '../../support/fake-http';
+import { PROMETHEUS_QUERY_PATH } from '../../support/kube-fixtures';
+
+describe('the names cortex get shares with the autoscaler and the platform', () => {
+  test('the series and labels of KEDA\'s query', () => {
+    expect(IN_FLIGHT_METRIC).toBe(autoscaling.IN_FLIGHT_METRIC);
+    expect(API_NAME_METRIC_LABEL).toBe(autoscaling.API_NAME_METRIC_LABEL);
+    expect(NAMESPACE_METRIC_LABEL).toBe(autoscaling.NAMESPACE_METRIC_LABEL);
+    expect(metricQueries('iris', 'cortex', 60).inFlight).toBe(`sum(${IN_FLIGHT_METRIC}{namespace="cortex",cortex_dev_api_name="iris"})`);
+  });
+
+  test('the Prometheus Service the platform installs', () => {
+    expect(DEFAULT_PROMETHEUS_URL).toBe(`http://${DEFAULT_PROMETHEUS_SERVICE.service}.${DEFAULT_PROMETHEUS_SERVICE.namespace}.svc.cluster.local`);
+    expect(DEFAULT_PROMETHEUS_SERVICE.port).toBe('80');
+  });
+});
+
+describe('parsePrometheusService', () => {
+  test('NAMESPACE/SERVICE:PORT, by number or name', () => {
+    expect(parsePrometheusService('monitoring/kube-prometheus:web')).toEqual({ namespace: 'monitoring', service: 'kube-prometheus', port: 'web' });
+    expect(parsePrometheusService('prometheus-server:80')).toBeUndefined();
+    expect(parsePrometheusService('a/b')).toBeUndefined();
+  });
+});
+
+describe('readApiMetrics', () => {
+  let server: FakeHttpServer;
+  let client: KubeClient;
+  beforeEach(async () => {
+    server = await FakeHttpServer.start();
+    client = new KubeClient({ files: [], contextName: 'c', clusterName: 'c', userName: 'u', server: server.url, tls: { insecure: false }, auth: { kind: 'none' }, eks: {} });
+  });
+  afterEach(async () => {
+    client.close();
+    await server.stop();
+  });
+
+  test('a Prometheus error (a bad query) is a reason, not an exception', async () => {
+    server.on('GET', PROMETHEUS_QUERY_PATH, { status: 400, body: { status: 'error', errorType: 'bad_data', error: 'parse error' } });
+    expect(await readApiMetrics(client, DEFAULT_PROMETHEUS_SERVICE, 'iris', 'cortex', 60)).toEqual({
+      unavailable: 'Prometheus (prometheus/prometheus-server:80) answered 400: parse error',
+    });
+  });
+
+  test('a Prometheus that does not answer in time', async () => {
+    let release: () => void = () => undefined;
+    server.on('GET', PROMETHEUS_QUERY_PATH, () => () => new Promise<void>((r) => (release = r)));
+    const result = await readApiMetrics(client, DEFAULT_PROMETHEUS_SERVICE, 'iris', 'cortex', 60, 50);
+    release();
+    expect(result).toEqual({ unavailable: expect.stringMatching(/^Prometheus \(prometheus\/prometheus-server:80\) could not be reached: .*no answer within 0.05 s$/) });
+  });
+
+  test('codes outside 1XX-5XX (0: unknown) are left out; 1XX and 3XX appear when there are some', async () => {
+    server.on('GET', PROMETHEUS_QUERY_PATH, (req) => {
+      const by = (req.query.get('query') ?? '').startsWith('sum by (code)');
+      const result = by
+        ? [
+            { metric: { code: '0' }, value: [0, '1'] },
+            { metric: { code: '301' }, value: [0, '0.5'] },
+            { metric: { code: '200' }, value: [0, '2'] },
+          ]
+        : [];
+      return { body: { status: 'success', data: { resultType: 'vector', result } } };
+    });
+    const result = await readApiMetrics(client, DEFAULT_PROMETHEUS_SERVICE, 'iris', 'cortex', 60);
+    expect(result).toEqual({
+      metrics: { windowSeconds: 60, requestsPerSecond: 2.5, responsesPerSecond: { '2XX': 2, '3XX': 0.5, '4XX': 0, '5XX': 0 }, p50Seconds: undefined, p99Seconds: undefined, inFlight: 0, queued: 0 },
+    });
+  });
+});
