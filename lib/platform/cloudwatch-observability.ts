@@ -1,6 +1,10 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEFAULT_PROMETHEUS_URL } from '../../constructs/names';
+import { API_METRICS_AGENT, apiMetricsAgent, withApiMetricsAgent } from './api-metrics';
 import { acknowledgeManagedPolicy } from './nag';
 import { checkAddonVersion } from './validation';
 import { EKS_ADDONS } from './versions';
@@ -10,6 +14,22 @@ export const CLOUDWATCH_AGENT_SERVICE_ACCOUNT = 'cloudwatch-agent';
 
 /** The AWS managed policy of the add-on's default role. */
 export const CLOUDWATCH_AGENT_POLICY = 'CloudWatchAgentServerPolicy';
+
+/** Options of the per-API metrics (see {@link CloudWatchObservabilityOptions.apiMetrics}). */
+export interface ApiMetricsOptions {
+  /**
+   * The Prometheus server holding the `cortex_api:` recording rules (an `http://` or `https://` URL known at
+   * synth, without a path).
+   * @default 'http://prometheus-server.prometheus.svc.cluster.local' (the platform's Prometheus)
+   */
+  readonly prometheusUrl?: string;
+  /**
+   * How long the EMF events the metrics are extracted from are kept (the metrics themselves follow
+   * CloudWatch's own retention, 15 months).
+   * @default logs.RetentionDays.ONE_WEEK
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
 
 /** Options of the `amazon-cloudwatch-observability` EKS add-on. */
 export interface CloudWatchObservabilityOptions {
@@ -24,6 +44,15 @@ export interface CloudWatchObservabilityOptions {
    * @default - the add-on's defaults: Container Insights and container logs through Fluent Bit
    */
   readonly configurationValues?: Record<string, unknown>;
+  /**
+   * Per-API request metrics in CloudWatch (namespace `Cortex`: requests per second, 4XX and 5XX per second,
+   * p50/p99 latency, in-flight requests, queue length; dimensions `ClusterName`, `Namespace`, `ApiName`),
+   * which `ApiMonitoring`'s dashboards and alarms read. An extra CloudWatch agent of the add-on (one pod)
+   * federates the platform Prometheus' `cortex_api:` recording rules every minute and writes them as EMF to
+   * `/aws/containerinsights/<cluster>/cortex-api-metrics`. Seven custom metrics per API (docs/platform.md).
+   * @default false - a CortexPlatform turns it on when it installs Prometheus (which holds the rules)
+   */
+  readonly apiMetrics?: boolean | ApiMetricsOptions;
   /**
    * The role the agent and Fluent Bit assume through EKS Pod Identity; its trust policy must allow
    * `pods.eks.amazonaws.com` to `sts:AssumeRole` and `sts:TagSession`.
@@ -41,7 +70,7 @@ export interface CloudWatchObservabilityProps extends CloudWatchObservabilityOpt
 /**
  * The `amazon-cloudwatch-observability` EKS add-on: the CloudWatch agent (Container Insights) and
  * Fluent Bit, which ships every container's logs to `/aws/containerinsights/<cluster>/application`
- * (what `cortex logs` reads). Its permissions come through an EKS Pod Identity association of its
+ * (what `cortex logs` reads); with `apiMetrics`, a second agent that publishes per-API request metrics. Its permissions come through an EKS Pod Identity association of its
  * `cloudwatch-agent` service account, so only its pods hold them — not every pod through the node role.
  */
 export class CloudWatchObservability extends Construct {
@@ -49,6 +78,8 @@ export class CloudWatchObservability extends Construct {
   public readonly addon: eks.Addon;
   /** The role its pods assume. */
   public readonly role: iam.IRole;
+  /** The log group of the per-API metrics' EMF events, when `apiMetrics` is on. */
+  public readonly apiMetricsLogGroup?: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: CloudWatchObservabilityProps) {
     super(scope, id);
@@ -57,12 +88,32 @@ export class CloudWatchObservability extends Construct {
     }
 
     this.role = props.role ?? this.defaultRole();
+    let configurationValues = props.configurationValues;
+    const apiMetrics = props.apiMetrics === true ? {} : props.apiMetrics === false ? undefined : props.apiMetrics;
+    if (apiMetrics !== undefined) {
+      // Created here, and deleted after the add-on (which depends on it), so that no agent recreates it on the way out.
+      this.apiMetricsLogGroup = new logs.LogGroup(this, 'ApiMetricsLogGroup', {
+        logGroupName: `/aws/containerinsights/${props.cluster.clusterName}/${API_METRICS_AGENT}`,
+        retention: apiMetrics.logRetention ?? logs.RetentionDays.ONE_WEEK,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      const agent = apiMetricsAgent({
+        clusterName: props.cluster.clusterName,
+        region: Stack.of(this).region,
+        prometheusUrl: apiMetrics.prometheusUrl ?? DEFAULT_PROMETHEUS_URL,
+        logGroupName: this.apiMetricsLogGroup.logGroupName,
+      });
+      configurationValues = withApiMetricsAgent(configurationValues, agent);
+    }
     this.addon = new eks.Addon(this, 'Resource', {
       cluster: props.cluster,
       addonName: EKS_ADDONS.cloudWatchObservability,
       addonVersion: props.addonVersion,
-      configurationValues: props.configurationValues,
+      configurationValues,
     });
+    if (this.apiMetricsLogGroup !== undefined) {
+      this.addon.node.addDependency(this.apiMetricsLogGroup);
+    }
     // The L2 does not expose the add-on's own Pod Identity associations (AWS::EKS::Addon PodIdentityAssociations).
     const resource = this.addon.node.defaultChild as eks.CfnAddon;
     resource.podIdentityAssociations = [{ serviceAccount: CLOUDWATCH_AGENT_SERVICE_ACCOUNT, roleArn: this.role.roleArn }];

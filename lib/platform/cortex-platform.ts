@@ -83,8 +83,9 @@ export interface CortexPlatformOptions {
    */
   readonly metricsServer?: MetricsServerOptions | false;
   /**
-   * The `amazon-cloudwatch-observability` EKS add-on (container logs to CloudWatch Logs).
-   * @default - installed
+   * The `amazon-cloudwatch-observability` EKS add-on (container logs to CloudWatch Logs, Container Insights,
+   * and the per-API request metrics that `ApiMonitoring` reads: `apiMetrics`).
+   * @default - installed, with `apiMetrics` on when Prometheus is installed here
    */
   readonly cloudWatchObservability?: CloudWatchObservabilityOptions | false;
 }
@@ -205,6 +206,8 @@ export class CortexPlatform extends Construct implements IApiPlatform {
     }
     if (props.cloudWatchObservability !== false) {
       this.cloudWatchObservability = new CloudWatchObservability(this, 'CloudWatchObservability', {
+        // Per-API metrics come from the recording rules of the Prometheus installed here.
+        apiMetrics: this.prometheus !== undefined,
         ...props.cloudWatchObservability,
         cluster,
       });

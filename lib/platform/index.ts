@@ -1,3 +1,4 @@
+export * from './api-metrics';
 export * from './api-platform';
 export * from './apis-gateway';
 export * from './apis-namespace';

@@ -1,6 +1,7 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct } from 'constructs';
 import { DEFAULT_PROMETHEUS_URL } from '../../constructs/names';
+import { apiRecordingRules } from './api-metrics';
 import { HelmAddonOptions, HelmValues, addonChart } from './helm-addon';
 import { checkPrometheusDuration } from './validation';
 import { CHARTS } from './versions';
@@ -68,7 +69,10 @@ export class Prometheus extends Construct {
  * - storage on an `emptyDir` (no PersistentVolume: EKS has no default StorageClass and no EBS CSI driver
  *   unless installed; the data is short-lived autoscaling signal, rebuilt within a window after a
  *   restart), bounded by `retentionSize` below the volume's `sizeLimit`;
- * - requests and a memory limit, so the server is scheduled with room and cannot starve a node.
+ * - requests and a memory limit, so the server is scheduled with room and cannot starve a node;
+ * - the per-API recording rules (`cortex_api:*`: request rates by status class, p50/p99 latency, in-flight
+ *   requests, queue length), which the CloudWatch add-on's per-API metrics agent federates (api-metrics.ts).
+ *   They go in the chart's `recording_rules.yml`, which its default `prometheus.yml` already loads.
  */
 export function prometheusValues(retention: string): HelmValues {
   return {
@@ -84,5 +88,6 @@ export function prometheusValues(retention: string): HelmValues {
       emptyDir: { sizeLimit: '8Gi' },
       resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { memory: '2Gi' } },
     },
+    serverFiles: { 'recording_rules.yml': apiRecordingRules() },
   };
 }

@@ -1,7 +1,19 @@
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { API_METRICS_AGENT } from '../../../lib/platform/api-metrics';
 import { CloudWatchObservability } from '../../../lib/platform/cloudwatch-observability';
 import { importedCluster, newStack, resources } from './fixtures';
+
+/** The add-on's configuration values, parsed, with each CloudFormation reference shown as `<LogicalId>`. */
+function configurationValues(template: Template): Record<string, any> {
+  const [addon] = resources(template, 'AWS::EKS::Addon');
+  const values = addon.properties.ConfigurationValues;
+  if (typeof values === 'string') return JSON.parse(values);
+  const [separator, parts] = values['Fn::Join'] as [string, unknown[]];
+  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : `<${(p as { Ref: string }).Ref}>`)).join(separator));
+}
 
 describe('CloudWatchObservability', () => {
   // GIVEN the add-on with its defaults, synthesized once
@@ -56,5 +68,85 @@ describe('CloudWatchObservability', () => {
     expect(() => new CloudWatchObservability(other, 'CloudWatch', { cluster: importedCluster(other), addonVersion: 'latest' })).toThrow(
       /cloudWatchObservability\.addonVersion \("latest"\) must be an EKS add-on version/,
     );
+  });
+
+  test('per-API metrics are off unless asked for (a CortexPlatform asks when it installs Prometheus)', () => {
+    template.resourceCountIs('AWS::Logs::LogGroup', 0);
+    expect(cw.apiMetricsLogGroup).toBeUndefined();
+  });
+});
+
+describe('CloudWatchObservability with apiMetrics', () => {
+  // GIVEN the add-on with per-API metrics, and the user's own configuration values, synthesized once
+  const stack = newStack();
+  const cw = new CloudWatchObservability(stack, 'CloudWatch', {
+    cluster: importedCluster(stack),
+    apiMetrics: true,
+    configurationValues: { containerLogs: { enabled: true } },
+  });
+  const template = Template.fromStack(stack);
+  const values = configurationValues(template);
+  const [logGroup] = resources(template, 'AWS::Logs::LogGroup');
+  const [addon] = resources(template, 'AWS::EKS::Addon');
+
+  test("a second agent after the add-on's default one; the user's values kept", () => {
+    expect(values.containerLogs).toEqual({ enabled: true });
+    expect(values.agents.map((a: { name: string }) => a.name)).toEqual(['cloudwatch-agent', API_METRICS_AGENT]);
+    expect(values.agents[0]).toEqual({ name: 'cloudwatch-agent' });
+    expect(values.agents[1]).toMatchObject({ mode: 'deployment', replicas: 1, hostNetwork: false, config: { agent: { region: '<AWS::Region>' } } });
+  });
+
+  test("the agent federates the platform's Prometheus and writes EMF for this cluster to the log group", () => {
+    const agent = values.agents[1];
+    const [scrape] = agent.otelConfig.receivers['prometheus/cortex_api_metrics'].config.scrape_configs;
+    expect(scrape.static_configs).toEqual([{ targets: ['prometheus-server.prometheus.svc.cluster.local:80'] }]);
+    expect(scrape.metric_relabel_configs).toContainEqual({ target_label: 'ClusterName', replacement: 'models' });
+    expect(agent.otelConfig.exporters['awsemf/cortex_api_metrics']).toMatchObject({
+      namespace: 'Cortex',
+      region: '<AWS::Region>',
+      log_group_name: `<${logGroup.logicalId}>`,
+    });
+  });
+
+  test('the log group: named after the cluster, kept a week, deleted after the add-on (which depends on it)', () => {
+    expect(logGroup.properties).toEqual({ LogGroupName: '/aws/containerinsights/models/cortex-api-metrics', RetentionInDays: 7 });
+    expect(template.toJSON().Resources[logGroup.logicalId].DeletionPolicy).toBe('Delete');
+    expect(addon.dependsOn).toContain(logGroup.logicalId);
+    expect(cw.apiMetricsLogGroup).toBeDefined();
+  });
+
+  test('another Prometheus and another retention', () => {
+    const other = newStack();
+    new CloudWatchObservability(other, 'CloudWatch', {
+      cluster: importedCluster(other),
+      apiMetrics: { prometheusUrl: 'http://prometheus.monitoring.svc:9090', logRetention: logs.RetentionDays.ONE_DAY },
+    });
+    const t = Template.fromStack(other);
+    const agent = configurationValues(t).agents[1];
+    const [scrape] = agent.otelConfig.receivers['prometheus/cortex_api_metrics'].config.scrape_configs;
+    expect(scrape.static_configs).toEqual([{ targets: ['prometheus.monitoring.svc:9090'] }]);
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 1 });
+  });
+
+  test('a stack with a region: the region is written as it is', () => {
+    const other = new Stack(new App(), 'Regional', { env: { region: 'eu-west-1', account: '123456789012' } });
+    new CloudWatchObservability(other, 'CloudWatch', { cluster: importedCluster(other), apiMetrics: true });
+    expect(configurationValues(Template.fromStack(other)).agents[1].config).toEqual({ agent: { region: 'eu-west-1' } });
+  });
+
+  test('refuses a Prometheus URL it cannot scrape, and an agent of the same name in the values', () => {
+    const other = newStack();
+    expect(
+      () => new CloudWatchObservability(other, 'A', { cluster: importedCluster(other), apiMetrics: { prometheusUrl: 'prometheus:9090' } }),
+    ).toThrow(/apiMetrics\.prometheusUrl \("prometheus:9090"\) must be an http:\/\/ or https:\/\/ URL/);
+    const third = newStack();
+    expect(
+      () =>
+        new CloudWatchObservability(third, 'A', {
+          cluster: importedCluster(third),
+          apiMetrics: true,
+          configurationValues: { agents: [{ name: API_METRICS_AGENT }] },
+        }),
+    ).toThrow(/already has an agent named "cortex-api-metrics"/);
   });
 });

@@ -69,6 +69,13 @@ describe('CortexPlatform on an eks.Cluster of the app', () => {
     template.hasResourceProperties('AWS::EKS::Addon', { AddonName: 'amazon-cloudwatch-observability' });
   });
 
+  test("per-API metrics on: Prometheus holds the recording rules, the CloudWatch add-on's extra agent federates them", () => {
+    expect(helmValues(template, 'prometheus').serverFiles['recording_rules.yml'].groups[0].name).toBe('cortex-api');
+    expect(platform.cloudWatchObservability?.apiMetricsLogGroup).toBeDefined();
+    const [addon] = resources(template, 'AWS::EKS::Addon', (p) => p.AddonName === 'amazon-cloudwatch-observability');
+    expect(JSON.stringify(addon.properties.ConfigurationValues)).toContain('cortex-api-metrics');
+  });
+
   test('the APIs namespace cortex, with sidecar injection disabled', () => {
     const [object] = manifestObjects(namespace);
     expect(object.metadata.name).toBe('cortex');
@@ -219,6 +226,38 @@ describe('CortexPlatform on an imported cluster', () => {
     expect(() => helmRelease(template, 'istiod')).toThrow();
     expect(helmRelease(template, 'apis-gateway').properties.Version).toBe('1.29.2');
     template.resourceCountIs('AWS::EKS::Addon', 1); // CloudWatch only
+  });
+
+  test('no per-API metrics without the platform\'s Prometheus, unless asked for with its address', () => {
+    const stack = newStack();
+    const platform = new CortexPlatform(stack, 'Platform', {
+      cluster: importedCluster(stack),
+      kubernetesVersion: eks.KubernetesVersion.V1_36,
+      prometheus: false,
+    });
+    expect(platform.cloudWatchObservability?.apiMetricsLogGroup).toBeUndefined();
+    Template.fromStack(stack).resourceCountIs('AWS::Logs::LogGroup', 0);
+
+    const other = newStack();
+    const mine = new CortexPlatform(other, 'Platform', {
+      cluster: importedCluster(other),
+      kubernetesVersion: eks.KubernetesVersion.V1_36,
+      prometheus: false,
+      cloudWatchObservability: { apiMetrics: { prometheusUrl: 'http://prometheus.monitoring.svc:9090' } },
+    });
+    expect(mine.cloudWatchObservability?.apiMetricsLogGroup).toBeDefined();
+  });
+
+  test('per-API metrics can be turned off with Prometheus installed', () => {
+    const stack = newStack();
+    const platform = new CortexPlatform(stack, 'Platform', {
+      cluster: importedCluster(stack),
+      kubernetesVersion: eks.KubernetesVersion.V1_36,
+      cloudWatchObservability: { apiMetrics: false },
+    });
+    expect(platform.cloudWatchObservability?.apiMetricsLogGroup).toBeUndefined();
+    const [addon] = resources(Template.fromStack(stack), 'AWS::EKS::Addon', (p) => p.AddonName === 'amazon-cloudwatch-observability');
+    expect(addon.properties.ConfigurationValues).toBeUndefined();
   });
 
   test('the Istio version carries to the gateway chart', () => {

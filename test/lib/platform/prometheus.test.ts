@@ -1,5 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { DEFAULT_PROMETHEUS_URL } from '../../../constructs/names';
+import { API_METRIC_RULES, apiRecordingRules } from '../../../lib/platform/api-metrics';
 import { PROMETHEUS_NAMESPACE, PROMETHEUS_RELEASE, Prometheus } from '../../../lib/platform/prometheus';
 import { helmRelease, helmValues, importedCluster, newStack } from './fixtures';
 
@@ -48,7 +49,15 @@ describe('Prometheus', () => {
 
   test('the chart default kubernetes-pods scrape job is left on (it honours the prometheus.io annotations)', () => {
     expect(values).not.toHaveProperty('scrapeConfigs');
-    expect(values).not.toHaveProperty('serverFiles');
+    // Only the recording rules file: the chart's prometheus.yml (its scrape jobs, its rule_files) stays.
+    expect(Object.keys(values.serverFiles)).toEqual(['recording_rules.yml']);
+  });
+
+  test('the per-API recording rules, which the CloudWatch per-API metrics agent federates', () => {
+    expect(values.serverFiles['recording_rules.yml']).toEqual(apiRecordingRules());
+    const [group] = values.serverFiles['recording_rules.yml'].groups;
+    expect(group.interval).toBe('30s');
+    expect(group.rules.map((r: { record: string }) => r.record)).toEqual(API_METRIC_RULES.map((r) => r.record));
   });
 
   test('retention and values are overridable', () => {
