@@ -3,11 +3,14 @@ import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct } from 'constructs';
-import { loadConfigFile, type CortexConfig } from './config';
+import type { CortexConfig } from './config';
+import { loadConfigFileWithLock } from './config/lock';
 import { CortexValidationError } from './errors';
 import { proxyImageAsset } from './images';
 import { ApiPlatform, type IApiPlatform } from './platform/api-platform';
+import type { ApiMonitoringOptions } from './api-monitoring';
 import { RealtimeApi } from './realtime-api';
+import type { RolloutGateOptions } from './rollout-gate';
 import { TrafficSplitter } from './traffic-splitter';
 
 /**
@@ -28,7 +31,8 @@ export const MAX_URL_OUTPUTS = 150;
 
 /**
  * Budgets of one nested stack's template. CloudFormation's limits are 1,000,000 bytes and 500 resources;
- * the budgets leave room for estimation error and for a second resource per API (the rollout gate).
+ * the budgets leave room for estimation error. Every resource of an API counts: its manifest, its alarms and
+ * dashboard, its rollout gate (whose bytes include its deploy-time inputs).
  */
 export const TEMPLATE_BYTE_BUDGET = 700_000;
 export const TEMPLATE_RESOURCE_BUDGET = 400;
@@ -87,12 +91,31 @@ export interface CortexApisOptions {
    * @default 50
    */
   readonly maxUrlOutputs?: number;
+  /**
+   * CloudWatch alarms of every RealtimeAPI (5XX rate, p99 latency, no ready replicas: about $0.50 a month per
+   * API), optionally notifying an SNS topic, and optionally a dashboard per API ($3 a month each beyond the
+   * account's first three); `false` for none. See `ApiMonitoring` and docs/platform.md.
+   * @default - the three alarms per API, without notifications or dashboards
+   */
+  readonly monitoring?: ApiMonitoringOptions | false;
+  /**
+   * The rollout gate of every RealtimeAPI: `cdk deploy` waits for each API's rollout and fails (CloudFormation
+   * then rolls back) when one does not complete; `false` for none. See `RolloutGate` and docs/operations.md.
+   * @default - a gate per API with a 10-minute timeout
+   */
+  readonly rolloutGate?: RolloutGateOptions | false;
 }
 
 /** Props of {@link CortexApis.fromConfigFile}. */
 export interface CortexApisFileProps extends CortexApisOptions {
   /** The cluster, with a kubectl provider. */
   readonly cluster: eks.ICluster;
+  /**
+   * The image lock file `cortex pin` writes (images pinned to digests), or `false` to deploy the images as
+   * written. Read by `fromConfigFile` only.
+   * @default - the file's path with `.yaml` replaced by `.lock.json` (`cortex.lock.json`), when it exists
+   */
+  readonly lockFile?: string | false;
 }
 
 /** Props of {@link CortexApis}. */
@@ -109,9 +132,12 @@ export interface CortexApisProps extends CortexApisFileProps {
  * per API, when the platform's endpoint is known.
  */
 export class CortexApis extends Construct {
-  /** Every API and splitter of a cortex.yaml; problems in it throw a `ConfigError` listing each with its line. */
+  /**
+   * Every API and splitter of a cortex.yaml, with the images its lock file pins; problems in either throw a
+   * `ConfigError` listing each with its line.
+   */
   public static fromConfigFile(scope: Construct, id: string, file: string, props: CortexApisFileProps): CortexApis {
-    return new CortexApis(scope, id, { ...props, config: loadConfigFile(file), configDir: props.configDir ?? path.dirname(path.resolve(file)) });
+    return new CortexApis(scope, id, { ...props, config: loadConfigFileWithLock(file, { lockFile: props.lockFile }), configDir: props.configDir ?? path.dirname(path.resolve(file)) });
   }
 
   /** The RealtimeAPIs by name, in file order. */
@@ -153,8 +179,10 @@ export class CortexApis extends Construct {
         // Undefined: each API's own file's directory, so configs merged from several files keep their code.
         configDir: props.configDir,
         serviceAccountName: props.serviceAccountName,
+        monitoring: props.monitoring,
+        rolloutGate: props.rolloutGate,
       });
-      apiShards.add(spec.name, api.objects);
+      apiShards.add(spec.name, api.objects, api.monitoring, api.rolloutGate);
       apis.set(spec.name, api);
     }
 
@@ -253,6 +281,7 @@ interface ShardLoad {
   readonly stack: cdk.NestedStack;
   names: string[];
   bytes: number;
+  resources: number;
 }
 
 /** The nested stacks of one kind, made when the first name hashes to them. */
@@ -274,16 +303,22 @@ class Shards {
       const stack = new cdk.NestedStack(this.scope, id, {
         description: `cortex-cdk: ${this.what}, stack ${index + 1} of ${this.count} (by name hash)`,
       });
-      load = { stack, names: [], bytes: 0 };
+      load = { stack, names: [], bytes: 0, resources: 0 };
       this.loads.set(index, load);
     }
     return load.stack;
   }
 
-  public add(name: string, objects: unknown): void {
+  /** A manifest of these objects, plus what else its API adds to the template (its alarms, dashboard, rollout gate). */
+  public add(name: string, objects: unknown, ...extras: Array<{ readonly templateBytes: number; readonly resourceCount: number } | undefined>): void {
     const load = this.loads.get(apiStackIndex(name, this.count))!;
     load.names.push(name);
     load.bytes += manifestTemplateBytes(objects);
+    load.resources += 1;
+    for (const extra of extras) {
+      load.bytes += extra?.templateBytes ?? 0;
+      load.resources += extra?.resourceCount ?? 0;
+    }
   }
 
   public stacks(): cdk.NestedStack[] {
@@ -301,10 +336,11 @@ class Shards {
             `(CloudFormation's limit: 1,000 KB); raise ${prop} (on a deployed app it moves some APIs: docs/importing.md, "Scale")`,
         );
       }
-      if (load.names.length > TEMPLATE_RESOURCE_BUDGET) {
+      if (load.resources > TEMPLATE_RESOURCE_BUDGET) {
         throw new CortexValidationError(
-          `${prop} (${this.count}) is too few: nested stack ${id} would hold ${load.names.length} manifests, over the ` +
-            `${TEMPLATE_RESOURCE_BUDGET} resources budget per template (CloudFormation's limit: 500); raise ${prop}`,
+          `${prop} (${this.count}) is too few: nested stack ${id} would hold ${load.names.length} manifests with their alarms and gates, ` +
+            `${load.resources} resources, over the ${TEMPLATE_RESOURCE_BUDGET} resources budget per template ` +
+            `(CloudFormation's limit: 500); raise ${prop}, or set monitoring: false`,
         );
       }
     }

@@ -5,10 +5,12 @@ import type * as ecr_assets from 'aws-cdk-lib/aws-ecr-assets';
 import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
 import { RealtimeApiChart } from '../constructs';
+import { ApiMonitoring, apiAccelerator, type ApiMonitoringOptions } from './api-monitoring';
 import { configFromObject, type RealtimeApiSpec } from './config';
 import { CortexApis, type CortexApisFileProps } from './cortex-apis';
 import { CortexValidationError } from './errors';
 import { predictorImageAsset, predictorImageVariant, proxyImageAsset } from './images';
+import { RolloutGate, type RolloutGateOptions } from './rollout-gate';
 import { ApiPlatform, type IApiPlatform } from './platform/api-platform';
 
 /** Options of {@link RealtimeApi}, without the cluster (e.g. for a `cluster.addRealtimeApi(id, options)`). */
@@ -46,6 +48,21 @@ export interface RealtimeApiOptions {
    * @default - the namespace's `default` service account
    */
   readonly serviceAccountName?: string;
+  /**
+   * CloudWatch alarms for the API (5XX rate, p99 latency, no ready replicas), optionally notifying an SNS
+   * topic, and optionally a dashboard, on the metrics the platform publishes (see {@link ApiMonitoring});
+   * `false` for none.
+   * @default - the three alarms, without notifications or dashboard
+   */
+  readonly monitoring?: ApiMonitoringOptions | false;
+  /**
+   * The rollout gate: `cdk deploy` waits until the API's new pods are all available, and fails — so that
+   * CloudFormation rolls the stack back to the previous manifest — when the rollout fails or outlasts
+   * `timeout`, naming the failing pods and why (see {@link RolloutGate}, docs/operations.md); `false`
+   * applies the manifest without waiting.
+   * @default - a gate with a 10-minute timeout
+   */
+  readonly rolloutGate?: RolloutGateOptions | false;
 }
 
 /** Props of {@link RealtimeApi}. */
@@ -116,6 +133,10 @@ export class RealtimeApi extends Construct {
   public readonly manifest: eks.KubernetesManifest;
   /** The image asset of the predictor runtime with the project, when this API builds one. */
   public readonly predictorImageAsset?: ecr_assets.DockerImageAsset;
+  /** The API's alarms (and dashboard), unless `monitoring: false`. */
+  public readonly monitoring?: ApiMonitoring;
+  /** The gate `cdk deploy` waits on for the API's rollout, unless `rolloutGate: false`. */
+  public readonly rolloutGate?: RolloutGate;
 
   constructor(scope: Construct, id: string, props: RealtimeApiProps) {
     super(scope, id);
@@ -163,12 +184,43 @@ export class RealtimeApi extends Construct {
     this.objects = this.chart.toJson();
     this.manifest = new eks.KubernetesManifest(this, 'Resource', { cluster: props.cluster, manifest: this.objects });
     this.manifest.node.addDependency(this.platform.ready);
+    if (props.rolloutGate !== false) {
+      this.rolloutGate = new RolloutGate(this, 'RolloutGate', {
+        ...props.rolloutGate,
+        cluster: props.cluster,
+        manifest: this.manifest,
+        apiName: api.name,
+        namespace: this.namespace,
+        specHash: this.chart.specHash,
+        deployTimeInputs: podTemplateTokens(this.objects),
+      });
+    }
+
+    if (props.monitoring !== false) {
+      this.monitoring = new ApiMonitoring(this, 'Monitoring', {
+        ...props.monitoring,
+        apiName: api.name,
+        namespace: this.namespace,
+        clusterName: props.cluster.clusterName,
+        accelerator: apiAccelerator(api),
+      });
+    }
   }
 }
 
 /** Whether a spec's runtime image is built here: the predictor form without an image of the user's. */
 export function needsPredictorImage(api: RealtimeApiSpec): boolean {
   return api.predictor !== undefined && api.predictor.image === undefined;
+}
+
+/**
+ * The unresolved CDK tokens of the Deployment's pod template (image asset URIs...), each once, in order:
+ * they resolve at deploy time, so the spec hash cannot see them change.
+ */
+export function podTemplateTokens(objects: readonly Record<string, unknown>[]): string[] {
+  const deployment = objects.find((o) => o.kind === 'Deployment') as { spec?: { template?: unknown } } | undefined;
+  const text = JSON.stringify(deployment?.spec?.template ?? {});
+  return [...new Set(text.match(/\$\{Token\[[^\]]*\]\}/g) ?? [])];
 }
 
 /** The directory of the file a spec was read from; undefined for specs built from objects (`<props>`). */
@@ -193,6 +245,12 @@ export function checkRealtimeApiSpec(api: RealtimeApiSpec): void {
  */
 export function checkPredictorTypeServable(api: RealtimeApiSpec, predictorImage: string | undefined): void {
   if (api.predictor?.type !== 'tensorflow' || api.predictor.image !== undefined || predictorImage !== undefined) return;
+  if (api.predictor.style === 'function') {
+    throw new CortexValidationError(
+      `tensorflow (kind: api) of "${api.name}" needs a TensorFlow Serving container, which cortex-cdk does not build ` +
+        'yet: set the predictorImage prop to a runtime of your own, or load the model in the init() of a python.inference module',
+    );
+  }
   throw new CortexValidationError(
     `predictor.type ("tensorflow") of "${api.name}" needs a TensorFlow Serving container, which cortex-cdk does not build ` +
       'yet: set predictor.image (or the predictorImage prop) to a runtime of your own, or load the model in a ' +
@@ -224,7 +282,8 @@ function checkProjectDir(api: RealtimeApiSpec, configDir: string | undefined): s
       `configDir (${JSON.stringify(configDir)}) must be an existing directory: the project the image of "${api.name}" is built from`,
     );
   }
-  if (!fs.existsSync(path.join(configDir, predictorPath))) {
+  // Only a kind: api tensorflow/onnx API without a request handler has no file of its own.
+  if (predictorPath !== undefined && !fs.existsSync(path.join(configDir, predictorPath))) {
     throw new CortexValidationError(
       `predictor.path (${JSON.stringify(predictorPath)}) of "${api.name}" must be a file in configDir (${JSON.stringify(configDir)})`,
     );

@@ -214,7 +214,7 @@ describe('CortexApis at scale: 300 APIs and 30 splitters', () => {
     for (const stack of apis.stacks) {
       const estimate = stack.node.children
         .filter((c): c is RealtimeApi => c instanceof RealtimeApi)
-        .reduce((sum, api) => sum + manifestTemplateBytes(api.objects), 0);
+        .reduce((sum, api) => sum + manifestTemplateBytes(api.objects) + (api.monitoring?.templateBytes ?? 0) + (api.rolloutGate?.templateBytes ?? 0), 0);
       const manifests = manifestsOf(nested.get(stack.node.id)!);
       if (manifests.length === 0 || estimate === 0) continue;
       const actual = Buffer.byteLength(JSON.stringify(nested.get(stack.node.id)!.toJSON(), undefined, 1));
@@ -323,4 +323,101 @@ describe('range checks', () => {
 
 test('manifests are custom resources of the kubectl provider', () => {
   expect(MANIFEST_TYPE).toBe('Custom::AWSCDK-EKS-KubernetesResource');
+});
+
+describe('CortexApis monitoring', () => {
+  const YAML_TWO = `- name: hello
+  kind: RealtimeAPI
+  pod:
+    containers: [{name: api, image: "example.com/hello:1"}]
+- name: gpu
+  kind: RealtimeAPI
+  pod:
+    containers: [{name: api, image: "example.com/gpu:1", compute: {gpu: 1}}]
+`;
+
+  function synth(monitoring?: ConstructorParameters<typeof CortexApis>[2]['monitoring']): { apis: CortexApis; alarms: number; dashboards: number } {
+    const fixture = clusterStack();
+    const config = configFromObject(YAML.parse(YAML_TWO), path.join(dir, 'monitoring.yaml'));
+    const apis = new CortexApis(fixture.stack, 'Apis', { cluster: fixture.cluster, config, platform: fixture.platform, monitoring });
+    const templates = [...nestedTemplates(apis).values()];
+    const count = (type: string) => templates.reduce((sum, t) => sum + Object.keys(t.findResources(type)).length, 0);
+    return { apis, alarms: count('AWS::CloudWatch::Alarm'), dashboards: count('AWS::CloudWatch::Dashboard') };
+  }
+
+  test('GIVEN no option THEN three alarms per API, beside its manifest, and no dashboard', () => {
+    const { apis, alarms, dashboards } = synth();
+    expect(alarms).toBe(6);
+    expect(dashboards).toBe(0);
+    for (const api of apis.apis.values()) {
+      expect(cdk.Stack.of(api.monitoring!.errorRateAlarm)).toBe(cdk.Stack.of(api.manifest));
+    }
+  });
+
+  test('GIVEN dashboards THEN one per API, with the GPU where the API has one', () => {
+    const { apis, dashboards } = synth({ dashboard: true });
+    expect(dashboards).toBe(2);
+    const bodies = [...nestedTemplates(apis).values()].flatMap((t) =>
+      Object.values(t.findResources('AWS::CloudWatch::Dashboard')).map((r) => JSON.stringify(r.Properties.DashboardBody)),
+    );
+    expect(bodies.filter((b) => b.includes('pod_gpu_utilization')).map((b) => b.includes('# gpu'))).toEqual([true]);
+  });
+
+  test('GIVEN monitoring: false THEN no alarm', () => {
+    const { apis, alarms } = synth(false);
+    expect(alarms).toBe(0);
+    expect(apis.apis.get('hello')!.monitoring).toBeUndefined();
+  });
+});
+
+describe('CortexApis rollout gates', () => {
+  const GATE_TYPE = 'Custom::CortexRolloutGate';
+  type Resource = { Properties: Record<string, any>; DependsOn?: string[] };
+
+  function synth(rolloutGate?: ConstructorParameters<typeof CortexApis>[2]['rolloutGate']) {
+    const project = writeProject(path.join(dir, 'gated'));
+    const config = configFromObject(YAML.parse(CORTEX_YAML), path.join(project, 'cortex.yaml'));
+    const fixture = clusterStack();
+    const apis = new CortexApis(fixture.stack, 'Apis', { cluster: fixture.cluster, config, platform: fixture.platform, rolloutGate });
+    return { fixture, apis, parent: Template.fromStack(fixture.stack), nested: nestedTemplates(apis) };
+  }
+
+  test('GIVEN no option THEN each API\'s nested stack gates it after its manifest, through the one provider of the parent', () => {
+    const { fixture, apis, parent, nested } = synth();
+    for (const api of apis.apis.values()) {
+      const stack = cdk.Stack.of(api) as cdk.NestedStack;
+      const template = nested.get(stack.node.id)!;
+      const gate = (template.findResources(GATE_TYPE) as Record<string, Resource>)[logicalId(api.rolloutGate!.resource)];
+      expect(gate.DependsOn).toContain(logicalId(api.manifest));
+      expect(gate.Properties).toMatchObject({ ApiName: api.name, SpecHash: api.chart.specHash, TimeoutSeconds: 600 });
+      // The provider's service token arrives as a parameter; its access entry is made before the stack.
+      const parameters = nestedStackResource(parent, stack).Properties.Parameters;
+      expect(parameters[gate.Properties.ServiceToken.Ref]).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ClusterCortexRolloutGateProviderframeworkonEvent/), 'Arn'] });
+      expect(nestedStackResource(parent, stack).DependsOn).toContain(logicalId(api.rolloutGate!.provider.accessEntry));
+      // Its estimate covers what it synthesizes to.
+      expect(api.rolloutGate!.templateBytes).toBeGreaterThan(Buffer.byteLength(JSON.stringify({ [logicalId(api.rolloutGate!.resource)]: gate }, undefined, 1)));
+    }
+    // One provider, in the parent: two handler functions, one access entry; no gate for the splitter.
+    expect(Object.values(parent.findResources('AWS::Lambda::Function')).filter((f) => String(f.Properties.Description).startsWith('cortex-cdk rollout gate'))).toHaveLength(2);
+    const provider = apis.apis.get('hello')!.rolloutGate!.provider;
+    const entries = Object.values(parent.findResources('AWS::EKS::AccessEntry')).filter(
+      (e) => JSON.stringify(e.Properties.PrincipalArn) === JSON.stringify({ 'Fn::GetAtt': [logicalId(provider.role), 'Arn'] }),
+    );
+    expect(entries.map((e) => e.Properties.AccessPolicies[0].AccessScope)).toEqual([{ Type: 'namespace', Namespaces: ['cortex'] }]);
+    const gates = [...nested.values()].reduce((sum, t) => sum + Object.keys(t.findResources(GATE_TYPE)).length, 0);
+    expect(gates).toBe(3);
+    expect(cdk.Stack.of(apis.apis.get('hello')!.rolloutGate!.provider)).toBe(fixture.stack);
+  });
+
+  test('GIVEN a timeout THEN every gate waits that long; GIVEN false THEN none', () => {
+    const slow = synth({ timeout: cdk.Duration.minutes(30) });
+    for (const template of slow.nested.values()) {
+      for (const gate of Object.values(template.findResources(GATE_TYPE)) as Resource[]) {
+        expect(gate.Properties.TimeoutSeconds).toBe(1800);
+      }
+    }
+    const ungated = synth(false);
+    expect([...ungated.nested.values()].flatMap((t) => Object.keys(t.findResources(GATE_TYPE)))).toEqual([]);
+    expect([...ungated.apis.apis.values()].every((api) => api.rolloutGate === undefined)).toBe(true);
+  });
 });

@@ -7,7 +7,7 @@ import { configCharts } from '../../constructs';
 import { ConfigError, configFromObject, loadConfigFile, parseConfig, type RealtimeApiSpec } from '../../lib/config';
 import { CortexValidationError } from '../../lib/errors';
 import { ApiPlatform } from '../../lib/platform/api-platform';
-import { RealtimeApi } from '../../lib/realtime-api';
+import { RealtimeApi, podTemplateTokens } from '../../lib/realtime-api';
 import { HELLO_WORLD_YAML, tempDir, writeFile } from '../util';
 import { ENDPOINT_URL, KubeObject, clusterStack, logicalId, manifestsOf, objectKeys, writeProject } from './api-fixtures';
 
@@ -211,7 +211,10 @@ describe('RealtimeApi on an imported cluster, in a stack of its own', () => {
 
   test('THEN the stack holds the API and nothing of a cluster', () => {
     expect(Object.keys(template.findResources('AWS::EKS::Cluster'))).toEqual([]);
-    expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toEqual([]);
+    // Its only functions are the rollout gate's and its provider framework's.
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => String(f.Properties.Description));
+    expect(functions.length).toBeGreaterThan(0);
+    expect(functions.filter((d) => !/^cortex-cdk rollout gate|\/CortexRolloutGate\//.test(d))).toEqual([]);
   });
 });
 
@@ -258,6 +261,22 @@ describe('RealtimeApi props validation', () => {
       /^predictor\.type \("tensorflow"\) of "tf" needs a TensorFlow Serving container, which cortex-cdk does not build yet: set predictor\.image/,
     );
     expect(() => add('TfOwnImage', { api, predictorImage: 'example.com/tf-runtime:1' })).not.toThrow();
+  });
+
+  test('kind: api: a tensorflow model is refused naming its section; an onnx model without request handler builds', () => {
+    // GIVEN the oldest format's model APIs, read from a file beside a project
+    const projectDir = writeProject(path.join(dir, 'legacy-models'));
+    const file = writeFile(
+      projectDir,
+      'cortex.yaml',
+      '- kind: api\n  name: tf\n  tensorflow: {model: s3://m/tf}\n- kind: api\n  name: onnx\n  onnx: {model: model.onnx}\n',
+    );
+    const [tf, onnx] = loadConfigFile(file).apis;
+    // THEN
+    expect(() => add('LegacyTf', { api: tf })).toThrow(
+      /^tensorflow \(kind: api\) of "tf" needs a TensorFlow Serving container, which cortex-cdk does not build yet: set the predictorImage prop/,
+    );
+    expect(() => add('LegacyOnnx', { api: onnx })).not.toThrow();
   });
 
   test('a predictor-form API written in code needs configDir', () => {
@@ -312,5 +331,95 @@ describe('RealtimeApi.specFromObject', () => {
     expect(() => RealtimeApi.specFromObject({ name: 's', kind: 'TrafficSplitter', apis: [] })).toThrow(
       /^entry\.kind \("TrafficSplitter"\) must be "RealtimeAPI"/,
     );
+  });
+});
+
+describe('RealtimeApi monitoring', () => {
+  test('GIVEN no option THEN its three alarms, on its cluster, namespace and name', () => {
+    const fixture = clusterStack({ namespace: 'ml' });
+    const api = new RealtimeApi(fixture.stack, 'Hello', { cluster: fixture.cluster, api: helloWorld(), platform: fixture.platform });
+    const template = Template.fromStack(fixture.stack);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    expect(api.monitoring?.alarms).toHaveLength(3);
+    const latency = template.toJSON().Resources[logicalId(api.monitoring!.latencyAlarm)].Properties;
+    expect(latency.Dimensions).toEqual([
+      { Name: 'ApiName', Value: 'hello-world' },
+      { Name: 'ClusterName', Value: { Ref: logicalId(fixture.cluster) } },
+      { Name: 'Namespace', Value: 'ml' },
+    ]);
+  });
+
+  test('GIVEN options THEN they reach the alarms; GIVEN false THEN none', () => {
+    const fixture = clusterStack();
+    const api = new RealtimeApi(fixture.stack, 'Hello', {
+      cluster: fixture.cluster,
+      api: helloWorld(),
+      platform: fixture.platform,
+      monitoring: { errorRatePercent: 2, dashboard: true },
+    });
+    expect(api.monitoring?.errorRatePercent).toBe(2);
+    expect(api.monitoring?.dashboard).toBeDefined();
+    const none = new RealtimeApi(fixture.stack, 'Quiet', { cluster: fixture.cluster, api: helloWorld(), platform: fixture.platform, monitoring: false });
+    expect(none.monitoring).toBeUndefined();
+  });
+});
+
+describe('RealtimeApi rollout gate', () => {
+  const GATE_TYPE = 'Custom::CortexRolloutGate';
+  type Gate = { Properties: Record<string, any>; DependsOn?: string[] };
+  const gates = (template: Template) => template.findResources(GATE_TYPE) as Record<string, Gate>;
+
+  test('GIVEN no option THEN a gate per API, after its manifest, waiting 10 minutes for the chart\'s spec hash', () => {
+    // GIVEN
+    const { stack, cluster, platform } = clusterStack();
+    // WHEN
+    const hello = new RealtimeApi(stack, 'Hello', { cluster, platform, api: helloWorld() });
+    const iris = new RealtimeApi(stack, 'Iris', { cluster, platform, api: predictorApi('gated').api });
+    // THEN
+    const template = Template.fromStack(stack);
+    expect(Object.keys(gates(template)).sort()).toEqual([logicalId(hello.rolloutGate!.resource), logicalId(iris.rolloutGate!.resource)].sort());
+    for (const api of [hello, iris]) {
+      const gate = gates(template)[logicalId(api.rolloutGate!.resource)];
+      expect(gate.DependsOn).toContain(logicalId(api.manifest));
+      expect(gate.Properties).toMatchObject({ ApiName: api.name, Namespace: 'cortex', Deployment: api.name, SpecHash: api.chart.specHash, TimeoutSeconds: 600 });
+    }
+    // The image assets' URIs resolve at deploy time: a new image updates the gate though the spec hash stays.
+    const helloInputs = gates(template)[logicalId(hello.rolloutGate!.resource)].Properties.DeployTimeInputs;
+    expect(helloInputs).toEqual([{ 'Fn::Sub': expect.stringContaining('container-assets') }]);
+    const irisInputs = gates(template)[logicalId(iris.rolloutGate!.resource)].Properties.DeployTimeInputs;
+    expect(irisInputs).toHaveLength(2);
+    expect(JSON.stringify(irisInputs)).toContain(iris.predictorImageAsset!.assetHash);
+  });
+
+  test('GIVEN a timeout THEN the gate waits that long; GIVEN false THEN no gate and no provider', () => {
+    const { stack, cluster } = clusterStack();
+    const slow = new RealtimeApi(stack, 'Slow', { cluster, api: helloWorld(), proxyImage: 'example.com/proxy:1', rolloutGate: { timeout: cdk.Duration.minutes(25) } });
+    const template = Template.fromStack(stack);
+    expect(gates(template)[logicalId(slow.rolloutGate!.resource)].Properties).toMatchObject({ TimeoutSeconds: 1500 });
+    // Images given as they are: nothing resolves at deploy time.
+    expect(gates(template)[logicalId(slow.rolloutGate!.resource)].Properties.DeployTimeInputs).toBeUndefined();
+
+    const other = clusterStack();
+    const ungated = new RealtimeApi(other.stack, 'Ungated', { cluster: other.cluster, api: helloWorld(), rolloutGate: false });
+    expect(ungated.rolloutGate).toBeUndefined();
+    const ungatedTemplate = Template.fromStack(other.stack);
+    expect(gates(ungatedTemplate)).toEqual({});
+    expect(Object.values(ungatedTemplate.findResources('AWS::Lambda::Function')).filter((f) => String(f.Properties.Description).includes('rollout gate'))).toEqual([]);
+  });
+
+  test('GIVEN a timeout over 55 minutes THEN an error naming rolloutGate.timeout', () => {
+    const { stack, cluster } = clusterStack();
+    expect(() => new RealtimeApi(stack, 'TooSlow', { cluster, api: helloWorld(), rolloutGate: { timeout: cdk.Duration.hours(1) } })).toThrow(
+      /^rolloutGate\.timeout \(1 hour\) must be whole seconds from 1 minute to 55 minutes/,
+    );
+  });
+
+  test('podTemplateTokens: the pod template\'s tokens, each once; none from the other objects', () => {
+    const objects = [
+      { kind: 'Deployment', spec: { template: { spec: { containers: [{ image: '${Token[TOKEN.7]}' }, { image: 'a/${Token[TOKEN.7]}', env: [{ value: '${Token[TOKEN.9]}' }] }] } } } },
+      { kind: 'VirtualService', spec: { hosts: ['${Token[TOKEN.11]}'] } },
+    ];
+    expect(podTemplateTokens(objects)).toEqual(['${Token[TOKEN.7]}', '${Token[TOKEN.9]}']);
+    expect(podTemplateTokens([])).toEqual([]);
   });
 });
