@@ -59,6 +59,9 @@ export function run(argv: string[], io: CliIo = processIo): number | Promise<num
     (name === undefined ? io.err : io.out)(usage);
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
+  // The AWS SDK (logs, pin, diff) warns on Node 20 about its releases of 2027, which this package pins below;
+  // a user of the CLI can do nothing about it, and it would sit in the middle of the output. Left on if set.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const command = commands[name];
   if (!command) {
     io.err(`cortex: unknown command "${name}"\n\n${usage}`);

@@ -154,9 +154,6 @@ async function runLogs(options: LogsOptions, io: CliIo, signal: AbortSignal): Pr
   }
 
   const logGroup = options.logGroup ?? applicationLogGroup(cluster!);
-  // The SDK warns on Node 20 about its releases of 2027, which this package pins below; a user of the CLI
-  // can do nothing about it, and it would sit in the middle of the logs. Left on if the user set it.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const client = new CloudWatchLogsClient({
     region: options.region ?? target?.eks.region,
     // An explicit profile, else AWS_PROFILE (the SDK reads it), else the one the kubeconfig runs `aws eks get-token` with.

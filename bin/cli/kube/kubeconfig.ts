@@ -365,14 +365,22 @@ async function runExecPlugin(exec: ExecConfig, target: KubeTarget): Promise<{ cr
       const child = spawn(exec.command, [...exec.args], {
         env: { ...process.env, ...exec.env, KUBERNETES_EXEC_INFO: JSON.stringify(execInfo) },
         stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: EXEC_TIMEOUT_MS,
       });
+      // Our own timer, not spawn's `timeout`: spawn's is only cleared on 'exit', which a command that
+      // cannot start (ENOENT) never emits, so the CLI would linger until it fired.
+      const timer = setTimeout(() => child.kill('SIGTERM'), EXEC_TIMEOUT_MS);
       let out = '';
       let err = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
       child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-      child.on('error', (e: NodeJS.ErrnoException) => resolve({ code: null, stdout: out, stderr: err, error: e }));
-      child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        resolve({ code: null, stdout: out, stderr: err, error: e });
+      });
+      child.on('close', (c) => {
+        clearTimeout(timer);
+        resolve({ code: c, stdout: out, stderr: err });
+      });
     },
   );
   const who = `the credential plugin of user "${target.userName}" (${commandLine})`;
