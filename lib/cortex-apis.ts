@@ -15,14 +15,15 @@ import { TrafficSplitter } from './traffic-splitter';
 
 /**
  * How many nested stacks hold the RealtimeAPIs. Fixed, not derived from the number of APIs: an API's stack
- * must never change as the file grows (see {@link apiStackIndex}). 32 stacks hold about 2,000 APIs of
- * ~6.5 KB each within the budgets below (bench/synth.ts); empty stacks are not made.
+ * must never change as the file grows (see {@link apiStackIndex}). An API takes ~13 KB of template (its
+ * manifest, three alarms, its rollout gate); 64 stacks hold about 1,800 within the budgets below
+ * (bench/synth.ts); empty stacks are not made.
  */
-export const DEFAULT_API_STACKS = 32;
+export const DEFAULT_API_STACKS = 64;
 /** How many nested stacks hold the TrafficSplitters (a splitter is one small VirtualService). */
 export const DEFAULT_SPLITTER_STACKS = 4;
 /** At most this many nested stacks of each kind (each is a resource and a few parameters of the parent). */
-export const MAX_NESTED_STACKS = 64;
+export const MAX_NESTED_STACKS = 128;
 
 /** Per-API URL outputs are made when the APIs and splitters number at most this. */
 export const DEFAULT_MAX_URL_OUTPUTS = 50;
@@ -75,9 +76,9 @@ export interface CortexApisOptions {
   readonly serviceAccountName?: string;
   /**
    * How many nested stacks the RealtimeAPIs are spread over, by a hash of their names (empty stacks are not
-   * made). Raise it past about 2,000 APIs (synth says when), best before the first deploy: on a deployed app,
+   * made). Raise it past about 1,800 APIs (synth says when), best before the first deploy: on a deployed app,
    * changing it moves some APIs to another stack, which CloudFormation cannot do in place (docs/importing.md, "Scale").
-   * @default 32
+   * @default 64
    */
   readonly apiStacks?: number;
   /**

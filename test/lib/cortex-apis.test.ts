@@ -242,13 +242,13 @@ describe('CortexApis props validation', () => {
   const add = (props: Partial<ConstructorParameters<typeof CortexApis>[2]>) =>
     new CortexApis(fixture.stack, `Apis${n++}`, { cluster: fixture.cluster, config: small, proxyImage: 'p:1', ...props });
 
-  test.each([0, 65, 1.5])('apiStacks %p', (apiStacks) => {
+  test.each([0, 129, 1.5])('apiStacks %p', (apiStacks) => {
     expect(() => add({ apiStacks })).toThrow(CortexValidationError);
-    expect(() => add({ apiStacks })).toThrow(new RegExp(`^apiStacks \\(${apiStacks}\\) must be an integer from 1 to 64`));
+    expect(() => add({ apiStacks })).toThrow(new RegExp(`^apiStacks \\(${apiStacks}\\) must be an integer from 1 to 128`));
   });
 
   test('splitterStacks', () => {
-    expect(() => add({ splitterStacks: 0 })).toThrow(/^splitterStacks \(0\) must be an integer from 1 to 64/);
+    expect(() => add({ splitterStacks: 0 })).toThrow(/^splitterStacks \(0\) must be an integer from 1 to 128/);
   });
 
   test.each([-1, 151])('maxUrlOutputs %p', (maxUrlOutputs) => {
@@ -310,8 +310,8 @@ describe('manifestTemplateBytes', () => {
 describe('range checks', () => {
   test('checkStackCount', () => {
     expect(() => checkStackCount('apiStacks', 1)).not.toThrow();
-    expect(() => checkStackCount('apiStacks', 64)).not.toThrow();
-    expect(() => checkStackCount('apiStacks', 65)).toThrow(/^apiStacks \(65\)/);
+    expect(() => checkStackCount('apiStacks', 128)).not.toThrow();
+    expect(() => checkStackCount('apiStacks', 129)).toThrow(/^apiStacks \(129\)/);
   });
 
   test('checkMaxUrlOutputs', () => {
