@@ -22,6 +22,7 @@ import {
 } from './names';
 import { renderPodTemplate } from './pod-template';
 import { predictorConfigMapName } from './predictor-config';
+import { progressDeadlineSeconds } from './resources';
 import { routeTo, gatewayVirtualServiceSpec } from './routing';
 import {
   checkApiName,
@@ -160,6 +161,7 @@ export class RealtimeApiChart extends Chart {
           // Constant across every change but init_replicas, so `kubectl apply`'s three-way merge never
           // patches it and the autoscaler's count survives re-applies (docs: "Replicas and the autoscaler").
           replicas: this.api.autoscaling.initReplicas,
+          progressDeadlineSeconds: progressDeadlineSeconds(this.api.pod.containers.map((c) => c.compute)),
           selector: { matchLabels: selector },
           strategy: {
             type: 'RollingUpdate',

@@ -58,6 +58,19 @@ export function needsNeuron(computes: readonly ComputeSpec[]): boolean {
 }
 
 /**
+ * How long a rollout of pods asking for GPUs or Neuron devices may make no progress before Kubernetes marks it
+ * failed (`ProgressDeadlineExceeded`): their node groups start at zero, so a rollout first waits for the
+ * cluster autoscaler's node (~3–5 minutes) and then pulls images of several GB. Kubernetes' 600 s default
+ * stays for CPU-only pods. The rollout gate's default timeout matches (lib/rollout-gate.ts).
+ */
+export const ACCELERATOR_PROGRESS_DEADLINE_SECONDS = 1800;
+
+/** The Deployment's `progressDeadlineSeconds`: longer for accelerator pods, else Kubernetes' default. */
+export function progressDeadlineSeconds(computes: readonly ComputeSpec[]): number | undefined {
+  return needsGpu(computes) || needsNeuron(computes) ? ACCELERATOR_PROGRESS_DEADLINE_SECONDS : undefined;
+}
+
+/**
  * Tolerations for the accelerator taints, only for pods that ask for the accelerator: CPU-only pods
  * stay off the expensive nodes. `Exists` matches the taint whatever its value.
  */

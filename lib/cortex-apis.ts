@@ -102,7 +102,7 @@ export interface CortexApisOptions {
   /**
    * The rollout gate of every RealtimeAPI: `cdk deploy` waits for each API's rollout and fails (CloudFormation
    * then rolls back) when one does not complete; `false` for none. See `RolloutGate` and docs/operations.md.
-   * @default - a gate per API with a 10-minute timeout
+   * @default - a gate per API with a 10-minute timeout (30 minutes for APIs on GPU or Inferentia/Trainium nodes)
    */
   readonly rolloutGate?: RolloutGateOptions | false;
 }

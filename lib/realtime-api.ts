@@ -5,12 +5,12 @@ import type * as ecr_assets from 'aws-cdk-lib/aws-ecr-assets';
 import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
 import { RealtimeApiChart } from '../constructs';
-import { ApiMonitoring, apiAccelerator, type ApiMonitoringOptions } from './api-monitoring';
+import { ApiAccelerator, ApiMonitoring, apiAccelerator, type ApiMonitoringOptions } from './api-monitoring';
 import { configFromObject, type RealtimeApiSpec } from './config';
 import { CortexApis, type CortexApisFileProps } from './cortex-apis';
 import { CortexValidationError } from './errors';
 import { predictorImageAsset, predictorImageVariant, proxyImageAsset } from './images';
-import { RolloutGate, type RolloutGateOptions } from './rollout-gate';
+import { ACCELERATOR_ROLLOUT_TIMEOUT, RolloutGate, type RolloutGateOptions } from './rollout-gate';
 import { ApiPlatform, type IApiPlatform } from './platform/api-platform';
 
 /** Options of {@link RealtimeApi}, without the cluster (e.g. for a `cluster.addRealtimeApi(id, options)`). */
@@ -60,7 +60,7 @@ export interface RealtimeApiOptions {
    * CloudFormation rolls the stack back to the previous manifest — when the rollout fails or outlasts
    * `timeout`, naming the failing pods and why (see {@link RolloutGate}, docs/operations.md); `false`
    * applies the manifest without waiting.
-   * @default - a gate with a 10-minute timeout
+   * @default - a gate with a 10-minute timeout (30 minutes for an API on GPU or Inferentia/Trainium nodes)
    */
   readonly rolloutGate?: RolloutGateOptions | false;
 }
@@ -187,6 +187,8 @@ export class RealtimeApi extends Construct {
     if (props.rolloutGate !== false) {
       this.rolloutGate = new RolloutGate(this, 'RolloutGate', {
         ...props.rolloutGate,
+        timeout:
+          props.rolloutGate?.timeout ?? (apiAccelerator(api) === ApiAccelerator.NONE ? undefined : ACCELERATOR_ROLLOUT_TIMEOUT),
         cluster: props.cluster,
         manifest: this.manifest,
         apiName: api.name,

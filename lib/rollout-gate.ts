@@ -14,6 +14,11 @@ import { CortexValidationError } from './errors';
 
 /** How long a rollout may take unless told otherwise. */
 export const DEFAULT_ROLLOUT_TIMEOUT = Duration.minutes(10);
+/**
+ * The default for APIs on GPU or Inferentia/Trainium nodes: those groups start at zero nodes, so a rollout
+ * waits for the cluster autoscaler's node (~3–5 minutes) and then pulls images of several GB (CUDA, Neuron).
+ */
+export const ACCELERATOR_ROLLOUT_TIMEOUT = Duration.minutes(30);
 /** The shortest timeout: a new pod rarely even pulls its image sooner. */
 export const MIN_ROLLOUT_TIMEOUT = Duration.minutes(1);
 /**
@@ -45,7 +50,7 @@ export interface RolloutGateOptions {
   /**
    * How long the rollout may take, from the moment CloudFormation creates or updates the gate, before it
    * fails the deploy. From 1 to 55 minutes (CloudFormation waits at most an hour for a custom resource).
-   * @default Duration.minutes(10)
+   * @default - 10 minutes; 30 minutes for an API on GPU or Inferentia/Trainium nodes (new nodes, large images)
    */
   readonly timeout?: Duration;
 }

@@ -6,6 +6,7 @@ import {
   containerResources,
   needsGpu,
   needsNeuron,
+  progressDeadlineSeconds,
 } from '../../constructs/resources';
 import { compute } from './fixtures';
 
@@ -50,5 +51,11 @@ describe('resources', () => {
     expect(needsGpu([compute(), compute({ gpu: 1 })])).toBe(true);
     expect(needsNeuron([compute(), compute({ gpu: 1 })])).toBe(false);
     expect(needsNeuron([compute({ inf: 4 })])).toBe(true);
+  });
+
+  test('GIVEN an accelerator in any container THEN a 30-minute progress deadline; GIVEN none THEN Kubernetes default', () => {
+    expect(progressDeadlineSeconds([compute()])).toBeUndefined();
+    expect(progressDeadlineSeconds([compute(), compute({ gpu: 1 })])).toBe(1800);
+    expect(progressDeadlineSeconds([compute({ inf: 1 })])).toBe(1800);
   });
 });

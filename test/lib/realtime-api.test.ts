@@ -391,6 +391,23 @@ describe('RealtimeApi rollout gate', () => {
     expect(JSON.stringify(irisInputs)).toContain(iris.predictorImageAsset!.assetHash);
   });
 
+  test('GIVEN an API on GPUs and no timeout THEN its gate waits 30 minutes, as long as its progress deadline', () => {
+    // GIVEN
+    const { stack, cluster } = clusterStack();
+    const gpu = helloWorld();
+    const onGpu = {
+      ...gpu,
+      pod: { ...gpu.pod, containers: gpu.pod.containers.map((c) => ({ ...c, compute: { ...c.compute, gpu: 1 } })) },
+    };
+    // WHEN
+    const api = new RealtimeApi(stack, 'Gpu', { cluster, api: onGpu, proxyImage: 'example.com/proxy:1' });
+    // THEN
+    const template = Template.fromStack(stack);
+    expect(gates(template)[logicalId(api.rolloutGate!.resource)].Properties).toMatchObject({ TimeoutSeconds: 1800 });
+    const deployment = api.objects.find((o) => (o as { kind: string }).kind === 'Deployment') as { spec: { progressDeadlineSeconds: number } };
+    expect(deployment.spec.progressDeadlineSeconds).toBe(1800);
+  });
+
   test('GIVEN a timeout THEN the gate waits that long; GIVEN false THEN no gate and no provider', () => {
     const { stack, cluster } = clusterStack();
     const slow = new RealtimeApi(stack, 'Slow', { cluster, api: helloWorld(), proxyImage: 'example.com/proxy:1', rolloutGate: { timeout: cdk.Duration.minutes(25) } });
