@@ -28,8 +28,8 @@ function existingVpc(stack: cdk.Stack): ec2.IVpc {
   return ec2.Vpc.fromVpcAttributes(stack, 'Existing', {
     vpcId: 'vpc-0123456789abcdef0',
     availabilityZones: ['us-east-1a', 'us-east-1b'],
-    publicSubnetIds: ['subnet-pub-a', 'subnet-pub-b'],
-    privateSubnetIds: ['subnet-priv-a', 'subnet-priv-b'],
+    publicSubnetIds: ['subnet-0b00000000000001', 'subnet-0b00000000000002'],
+    privateSubnetIds: ['subnet-0a00000000000001', 'subnet-0a00000000000002'],
   });
 }
 
@@ -159,13 +159,13 @@ describe('CortexCluster with an existing VPC and every option', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
     template.resourceCountIs('AWS::EC2::FlowLog', 0);
     template.hasResourceProperties('AWS::EKS::Cluster', {
-      ResourcesVpcConfig: Match.objectLike({ SubnetIds: ['subnet-pub-a', 'subnet-pub-b', 'subnet-priv-a', 'subnet-priv-b'] }),
+      ResourcesVpcConfig: Match.objectLike({ SubnetIds: ['subnet-0b00000000000001', 'subnet-0b00000000000002', 'subnet-0a00000000000001', 'subnet-0a00000000000002'] }),
     });
   });
 
   test('node groups go to the private subnets', () => {
     for (const ng of Object.values(template.findResources('AWS::EKS::Nodegroup'))) {
-      expect(ng.Properties.Subnets).toEqual(['subnet-priv-a', 'subnet-priv-b']);
+      expect(ng.Properties.Subnets).toEqual(['subnet-0a00000000000001', 'subnet-0a00000000000002']);
     }
   });
 
