@@ -28,13 +28,14 @@ function absent<T>(
   field: Field,
   options: Presence<T>,
   expected: string,
+  missing?: string,
 ): { present: false; value: T | undefined } | { present: true } {
   if (field.isSet) return { present: true };
   if (isNullListItem(field)) {
     field.problem(`must be ${expected}, got null`);
     return { present: false, value: undefined };
   }
-  if (options.required) field.missing();
+  if (options.required) field.missing(missing);
   return { present: false, value: options.default };
 }
 
@@ -112,7 +113,8 @@ function quoteHint(value: unknown): string {
 }
 
 export function readEnum<T extends string>(field: Field, allowed: readonly T[], options: Presence<T> = {}): T | undefined {
-  const gap = absent(field, options, `one of ${allowed.join(', ')}`);
+  // A missing enum says what it may be: the allowed values are the useful part of the message.
+  const gap = absent(field, options, `one of ${allowed.join(', ')}`, `required: one of ${allowed.join(', ')}`);
   if (!gap.present) return gap.value;
   if (!allowed.includes(field.value as T)) {
     field.problem(`must be one of ${allowed.join(', ')}, got ${describeValue(field.value)}`);

@@ -117,6 +117,10 @@ export function readLegacyApi(entry: Field, identity: ApiIdentity, deployment: L
 
   const form = readExactlyOne(section, LEGACY_FORMS) as LegacyForm | undefined;
   const reading = form === undefined ? undefined : readForm(section, form);
+  if (form === undefined) {
+    // Several forms: each one's own problems are reported too, so that one run lists them all.
+    for (const present of LEGACY_FORMS.filter((key) => section.has(key))) readForm(section, present);
+  }
   const topLevel = readTopLevel(section, form);
   const tracker = readTracker(section.get('tracker'));
   const compute = readLegacyCompute(section.get('compute'));
@@ -359,7 +363,13 @@ function readReplicas(section: Section): Pick<AutoscalingSpec, 'minReplicas' | '
   }
   const maxReplicas = readInteger(maxField, { min: 1, default: LEGACY_API_DEFAULTS.maxReplicas });
   const initReplicas = readInteger(initField, { min: 1, default: minReplicas });
-  if (minReplicas === undefined || maxReplicas === undefined || initReplicas === undefined) return undefined;
+  if (minReplicas === undefined || maxReplicas === undefined || initReplicas === undefined) {
+    // min_replicas invalid: init_replicas is still checked against max_replicas, so that one run lists both.
+    if (minReplicas === undefined && initField.isSet && initReplicas !== undefined && maxReplicas !== undefined && initReplicas > maxReplicas) {
+      initField.problem(`must be <= max_replicas (${maxReplicas}), got ${initReplicas}`);
+    }
+    return undefined;
+  }
   if (minReplicas > maxReplicas) {
     if (maxField.isSet) maxField.problem(`must be >= min_replicas (${minReplicas}), got ${maxReplicas}`);
     else minField.problem(`must be <= max_replicas (${maxReplicas}), got ${minReplicas}`);

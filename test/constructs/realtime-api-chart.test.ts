@@ -596,6 +596,22 @@ describe('RealtimeApiChart', () => {
       expect(only(render(second), 'ScaledObject').spec.triggers[0].metadata.value).toBe('80');
     });
 
+    test('THEN Prometheus scrapes the tracker\'s metrics from the runtime, through the Service\'s annotations', () => {
+      // GIVEN classifier has a tracker, second has none
+      // WHEN
+      const tracked = only(render(classifier), 'Service');
+      const untracked = only(render(second), 'Service');
+      // THEN the chart's kubernetes-service-endpoints job scrapes each pod's runtime port (the pods' own
+      // annotations name the proxy's admin port)
+      expect(tracked.metadata.annotations).toEqual({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': '8080',
+        'prometheus.io/path': '/metrics',
+      });
+      expect(untracked.metadata.annotations).toBeUndefined();
+      expect(only(render(classifier), 'Deployment').spec.template.metadata.annotations['prometheus.io/port']).toBe('15000');
+    });
+
     test('THEN the endpoint routes on the gateway', () => {
       const matches = only(render(second), 'VirtualService').spec.http[0].match;
       expect(matches).toEqual([{ uri: { exact: '/v2/second' } }, { uri: { prefix: '/v2/second/' } }]);

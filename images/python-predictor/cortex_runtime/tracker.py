@@ -1,6 +1,7 @@
 """The tracker: predictions exported as Prometheus metrics, at ``GET /metrics`` on the runtime's port.
 
-``tracker.key`` picks the tracked value out of a JSON-object prediction (else the whole prediction).
+``tracker.key`` picks the tracked value out of a JSON-object prediction (else the whole prediction); a
+JSON-object prediction with no ``tracker.key`` is not tracked, and the warning says the key is required.
 ``classification``: a counter per class, ``cortex_prediction_class_total{api_name, class}``.
 ``regression``: ``cortex_prediction_value_{min,max,avg}`` gauges and ``cortex_prediction_value_{sum,count}``.
 Predictions the tracker cannot read (bytes, a Response, a missing key) are skipped, with one warning.
@@ -60,6 +61,12 @@ class Tracker:
             if not isinstance(prediction, dict) or key not in prediction:
                 return self._skip(f"the prediction is not a JSON object with the key {key!r}")
             value = prediction[key]
+        elif isinstance(prediction, dict):
+            keys = ", ".join(sorted(map(str, prediction))[:10]) or "none"
+            return self._skip(
+                f"tracker.key is required when the response is a JSON object: set it to the field to track "
+                f"(the response's keys: {keys})"
+            )
         if hasattr(value, "item") and callable(value.item):  # numpy scalars
             try:
                 value = value.item()

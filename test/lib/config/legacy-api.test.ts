@@ -170,6 +170,16 @@ describe('kind: api (Cortex 0.10 – 0.12)', () => {
         ['<props>: iris: must have exactly one of python, tensorflow, onnx or predictor, got python and onnx'],
       ],
       [
+        'two forms, each with its own problem: all are reported at once',
+        { python: { inference: 'inference.txt' }, onnx: { signature_key: 'sk' } },
+        [
+          '<props>: iris: must have exactly one of python, tensorflow, onnx or predictor, got python and onnx',
+          '<props>: iris.python.inference: must be a Python file (ending in .py), relative to the cortex.yaml\'s directory, got "inference.txt"',
+          '<props>: iris.onnx.signature_key: unknown field "signature_key"; signature_key applies to tensorflow models only',
+          '<props>: iris.onnx.model: required',
+        ],
+      ],
+      [
         'python without inference',
         { python: { inference: undefined, predictor: 'i.py' } },
         [
@@ -243,7 +253,7 @@ describe('kind: api (Cortex 0.10 – 0.12)', () => {
           '<props>: iris.endpoint: must start with "/", got "iris"',
         ],
       ],
-      ['a tracker without model_type', { tracker: { key: 'label' } }, ['<props>: iris.tracker.model_type: required']],
+      ['a tracker without model_type', { tracker: { key: 'label' } }, ['<props>: iris.tracker.model_type: required: one of classification, regression']],
       [
         'min_replicas 0',
         { compute: { min_replicas: 0 } },
@@ -255,6 +265,14 @@ describe('kind: api (Cortex 0.10 – 0.12)', () => {
       ['min_replicas above the default max_replicas', { compute: { min_replicas: 200 } }, ['<props>: iris.compute.min_replicas: must be <= max_replicas (100), got 200']],
       ['init_replicas below min_replicas', { compute: { min_replicas: 5, init_replicas: 3 } }, ['<props>: iris.compute.init_replicas: must be >= min_replicas (5), got 3']],
       ['init_replicas above max_replicas', { compute: { max_replicas: 5, init_replicas: 7 } }, ['<props>: iris.compute.init_replicas: must be <= max_replicas (5), got 7']],
+      [
+        'min_replicas 0 and init_replicas above max_replicas: both reported',
+        { compute: { min_replicas: 0, max_replicas: 2, init_replicas: 5 } },
+        [
+          '<props>: iris.compute.min_replicas: must be an integer >= 1, got 0: kind: api scales on CPU utilisation, which cannot scale to zero (with no pod there is no CPU to measure)',
+          '<props>: iris.compute.init_replicas: must be <= max_replicas (2), got 5',
+        ],
+      ],
       [
         'target_cpu_utilization out of range, or not whole',
         { compute: { target_cpu_utilization: 101 } },

@@ -50,7 +50,7 @@ describe('predictor', () => {
   });
 
   test.each<[string, Record<string, unknown>, string[]]>([
-    ['no type', { type: undefined }, [`${P}.type: required`]],
+    ['no type', { type: undefined }, [`${P}.type: required: one of python, tensorflow, onnx`]],
     ['type pytorch', { type: 'pytorch' }, [`${P}.type: must be one of python, tensorflow, onnx, got "pytorch"`]],
     ['no path', { path: undefined }, [`${P}.path: required`]],
     ['config as a list', { config: [1] }, [`${P}.config: must be a mapping, got a list`]],

@@ -14,7 +14,7 @@ describe('tracker', () => {
   });
 
   test.each<[string, unknown, string[]]>([
-    ['no model_type', { key: 'x' }, ['<props>: iris.tracker.model_type: required']],
+    ['no model_type', { key: 'x' }, ['<props>: iris.tracker.model_type: required: one of classification, regression']],
     ['an unknown model_type', { model_type: 'ranking' }, ['<props>: iris.tracker.model_type: must be one of classification, regression, got "ranking"']],
   ])('GIVEN %s WHEN validated THEN %p', (_, tracker, expected) => {
     expect(predictorApiProblems({ tracker })).toEqual(expected);

@@ -1,5 +1,7 @@
 """tracker.py: predictions exported as Prometheus metrics at GET /metrics."""
 
+import logging
+
 from harness import settings
 
 from cortex_runtime.config import TrackerSettings
@@ -57,3 +59,16 @@ def test_label_values_are_escaped():
     tracker = Tracker(TrackerSettings("classification"), 'a"pi')
     tracker.track('cl"ass\n')
     assert 'cortex_prediction_class_total{api_name="a\\"pi",class="cl\\"ass\\n"} 1' in tracker.exposition()
+
+
+def test_a_json_object_without_tracker_key_is_not_tracked_and_the_warning_says_key_is_required(caplog):
+    # GIVEN a tracker with no key
+    tracker = Tracker(TrackerSettings("classification"), "api")
+    # WHEN the response is a JSON object
+    with caplog.at_level(logging.WARNING, logger="cortex_runtime.tracker"):
+        tracker.track({"label": "setosa", "score": 0.9})
+    # THEN nothing is counted, and the warning names tracker.key and the response's keys
+    assert tracker.snapshot()["classes"] == {}
+    [message] = [r.getMessage() for r in caplog.records if r.name == "cortex_runtime.tracker"]
+    assert "tracker.key is required when the response is a JSON object" in message
+    assert "label, score" in message
