@@ -2,6 +2,9 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
+/** How long EKS's answer may take (the isComplete function has a minute for its whole look). */
+const DESCRIBE_TIMEOUT_MS = 8_000;
+
 /** Where a cluster's Kubernetes API is, and the authority its certificate is signed by. */
 export interface ClusterConnection {
   /** The API server's URL. */
@@ -37,7 +40,13 @@ export async function describeCluster(options: DescribeClusterOptions): Promise<
     headers: { host: base.host, accept: 'application/json' },
   });
   const what = `cannot describe EKS cluster ${options.clusterName}`;
-  const response = await fetch(new URL(path, base), { headers: signed.headers as Record<string, string> });
+  const response = await fetch(new URL(path, base), {
+    headers: signed.headers as Record<string, string>,
+    signal: AbortSignal.timeout(DESCRIBE_TIMEOUT_MS),
+  }).catch((e: Error) => {
+    const why = e.name === 'TimeoutError' ? `no answer within ${DESCRIBE_TIMEOUT_MS / 1000}s` : ((e.cause as Error | undefined)?.message ?? e.message);
+    throw new Error(`rollout gate: ${what}: ${why}`);
+  });
   const body = (await response.json().catch(() => ({}))) as {
     cluster?: { endpoint?: string; certificateAuthority?: { data?: string } };
     message?: string;

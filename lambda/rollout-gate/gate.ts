@@ -42,18 +42,7 @@ export async function checkRollout(client: KubeReader, props: RolloutGatePropert
   try {
     deployment = await client.readDeployment(props.namespace, props.deployment);
   } catch (e) {
-    if (!(e instanceof KubeApiError)) throw e;
-    if (e.status === 401 || e.status === 403) {
-      throw new RolloutFailure(
-        `RealtimeAPI "${props.apiName}": the rollout gate may not read Deployment ${props.namespace}/${props.deployment} ` +
-          `(${e.message}); its role needs the EKS access entry with AmazonEKSViewPolicy on namespace ${props.namespace}`,
-      );
-    }
-    // The API server unreachable or failing: it may be back at the next look.
-    if (timedOut) {
-      throw new RolloutFailure(`RealtimeAPI "${props.apiName}": the rollout could not be followed within ${within}: ${e.message}`);
-    }
-    return { complete: false, progress: e.message };
+    return apiCallFailed(e, props, timedOut);
   }
 
   const state = rolloutState(deployment, props.specHash);
@@ -63,11 +52,17 @@ export async function checkRollout(client: KubeReader, props: RolloutGatePropert
     case 'superseded':
       return { complete: true, note: `the Deployment now runs spec hash ${state.specHash ?? '(none)'}, not ${props.specHash}: not this revision's to wait for` };
     case 'failed': {
-      const problems = deployment === undefined ? [] : await newPodProblems(client, props, deployment);
+      // The failure stands without the pods' problems when they cannot be read.
+      const problems = deployment === undefined ? [] : await newPodProblems(client, props, deployment).catch((): PodProblem[] => []);
       throw new RolloutFailure(await report(client, props, state.detail, problems));
     }
     case 'progressing': {
-      const problems = await newPodProblems(client, props, deployment!);
+      let problems: PodProblem[];
+      try {
+        problems = await newPodProblems(client, props, deployment!);
+      } catch (e) {
+        return apiCallFailed(e, props, timedOut);
+      }
       if (problems.some((p) => p.fatal)) {
         throw new RolloutFailure(await report(client, props, state.detail, problems));
       }
@@ -78,6 +73,29 @@ export async function checkRollout(client: KubeReader, props: RolloutGatePropert
       return { complete: false, progress: `${state.detail}${summary}` };
     }
   }
+}
+
+/**
+ * A Kubernetes API call that failed: access denied fails the gate at once, naming the access entry; the
+ * API server unreachable or failing may be back at the next look, so it is waited out until the timeout.
+ */
+function apiCallFailed(error: unknown, props: RolloutGateProperties, timedOut: boolean): RolloutCheck {
+  if (!(error instanceof KubeApiError)) throw error;
+  if (error.status === 401 || error.status === 403) {
+    throw new RolloutFailure(
+      `RealtimeAPI "${props.apiName}": the rollout gate may not read the API's objects in namespace ${props.namespace} ` +
+        `(${error.message}); its role needs the EKS access entry with AmazonEKSViewPolicy on namespace ${props.namespace}`,
+    );
+  }
+  if (!timedOut) return { complete: false, progress: error.message };
+  const unreachable =
+    error.status === undefined
+      ? "; the cluster's endpoint did not answer the gate's functions (a private endpoint: they must run in the cluster's VPC, " +
+        'RolloutGateProvider inVpc, with the cluster security group letting them in)'
+      : '';
+  throw new RolloutFailure(
+    `RealtimeAPI "${props.apiName}": the rollout could not be followed within ${formatSeconds(props.timeoutSeconds)}: ${error.message}${unreachable}`,
+  );
 }
 
 /** The problems of the pods of the revision waited for (those carrying its spec hash). */

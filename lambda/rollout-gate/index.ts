@@ -10,6 +10,7 @@ import { eksToken } from './eks-token';
 import { ENV_CLUSTER_CA, ENV_CLUSTER_ENDPOINT, ENV_CLUSTER_NAME } from './environment';
 import { isCompleteHandler, onEventHandler } from './handler';
 import { createKubeClient, type KubeReader } from './kube-client';
+import { RolloutFailure } from './gate';
 
 export { checkRollout, RolloutFailure } from './gate';
 export { createKubeClient, KubeApiError } from './kube-client';
@@ -22,14 +23,31 @@ const credentials = fromNodeProviderChain();
 let connection: Promise<ClusterConnection> | undefined;
 
 export async function onEvent(event: CdkCustomResourceEvent) {
-  return onEventHandler(event);
+  return withOneLineStack(() => onEventHandler(event));
 }
 
 export async function isComplete(event: CdkCustomResourceIsCompleteEvent) {
   if (event.RequestType === 'Delete') {
     return isCompleteHandler(event, { client: unusedClient() });
   }
-  return isCompleteHandler(event, { client: await clusterClient() });
+  return withOneLineStack(async () => isCompleteHandler(event, { client: await clusterClient() }));
+}
+
+/**
+ * The Lambda runtime sends a thrown error's stack as its trace, and the provider framework appends the
+ * trace's lines to the status reason CloudFormation shows. Errors other than a {@link RolloutFailure}
+ * (which keeps its stack to one line already) have their stack logged, then cut to its first line.
+ */
+async function withOneLineStack<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (e instanceof Error && !(e instanceof RolloutFailure)) {
+      console.error(e.stack);
+      e.stack = `${e.name}: ${e.message.split('\n')[0]}`;
+    }
+    throw e;
+  }
 }
 
 /**

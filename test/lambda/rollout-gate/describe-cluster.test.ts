@@ -33,4 +33,13 @@ describe('describeCluster', () => {
     eks.on('GET', '/clusters/production', { body: { cluster: { name: 'production', status: 'CREATING' } } });
     await expect(describeProduction()).rejects.toThrow(/has no endpoint or certificate authority yet/);
   });
+
+  test('GIVEN EKS unreachable WHEN described THEN the error names the cluster and the network error', async () => {
+    const closed = await FakeHttpServer.start();
+    const url = closed.url;
+    await closed.stop();
+    await expect(describeCluster({ clusterName: 'production', region: 'us-east-1', credentials, eksEndpoint: url })).rejects.toThrow(
+      /^rollout gate: cannot describe EKS cluster production: .*ECONNREFUSED/,
+    );
+  });
 });

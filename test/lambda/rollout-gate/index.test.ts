@@ -246,7 +246,7 @@ describe('isComplete', () => {
       body: kubeStatus(403, 'Forbidden', 'deployments.apps "iris" is forbidden: User "arn:aws:sts::123456789012:assumed-role/gate" cannot get resource "deployments"'),
     });
     const message = await failure(minutesAgo(0));
-    expect(message).toMatch(/^RealtimeAPI "iris": the rollout gate may not read Deployment cortex\/iris \(cannot read Deployment cortex\/iris: HTTP 403: deployments.apps "iris" is forbidden/);
+    expect(message).toMatch(/^RealtimeAPI "iris": the rollout gate may not read the API's objects in namespace cortex \(cannot read Deployment cortex\/iris: HTTP 403: deployments.apps "iris" is forbidden/);
     expect(message).toMatch(/needs the EKS access entry with AmazonEKSViewPolicy on namespace cortex$/);
   });
 
@@ -256,6 +256,44 @@ describe('isComplete', () => {
     expect(progress[0]).toMatch(/HTTP 503: etcdserver: leader changed/);
     const message = await failure(minutesAgo(10));
     expect(message).toBe('RealtimeAPI "iris": the rollout could not be followed within 10m: cannot read Deployment cortex/iris: HTTP 503: etcdserver: leader changed');
+  });
+
+  test('GIVEN the pods cannot be listed for a moment WHEN it looks THEN it waits, as for the Deployment', async () => {
+    serve({ deployment: deployment({ available: 1 }) });
+    fake.on('GET', PODS_PATH, { status: 500, body: kubeStatus(500, 'InternalError', 'etcdserver: request timed out') });
+    await expect(look(minutesAgo(1))).resolves.toEqual({ IsComplete: false });
+    expect(progress[0]).toMatch(/cannot list the pods of cortex with .*: HTTP 500: etcdserver: request timed out$/);
+  });
+
+  test('GIVEN the role may read the Deployment but not the pods WHEN it looks THEN it fails at once pointing at the access entry', async () => {
+    serve({ deployment: deployment({ available: 1 }) });
+    fake.on('GET', PODS_PATH, { status: 403, body: kubeStatus(403, 'Forbidden', 'pods is forbidden') });
+    const message = await failure(minutesAgo(1));
+    expect(message).toMatch(/^RealtimeAPI "iris": the rollout gate may not read the API's objects in namespace cortex \(cannot list the pods of cortex/);
+    expect(message).toMatch(/needs the EKS access entry with AmazonEKSViewPolicy on namespace cortex$/);
+  });
+
+  test('GIVEN an endpoint that never answers WHEN it looks THEN each call gives up after the request timeout; at the gate\'s timeout it fails saying the endpoint did not answer', async () => {
+    const accepted: Array<() => void> = [];
+    fake.on('GET', DEPLOYMENT_PATH, () => (res) => accepted.push(() => res.destroy()));
+    const client = gate.createKubeClient({ endpoint: fake.url, token: async () => 'test-token', requestTimeoutMs: 100 });
+    const lookWith = (startedAt: Date) => gate.isCompleteHandler(isCompleteEvent(startedAt, 'Update', gateProperties()), { client, now: NOW, log: (l) => progress.push(l) });
+
+    await expect(lookWith(minutesAgo(1))).resolves.toEqual({ IsComplete: false });
+    expect(progress[0]).toMatch(/cannot read Deployment cortex\/iris: no answer within 0.1s$/);
+
+    const failed = await lookWith(minutesAgo(10)).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(failed?.name).toBe('RolloutFailure');
+    expect(failed?.message).toBe(
+      'RealtimeAPI "iris": the rollout could not be followed within 10m: cannot read Deployment cortex/iris: no answer within 0.1s; ' +
+        "the cluster's endpoint did not answer the gate's functions (a private endpoint: they must run in the cluster's VPC, " +
+        'RolloutGateProvider inVpc, with the cluster security group letting them in)',
+    );
+    expect(accepted).toHaveLength(2);
+    accepted.forEach((close) => close());
   });
 
   test('GIVEN many failing pods with long logs WHEN it fails THEN the message stays under the limit, the problems first', async () => {
@@ -391,6 +429,15 @@ describe('the Lambda entry point isComplete', () => {
 
   test('without the cluster in its environment it fails naming the variable', async () => {
     delete process.env.CORTEX_CLUSTER_NAME;
-    await expect(gate.isComplete(isCompleteEvent(new Date()))).rejects.toThrow('the environment variable CORTEX_CLUSTER_NAME is not set');
+    const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const failed = await gate.isComplete(isCompleteEvent(new Date())).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(failed?.message).toMatch('the environment variable CORTEX_CLUSTER_NAME is not set');
+    // One line, for CloudFormation's status reason (the provider framework appends the trace); the whole stack is logged.
+    expect(failed?.stack).toBe(`Error: ${failed?.message}`);
+    expect(error).toHaveBeenCalledWith(expect.stringMatching(/^Error: rollout gate: the environment variable CORTEX_CLUSTER_NAME is not set \(the construct sets it\)\n/));
+    error.mockRestore();
   });
 });
