@@ -10,6 +10,12 @@ export interface CliIo {
    * @default false
    */
   readonly isTTY?: boolean;
+  /**
+   * Whether `err` is a terminal: spinners are drawn there only then, so that `2> file` never collects
+   * escape codes, whatever `out` is.
+   * @default - the same as isTTY
+   */
+  readonly errIsTTY?: boolean;
 }
 
 export const processIo: CliIo = {
@@ -17,6 +23,7 @@ export const processIo: CliIo = {
   err: (text) => process.stderr.write(text),
   cwd: process.cwd(),
   isTTY: process.stdout.isTTY === true,
+  errIsTTY: process.stderr.isTTY === true,
 };
 
 /** Exit codes: 0 ok, 1 the input is invalid (or a command failed), 2 the command line is wrong. */

@@ -381,6 +381,9 @@ async function describeAwsError(e: unknown, context: { client: CloudWatchLogsCli
     );
   }
   if (/Region is missing/i.test(message)) return 'no AWS region: pass --region, or set AWS_REGION';
+  if (/Region not accepted/i.test(message)) {
+    return `the AWS region is not valid (${message.replace(/^Region not accepted: /i, '')}): pass --region with a region such as us-east-1`;
+  }
   if (name === 'ExpiredTokenException' || name === 'ExpiredToken' || /token.*expired|expired.*token|session.*expired/i.test(message)) {
     return `the AWS credentials have expired: sign in again ("aws sso login") (${message})`;
   }

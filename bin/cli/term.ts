@@ -65,8 +65,8 @@ export const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /**
- * A spinner on `io.err` while the CLI waits (for the cluster, for AWS) — on a terminal only; elsewhere
- * it writes nothing, so logs and pipes stay clean. Stop it before writing anything else.
+ * A spinner on `io.err` while the CLI waits (for the cluster, for AWS) — when `err` is a terminal only;
+ * elsewhere it writes nothing, so logs and pipes stay clean. Stop it before writing anything else.
  */
 export class Spinner {
   private timer: NodeJS.Timeout | undefined;
@@ -76,7 +76,7 @@ export class Spinner {
 
   /** Shows `text` with a turning wheel (or changes the text of the running one). */
   public start(text: string): this {
-    if (this.io.isTTY !== true) return this;
+    if ((this.io.errIsTTY ?? this.io.isTTY) !== true) return this;
     this.stop();
     const draw = () => this.io.err(`\r\x1b[2K${FRAMES[this.frame++ % FRAMES.length]} ${text}`);
     draw();

@@ -293,6 +293,20 @@ describe('cortex logs: errors', () => {
     );
   });
 
+  test('a region the SDK cannot use: says to pass a valid --region', async () => {
+    // GIVEN the SDK's own failure for a malformed region (raised before any request is sent)
+    cwl.on(FilterLogEventsCommand).rejects(new Error('Region not accepted: region="us east 1" is not a valid hostname component.'));
+
+    // WHEN
+    const { code, err } = await logs('iris');
+
+    // THEN
+    expect(code).toBe(1);
+    expect(err).toBe(
+      'cortex logs: the AWS region is not valid (region="us east 1" is not a valid hostname component.): pass --region with a region such as us-east-1\n',
+    );
+  });
+
   test('ResourceNotFoundException for the log group', async () => {
     cwl.on(FilterLogEventsCommand).rejects(new ResourceNotFoundException({ message: 'The specified log group does not exist.', $metadata: {} }));
     const { code, err } = await runCliAsync(['logs', 'iris', '--kubeconfig', kubeconfig, '--cluster', 'staging', '--region', 'us-east-1'], dir);

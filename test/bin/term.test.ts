@@ -47,6 +47,18 @@ describe('colours and the spinner: on a terminal only', () => {
     expect(plain.err).toEqual([]);
   });
 
+  test('the spinner follows stderr: none when stderr is redirected, drawn when only stdout is piped', async () => {
+    const errToFile: string[] = [];
+    const redirected: CliIo = { out: () => undefined, err: (t) => errToFile.push(t), cwd: '/', isTTY: true, errIsTTY: false };
+    await new Spinner(redirected, 1_000).during('reading…', async () => undefined);
+    expect(errToFile).toEqual([]);
+
+    const errToTerminal: string[] = [];
+    const piped: CliIo = { out: () => undefined, err: (t) => errToTerminal.push(t), cwd: '/', isTTY: false, errIsTTY: true };
+    await new Spinner(piped, 1_000).during('reading…', async () => undefined);
+    expect(errToTerminal).toEqual(['\r\x1b[2K⠋ reading…', '\r\x1b[2K']);
+  });
+
   test('the spinner stops when the work fails', async () => {
     const tty = io(true);
     await expect(new Spinner(tty.io, 1_000).during('x', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');

@@ -48,7 +48,7 @@ export function podProblem(pod: Pod): PodProblem | undefined {
   if (pod.status?.phase !== 'Pending') return undefined;
   const scheduled = conditionOf(pod.status?.conditions, 'PodScheduled');
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    return { kind: 'unschedulable', message: unschedulableMessage(scheduled.message ?? '') };
+    return { kind: 'unschedulable', message: unschedulableMessage(scheduled.message ?? '', acceleratorRequests(pod)) };
   }
   const scheduler = pod.spec?.schedulerName;
   if (!pod.spec?.nodeName && scheduler && scheduler !== 'default-scheduler' && scheduled === undefined) {
@@ -94,8 +94,13 @@ function containerProblem(pod: Pod, status: ContainerStatus): PodProblem | undef
   return undefined;
 }
 
-/** What the scheduler's message means: which capacity is missing, then the message itself. */
-export function unschedulableMessage(message: string): string {
+/**
+ * What the scheduler's message means: which capacity is missing, then the message itself. `requested`: the
+ * accelerator resources the pod asks for. A GPU or Neuron node group scaled to zero has no node at all, so the
+ * scheduler names no "Insufficient" accelerator (only selectors and taints no node matches): the pod still waits
+ * for that accelerator's capacity, which the cluster autoscaler adds.
+ */
+export function unschedulableMessage(message: string, requested: readonly string[] = []): string {
   const insufficient = [...message.matchAll(/Insufficient ([\w-]+(?:[./][\w-]+)*)/g)].map((m) => m[1]);
   const resources = [...new Set(insufficient)];
   const text = oneLine(message);
@@ -103,8 +108,18 @@ export function unschedulableMessage(message: string): string {
     const missing = resources.filter((r) => r.startsWith(accelerator.prefix));
     if (missing.length > 0) return `waiting for ${accelerator.name} capacity (${missing.join(', ')}): ${text}`;
   }
+  for (const accelerator of ACCELERATORS) {
+    const asked = requested.filter((r) => r.startsWith(accelerator.prefix));
+    if (asked.length > 0) return `waiting for ${accelerator.name} capacity (${[...new Set([...asked, ...resources])].join(', ')}): ${text}`;
+  }
   if (resources.length > 0) return `waiting for capacity (${resources.join(', ')}): ${text}`;
   return `no node fits: ${text}`;
+}
+
+/** The accelerator resources (GPU, Neuron) a pod's containers ask for. */
+function acceleratorRequests(pod: Pod): string[] {
+  const names = (pod.spec?.containers ?? []).flatMap((c) => [...Object.keys(c.resources?.limits ?? {}), ...Object.keys(c.resources?.requests ?? {})]);
+  return [...new Set(names.filter((n) => ACCELERATORS.some((a) => n.startsWith(a.prefix))))];
 }
 
 /** The status of an API from its Deployment and the pods of its selector. */

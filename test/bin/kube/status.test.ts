@@ -1,5 +1,11 @@
 import { apiStatus, podProblem, unschedulableMessage } from '../../../bin/cli/kube/status';
+import { Container, Pod } from '../../../bin/cli/kube/objects';
 import { ago, deployment, pod, unschedulablePod } from '../../support/kube-fixtures';
+
+/** `p` with its first container's resources replaced. */
+function withResources(p: Pod, resources: Container['resources']): Pod {
+  return { ...p, spec: { ...p.spec, containers: (p.spec?.containers ?? []).map((c, i) => (i === 0 ? { ...c, resources } : c)) } };
+}
 
 describe('apiStatus', () => {
   test('live when every requested replica is up to date and ready', () => {
@@ -69,6 +75,20 @@ describe('podProblem', () => {
     expect(podProblem({ ...deleting, metadata: { ...deleting.metadata, deletionTimestamp: ago(1000) } })).toBeUndefined();
   });
 
+  test('a GPU or Neuron pod with no node of its kind yet (a node group at zero) waits for that capacity', () => {
+    // GIVEN a pod asking for a GPU, and a cluster whose GPU node group has no node: no "Insufficient nvidia.com/gpu"
+    const message = "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.";
+    const gpuPod = withResources(unschedulablePod('a', 'x', message), { limits: { memory: '1Gi', 'nvidia.com/gpu': '1' } });
+    const neuronPod = withResources(unschedulablePod('b', 'y', message), { requests: { 'aws.amazon.com/neuroncore': '2' } });
+
+    // WHEN / THEN
+    expect(podProblem(gpuPod)).toEqual({ kind: 'unschedulable', message: `waiting for GPU capacity (nvidia.com/gpu): ${message}` });
+    expect(apiStatus(deployment('a', { ready: 0 }), [gpuPod])).toEqual({ status: 'pending', reason: `waiting for GPU capacity (nvidia.com/gpu): ${message}` });
+    expect(podProblem(neuronPod)?.message).toBe(`waiting for Inferentia/Trainium capacity (aws.amazon.com/neuroncore): ${message}`);
+    // a CPU pod the same message keeps from running is not waiting for accelerators
+    expect(podProblem(unschedulablePod('c', 'z', message))?.message).toBe(`no node fits: ${message}`);
+  });
+
   test('a pod a custom scheduler has not placed (the Neuron scheduler not running)', () => {
     expect(podProblem(pod('a', 'x', { phase: 'Pending', node: null, conditions: [], schedulerName: 'my-scheduler' }))?.message).toMatch(
       /^not scheduled yet: scheduler "my-scheduler" has not placed the pod/,
@@ -83,6 +103,9 @@ describe('unschedulableMessage', () => {
     );
     expect(unschedulableMessage("0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.")).toBe(
       "no node fits: 0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.",
+    );
+    expect(unschedulableMessage('0/3 nodes are available: 3 Insufficient memory.', ['nvidia.com/gpu'])).toBe(
+      'waiting for GPU capacity (nvidia.com/gpu, memory): 0/3 nodes are available: 3 Insufficient memory.',
     );
   });
 });
