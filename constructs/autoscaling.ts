@@ -7,7 +7,7 @@ import {
   ScaledObjectSpecAdvancedHorizontalPodAutoscalerConfigBehaviorScaleUpTolerance as ScaleUpTolerance,
   ScaledObjectSpecTriggers,
 } from './imports/keda.sh';
-import { serviceHost } from './names';
+import { API_NAME_METRIC_LABEL, IN_FLIGHT_METRIC, NAMESPACE_METRIC_LABEL, serviceHost } from './names';
 import { PREDICTOR_CONTAINER_NAME } from './predictor-config';
 
 /**
@@ -17,16 +17,7 @@ import { PREDICTOR_CONTAINER_NAME } from './predictor-config';
  * docs/kubernetes-objects.md, "How autoscaling fields map to KEDA and the HPA", says what maps how.
  */
 
-/** The proxies' gauge of queued + active requests (the autoscaling signal). */
-export const IN_FLIGHT_METRIC = 'cortex_in_flight_requests';
-/**
- * The label the Prometheus pod scrape job gives `cortex.dev/api-name`: the prometheus-community
- * chart's `kubernetes-pods` job copies pod labels with `labelmap: __meta_kubernetes_pod_label_(.+)`,
- * and Prometheus sanitizes `.`, `/` and `-` in label names to `_`.
- */
-export const API_NAME_METRIC_LABEL = 'cortex_dev_api_name';
-/** The namespace label the same scrape job adds. */
-export const NAMESPACE_METRIC_LABEL = 'namespace';
+export { IN_FLIGHT_METRIC, API_NAME_METRIC_LABEL, NAMESPACE_METRIC_LABEL } from './names';
 
 /** Istio's request counter, which the gateway's Envoy reports for every request it routes. */
 export const GATEWAY_REQUESTS_METRIC = 'istio_requests_total';

@@ -63,3 +63,25 @@ export function objectLabels(apiName: string, kind: ApiKind): Record<string, str
 export function serviceHost(apiName: string, namespace: string): string {
   return `${apiName}.${namespace}.svc.cluster.local`;
 }
+
+/*
+ * The proxy sidecar's Prometheus series (images/proxy/src/metrics.ts writes them; the proxy stands alone,
+ * so it spells them itself) and the labels the Prometheus pod scrape job puts on them. KEDA's query, the
+ * platform's recording rules and `cortex get` read them from here.
+ */
+/** The proxies' gauge of queued + active requests (the autoscaling signal). */
+export const IN_FLIGHT_METRIC = 'cortex_in_flight_requests';
+/** The proxies' requests answered, by `code`. */
+export const REQUESTS_METRIC = 'cortex_requests_total';
+/** The proxies' latency histogram. */
+export const DURATION_METRIC = 'cortex_request_duration_seconds';
+/** The proxies' gauge of queued requests. */
+export const QUEUE_METRIC = 'cortex_queue_length';
+/**
+ * The label the Prometheus pod scrape job gives `cortex.dev/api-name`: the prometheus-community
+ * chart's `kubernetes-pods` job copies pod labels with `labelmap: __meta_kubernetes_pod_label_(.+)`,
+ * and Prometheus sanitizes `.`, `/` and `-` in label names to `_`.
+ */
+export const API_NAME_METRIC_LABEL = 'cortex_dev_api_name';
+/** The namespace label the same scrape job adds. */
+export const NAMESPACE_METRIC_LABEL = 'namespace';

@@ -1,5 +1,13 @@
 import { Token } from 'aws-cdk-lib';
-import { DEFAULT_PROMETHEUS_URL } from '../../constructs/names';
+import {
+  API_NAME_METRIC_LABEL,
+  DEFAULT_PROMETHEUS_URL,
+  DURATION_METRIC,
+  IN_FLIGHT_METRIC,
+  NAMESPACE_METRIC_LABEL,
+  QUEUE_METRIC,
+  REQUESTS_METRIC,
+} from '../../constructs/names';
 import { isMapping } from '../config/describe-value';
 import { CortexValidationError } from '../errors';
 
@@ -61,14 +69,14 @@ export const API_METRIC_NAMES = {
 } as const;
 
 /** The proxies of RealtimeAPIs: series that carry the API-name label. */
-const API_SERIES = 'cortex_dev_api_name!=""';
-const BY_API = 'namespace, cortex_dev_api_name';
+const API_SERIES = `${API_NAME_METRIC_LABEL}!=""`;
+const BY_API = `${NAMESPACE_METRIC_LABEL}, ${API_NAME_METRIC_LABEL}`;
 const ALL_REQUESTS = `${API_RULE_PREFIX}requests:rate1m`;
 
 /** Requests per second of one status class, `0` (not absent) for an API that answered none of them. */
 function classRate(codePattern: string): string {
   return (
-    `sum by (${BY_API}) (rate(cortex_requests_total{${API_SERIES},code=~"${codePattern}"}[1m]))` +
+    `sum by (${BY_API}) (rate(${REQUESTS_METRIC}{${API_SERIES},code=~"${codePattern}"}[1m]))` +
     ` or 0 * ${ALL_REQUESTS}`
   );
 }
@@ -80,7 +88,7 @@ function classRate(codePattern: string): string {
 function latencyQuantile(q: number): string {
   return (
     `histogram_quantile(${q}, sum by (${BY_API}, le) ` +
-    `(rate(cortex_request_duration_seconds_bucket{${API_SERIES}}[1m]))) >= 0`
+    `(rate(${DURATION_METRIC}_bucket{${API_SERIES}}[1m]))) >= 0`
   );
 }
 
@@ -88,7 +96,7 @@ function latencyQuantile(q: number): string {
 export const API_METRIC_RULES: readonly ApiMetricRule[] = [
   {
     record: ALL_REQUESTS,
-    expr: `sum by (${BY_API}) (rate(cortex_requests_total{${API_SERIES}}[1m]))`,
+    expr: `sum by (${BY_API}) (rate(${REQUESTS_METRIC}{${API_SERIES}}[1m]))`,
     metricName: API_METRIC_NAMES.requestsPerSecond,
     unit: 'Count/Second',
   },
@@ -98,13 +106,13 @@ export const API_METRIC_RULES: readonly ApiMetricRule[] = [
   { record: `${API_RULE_PREFIX}request_duration_seconds:p99`, expr: latencyQuantile(0.99), metricName: API_METRIC_NAMES.latencyP99, unit: 'Seconds' },
   {
     record: `${API_RULE_PREFIX}in_flight_requests:sum`,
-    expr: `sum by (${BY_API}) (cortex_in_flight_requests{${API_SERIES}})`,
+    expr: `sum by (${BY_API}) (${IN_FLIGHT_METRIC}{${API_SERIES}})`,
     metricName: API_METRIC_NAMES.inFlightRequests,
     unit: 'Count',
   },
   {
     record: `${API_RULE_PREFIX}queue_length:sum`,
-    expr: `sum by (${BY_API}) (cortex_queue_length{${API_SERIES}})`,
+    expr: `sum by (${BY_API}) (${QUEUE_METRIC}{${API_SERIES}})`,
     metricName: API_METRIC_NAMES.queueLength,
     unit: 'Count',
   },
@@ -155,10 +163,10 @@ export function apiMetricsAgent(props: ApiMetricsAgentProps): Record<string, unk
       target_label: '__name__',
       replacement: r.metricName,
     })),
-    { source_labels: ['cortex_dev_api_name'], target_label: api },
-    { source_labels: ['namespace'], target_label: namespace },
+    { source_labels: [API_NAME_METRIC_LABEL], target_label: api },
+    { source_labels: [NAMESPACE_METRIC_LABEL], target_label: namespace },
     { target_label: cluster, replacement: props.clusterName },
-    { regex: 'cortex_dev_api_name|namespace', action: 'labeldrop' },
+    { regex: `${API_NAME_METRIC_LABEL}|${NAMESPACE_METRIC_LABEL}`, action: 'labeldrop' },
   ];
   return {
     name: API_METRICS_AGENT,

@@ -7,16 +7,17 @@ import { KubeClient, KubeConnectionError } from './client';
  * agree on"), labelled by the scrape job with the pods' `cortex.dev/api-name` and `namespace`.
  */
 
-/*
- * The same names as constructs/autoscaling.ts uses for KEDA's query (a test checks they agree): that
- * module loads cdk8s, which `cortex get` must not pay for.
- */
-export const IN_FLIGHT_METRIC = 'cortex_in_flight_requests';
-export const API_NAME_METRIC_LABEL = 'cortex_dev_api_name';
-export const NAMESPACE_METRIC_LABEL = 'namespace';
-export const REQUESTS_METRIC = 'cortex_requests_total';
-export const DURATION_METRIC = 'cortex_request_duration_seconds';
-export const QUEUE_METRIC = 'cortex_queue_length';
+// From constructs/names.ts, which loads nothing (constructs/autoscaling.ts would load cdk8s).
+import {
+  API_NAME_METRIC_LABEL,
+  DURATION_METRIC,
+  IN_FLIGHT_METRIC,
+  NAMESPACE_METRIC_LABEL,
+  QUEUE_METRIC,
+  REQUESTS_METRIC,
+} from '../../../constructs/names';
+
+export { API_NAME_METRIC_LABEL, DURATION_METRIC, IN_FLIGHT_METRIC, NAMESPACE_METRIC_LABEL, QUEUE_METRIC, REQUESTS_METRIC };
 
 /** Where Prometheus answers in the cluster. */
 export interface PrometheusService {
