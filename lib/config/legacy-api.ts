@@ -28,7 +28,7 @@ import { describeValue } from './describe-value';
 import { Field } from './field';
 import { KeyHints, readExactlyOne, readInteger, readQuantity, readSection, readString, Section } from './field-readers';
 import { LegacyDeployment, readRelativePath } from './legacy-deployment';
-import { defaultEndpoint, endpointProblem } from './networking';
+import { readEndpoint } from './networking';
 import { readPredictorConfig } from './predictor';
 import { runtimePod } from './predictor-api';
 import { readTracker } from './tracker';
@@ -265,14 +265,7 @@ function readModelLocation(field: Field, options: { required?: boolean } = {}): 
 }
 
 function readLegacyEndpoint(field: Field, apiName: string | undefined): NetworkingSpec | undefined {
-  let endpoint = readString(field, { default: apiName === undefined ? undefined : defaultEndpoint(apiName) });
-  if (endpoint !== undefined && field.isSet) {
-    const problem = endpointProblem(endpoint);
-    if (problem) {
-      field.problem(problem);
-      endpoint = undefined;
-    }
-  }
+  const endpoint = readEndpoint(field, apiName);
   if (endpoint === undefined) return undefined;
   return { endpoint, timeoutSeconds: NETWORKING_DEFAULTS.timeoutSeconds };
 }

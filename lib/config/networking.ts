@@ -16,15 +16,7 @@ export function readNetworking(field: Field, apiName: string | undefined): Netwo
   const section = readSection(field, NETWORKING_KEYS, { hints: NETWORKING_HINTS });
   if (!section) return undefined;
 
-  const endpointField = section.get('endpoint');
-  let endpoint = readString(endpointField, { default: apiName === undefined ? undefined : defaultEndpoint(apiName) });
-  if (endpoint !== undefined && endpointField.isSet) {
-    const problem = endpointProblem(endpoint);
-    if (problem) {
-      endpointField.problem(problem);
-      endpoint = undefined;
-    }
-  }
+  const endpoint = readEndpoint(section.get('endpoint'), apiName);
   const timeoutSeconds = readDuration(section.get('timeout'), {
     min: 0,
     minExclusive: true,
@@ -33,6 +25,16 @@ export function readNetworking(field: Field, apiName: string | undefined): Netwo
 
   if (endpoint === undefined || timeoutSeconds === undefined) return undefined;
   return { endpoint, timeoutSeconds };
+}
+
+/** An endpoint field (`networking.endpoint`, `kind: api`'s `endpoint`): `/<name>` when unset. */
+export function readEndpoint(field: Field, apiName: string | undefined): string | undefined {
+  const endpoint = readString(field, { default: apiName === undefined ? undefined : defaultEndpoint(apiName) });
+  if (endpoint === undefined || !field.isSet) return endpoint;
+  const problem = endpointProblem(endpoint);
+  if (!problem) return endpoint;
+  field.problem(problem);
+  return undefined;
 }
 
 export function defaultEndpoint(apiName: string): string {
