@@ -52,6 +52,25 @@ describe('cortex (no command)', () => {
   });
 });
 
+describe('the AWS SDK notice', () => {
+  const NOTICE = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+  const dir = tempDir();
+  test('GIVEN no setting THEN a command turns the SDK\'s Node-version notice off; GIVEN one THEN it is left', () => {
+    const saved = process.env[NOTICE];
+    try {
+      delete process.env[NOTICE];
+      runCli(['validate', '--help'], dir);
+      expect(process.env[NOTICE]).toBe('true');
+      process.env[NOTICE] = 'false';
+      runCli(['validate', '--help'], dir);
+      expect(process.env[NOTICE]).toBe('false');
+    } finally {
+      if (saved === undefined) delete process.env[NOTICE];
+      else process.env[NOTICE] = saved;
+    }
+  });
+});
+
 describe('cortex validate', () => {
   test('GIVEN a valid file WHEN validated THEN exit 0 and a summary', () => {
     const file = writeFile(dir, 'valid/cortex.yaml', SPLITTER_YAML);

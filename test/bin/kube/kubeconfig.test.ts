@@ -230,6 +230,15 @@ describe('KubeCredentials', () => {
     await expect(nothing.get()).rejects.toThrow(/returned an ExecCredential with neither a token nor a client certificate/);
   });
 
+  test('a plugin that cannot start leaves no timer behind (the CLI would linger until it fired)', async () => {
+    const home = fresh();
+    const missing = new KubeCredentials(loadKubeconfig({ cwd: home, kubeconfig: writeFile(home, 'missing', eksKubeconfig('/nonexistent/aws')) }));
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    await expect(missing.get()).rejects.toThrow(/is not installed/);
+    expect(timers()).toBe(before);
+  });
+
   test('a token file is read at each request', async () => {
     const home = fresh();
     const token = writeFile(home, 'token', 'one\n');
