@@ -3,6 +3,7 @@ import { checkGpuAndInf, ComputeOwner, readCompute } from './compute';
 import { POD_DEFAULTS, POD_LIMITS } from './defaults';
 import { describeValue } from './describe-value';
 import { readEnv } from './env';
+import { parseImageReference } from './image-reference';
 import { Field } from './field';
 import { readInteger, readList, readSection, readString, readStringList } from './field-readers';
 import { DNS_1123_LABEL, DNS_1123_RULE, MAX_DNS_LABEL_LENGTH } from './names';
@@ -152,6 +153,12 @@ export function readImage(field: Field, options: { required?: boolean } = { requ
   const image = readString(field, { required: options.required });
   if (image !== undefined && /\s/.test(image)) {
     field.problem(`must be an image reference such as "nginx:1.27" or "<account>.dkr.ecr.<region>.amazonaws.com/api:v1", got ${describeValue(image)}`);
+    return undefined;
+  }
+  // Docker's own grammar, the one `cortex pin` and the kubelet read it with: caught here, not at pull time.
+  const parsed = image === undefined ? undefined : parseImageReference(image);
+  if (parsed !== undefined && 'problem' in parsed) {
+    field.problem(`${parsed.problem} (e.g. "nginx:1.27" or "<account>.dkr.ecr.<region>.amazonaws.com/api:v1")`);
     return undefined;
   }
   return image;

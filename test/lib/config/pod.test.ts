@@ -101,6 +101,21 @@ describe('containers', () => {
       { image: 'my image' },
       [`${C}.image: must be an image reference such as "nginx:1.27" or "<account>.dkr.ecr.<region>.amazonaws.com/api:v1", got "my image"`],
     ],
+    [
+      'an image with capitals in its repository',
+      { image: 'ghcr.io/Team/iris:1' },
+      [
+        `${C}.image: "ghcr.io/Team/iris:1" is not an image reference: the repository part "Team" must be lowercase letters and digits, separated by ".", "_", "__" or "-" (e.g. "nginx:1.27" or "<account>.dkr.ecr.<region>.amazonaws.com/api:v1")`,
+      ],
+    ],
+    [
+      'an image with a bad tag',
+      { image: 'iris:-1' },
+      [
+        `${C}.image: "iris:-1" is not an image reference: the tag "-1" must be 1 to 128 letters, digits, "_", "." or "-", not starting with "." or "-" (e.g. "nginx:1.27" or "<account>.dkr.ecr.<region>.amazonaws.com/api:v1")`,
+      ],
+    ],
+    ['an image pinned by digest', { image: `iris@sha256:${'a'.repeat(64)}` }, []],
     ['a command string', { command: 'python app.py' }, [`${C}.command: must be a list, got "python app.py"`]],
     ['a number in args', { args: ['--port', 8080] }, [`${C}.args[1]: must be a string, got 8080 (quote it: "8080")`]],
     ['resources instead of compute', { resources: {} }, [`${C}.resources: unknown field "resources"; use compute (cpu, mem, gpu, inf, shm)`]],
