@@ -95,7 +95,12 @@ describe('pinImages', () => {
 
   test('GIVEN an image by digest, or one that is not a reference THEN nothing asked: digest, or kept as written', async () => {
     const byDigest = `redis@${OLD_DIGEST}`;
-    const result = await pinImages(configWith([byDigest, 'Redis:7']), {}, options());
+    // `validate` refuses "Redis:7" in a file; a config built in code reaches pin unchecked, and pin keeps it.
+    const parsed = configWith([byDigest, 'redis:7']);
+    const [api] = parsed.apis;
+    const containers = [api.pod.containers[0], { ...api.pod.containers[1], image: 'Redis:7' }];
+    const config = { ...parsed, apis: [{ ...api, pod: { ...api.pod, containers } }] };
+    const result = await pinImages(config, {}, options());
     expect(result.images).toEqual([
       { image: byDigest, usages: ['api.pod.containers[0].image'], status: 'digest' },
       { image: 'Redis:7', usages: ['api.pod.containers[1].image'], status: 'kept', reason: expect.stringMatching(/^"Redis:7" is not an image reference: the repository part "Redis" .*; the tag is kept$/) },
