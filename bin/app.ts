@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import { ConfigError, ConfigProblem, CortexConfig, formatProblem, mergeConfigs } from '../lib/config';
 import { CortexStack } from '../lib/cortex-stack';
+import { describeFiles } from '../lib/stack-description';
 import { loadConfig } from './cli/load';
 
 const app = new cdk.App();
@@ -17,7 +18,7 @@ const files = configFiles(app.node.tryGetContext('config'));
 const config = loadAll(files, lockContext(app.node.tryGetContext('lock')));
 new CortexStack(app, 'Cortex', {
   config,
-  description: `cortex-cdk: an EKS cluster, its platform, and the APIs of ${files.join(', ')}`,
+  description: describeFiles('cortex-cdk: an EKS cluster, its platform, and the APIs of ', files),
 });
 
 function configFiles(context: unknown): string[] {

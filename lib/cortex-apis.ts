@@ -10,6 +10,7 @@ import { proxyImageAsset } from './images';
 import { ApiPlatform, type IApiPlatform } from './platform/api-platform';
 import type { ApiMonitoringOptions } from './api-monitoring';
 import { RealtimeApi } from './realtime-api';
+import { describeFiles } from './stack-description';
 import type { RolloutGateOptions } from './rollout-gate';
 import { TrafficSplitter } from './traffic-splitter';
 
@@ -165,9 +166,10 @@ export class CortexApis extends Construct {
 
     // One asset (or override) for every API, resolved once.
     const proxyImage = props.proxyImage ?? proxyImageAsset(this).imageUri;
-    const file = props.config.file;
+    // Every file the specs came from (a merged config has several), for the nested stacks' descriptions.
+    const files = props.config.specs.length > 0 ? props.config.specs.map((s) => s.source.file) : [props.config.file];
 
-    const apiShards = new Shards(this, 'Apis', this.apiStackCount, `RealtimeAPIs of ${file}`);
+    const apiShards = new Shards(this, 'Apis', this.apiStackCount, 'RealtimeAPIs', files);
     const apis = new Map<string, RealtimeApi>();
     for (const spec of props.config.apis) {
       const stack = apiShards.stackFor(spec.name);
@@ -187,7 +189,7 @@ export class CortexApis extends Construct {
       apis.set(spec.name, api);
     }
 
-    const splitterShards = new Shards(this, 'Splitters', this.splitterStackCount, `TrafficSplitters of ${file}`);
+    const splitterShards = new Shards(this, 'Splitters', this.splitterStackCount, 'TrafficSplitters', files);
     const splitters = new Map<string, TrafficSplitter>();
     for (const spec of props.config.splitters) {
       const splitter = new TrafficSplitter(splitterShards.stackFor(spec.name), spec.name, {
@@ -294,6 +296,7 @@ class Shards {
     private readonly prefix: string,
     private readonly count: number,
     private readonly what: string,
+    private readonly files: readonly string[],
   ) {}
 
   public stackFor(name: string): cdk.NestedStack {
@@ -302,7 +305,7 @@ class Shards {
     if (load === undefined) {
       const id = `${this.prefix}${String(index).padStart(2, '0')}`;
       const stack = new cdk.NestedStack(this.scope, id, {
-        description: `cortex-cdk: ${this.what}, stack ${index + 1} of ${this.count} (by name hash)`,
+        description: describeFiles(`cortex-cdk: ${this.what} of `, this.files, `, stack ${index + 1} of ${this.count} (by name hash)`),
       });
       load = { stack, names: [], bytes: 0, resources: 0 };
       this.loads.set(index, load);

@@ -3,7 +3,7 @@ import * as cdk from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as YAML from 'yaml';
 import { generatedConfig } from '../../bench/synth';
-import { ConfigError, configFromObject, type CortexConfig } from '../../lib/config';
+import { ConfigError, configFromObject, mergeConfigs, type CortexConfig } from '../../lib/config';
 import {
   CortexApis,
   DEFAULT_API_STACKS,
@@ -163,6 +163,28 @@ describe('CortexApis in another stack than its cluster', () => {
     expect(manifest.properties.ServiceToken).toEqual({ 'Fn::ImportValue': expect.stringMatching(/^Test:.*KubectlProvider/) });
     expect(manifest.properties.ClusterName).toEqual({ 'Fn::ImportValue': expect.stringMatching(/^Test:.*Cluster/) });
     expect(stack.dependencies).toContain(clusterStackOfA);
+  });
+});
+
+describe('CortexApis nested stack descriptions', () => {
+  test('GIVEN APIs from 30 files under a long checkout path THEN every description within the limits (512 characters, 1,024 bytes)', () => {
+    // GIVEN: a merged config, as the example app builds it, read from a deep directory
+    const { stack, cluster } = clusterStack();
+    const root = `/check/${'a-long-directory-name/'.repeat(8)}`;
+    const config = mergeConfigs(
+      Array.from({ length: 30 }, (_, i) =>
+        configFromObject([{ name: `api-${i}`, kind: 'RealtimeAPI', pod: { containers: [{ name: 'api', image: 'a:1' }] } }], `${root}example-${i}/cortex.yaml`),
+      ),
+    );
+    // WHEN
+    const apis = new CortexApis(stack, 'Apis', { cluster, config, proxyImage: 'example.com/proxy:1', apiStacks: 4, rolloutGate: false, monitoring: false });
+    // THEN
+    for (const nested of apis.stacks) {
+      const description = Template.fromStack(nested).toJSON().Description as string;
+      expect(description.length).toBeLessThanOrEqual(512);
+      expect(Buffer.byteLength(description)).toBeLessThanOrEqual(1024);
+      expect(description).toMatch(/^cortex-cdk: RealtimeAPIs of \/check\/.*example-0\/cortex\.yaml, .* and \d+ more files, stack \d of 4 \(by name hash\)$/);
+    }
   });
 });
 
