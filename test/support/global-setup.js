@@ -1,0 +1,15 @@
+// Every test run writes into one temporary directory of its own, removed by global-teardown.js:
+// each `new cdk.App()` without an outdir stages its assets (the kubectl layer alone is ~30 MB) under
+// os.tmpdir(), and cdk8s's Testing.app() makes a directory there too. Without this, every `npm test`
+// left ~3,800 directories and gigabytes behind in /tmp. Workers and child processes inherit TMPDIR.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+module.exports = async function globalSetup() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-cdk-jest-'));
+  process.env.CORTEX_CDK_TEST_TMPDIR = dir;
+  process.env.TMPDIR = dir;
+  process.env.TMP = dir;
+  process.env.TEMP = dir;
+};
