@@ -6,7 +6,7 @@ import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
 import { RealtimeApiChart } from '../constructs';
 import { ApiAccelerator, ApiMonitoring, apiAccelerator, type ApiMonitoringOptions } from './api-monitoring';
-import { configFromObject, type RealtimeApiSpec } from './config';
+import { configFromObject, realtimeApiSpec, type RealtimeApiDefinition, type RealtimeApiSpec } from './config';
 import { CortexApis, type CortexApisFileProps } from './cortex-apis';
 import { CortexValidationError } from './errors';
 import { predictorImageAsset, predictorImageVariant, proxyImageAsset } from './images';
@@ -17,7 +17,8 @@ import { ApiPlatform, type IApiPlatform } from './platform/api-platform';
 export interface RealtimeApiOptions {
   /**
    * The API, validated and fully defaulted: an entry of a parsed cortex.yaml (`loadConfigFile(f).apis[i]`),
-   * or one written in code with {@link RealtimeApi.specFromObject}, which applies exactly the file's rules.
+   * or one written in code — typed, camelCase, with {@link RealtimeApi.spec} (a `RealtimeApiDefinition`), or
+   * in cortex.yaml's snake_case shape with {@link RealtimeApi.specFromObject}. Both apply exactly the file's rules.
    */
   readonly api: RealtimeApiSpec;
   /**
@@ -94,6 +95,16 @@ export class RealtimeApi extends Construct {
   public static fromConfigFile(scope: Construct, file: string, props: RealtimeApisFromConfigFileProps): CortexApis {
     const { id, ...options } = props;
     return CortexApis.fromConfigFile(scope, id ?? 'CortexApis', file, options);
+  }
+
+  /**
+   * A RealtimeAPI written in code as typed, camelCase props (e.g. `{ name, pod: { maxConcurrency: 4,
+   * containers: [{ name: 'api', image, readinessProbe: Probe.httpGet({ port: 8080 }) }] } }`), validated and
+   * defaulted by exactly the rules a cortex.yaml entry goes through. Throws a `ConfigError` naming every
+   * problem by its camelCase path (`iris.autoscaling.maxReplicas: must be >= minReplicas (5), got 3`).
+   */
+  public static spec(definition: RealtimeApiDefinition): RealtimeApiSpec {
+    return realtimeApiSpec(definition);
   }
 
   /**

@@ -14,3 +14,4 @@ export { suggest } from './suggest';
 export * from './defaults';
 export * from './lock';
 export * from './image-reference';
+export * from './definition';

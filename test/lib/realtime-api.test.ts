@@ -4,7 +4,7 @@ import * as cdk from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { configCharts } from '../../constructs';
-import { ConfigError, configFromObject, loadConfigFile, parseConfig, type RealtimeApiSpec } from '../../lib/config';
+import { ConfigError, configFromObject, loadConfigFile, parseConfig, Probe, type RealtimeApiSpec } from '../../lib/config';
 import { CortexValidationError } from '../../lib/errors';
 import { ApiPlatform } from '../../lib/platform/api-platform';
 import { RealtimeApi, podTemplateTokens } from '../../lib/realtime-api';
@@ -438,5 +438,50 @@ describe('RealtimeApi rollout gate', () => {
     ];
     expect(podTemplateTokens(objects)).toEqual(['${Token[TOKEN.7]}', '${Token[TOKEN.9]}']);
     expect(podTemplateTokens([])).toEqual([]);
+  });
+});
+
+describe('RealtimeApi.spec', () => {
+  test('GIVEN a typed definition WHEN it feeds a RealtimeApi THEN the manifest carries what it defines, with the file\'s defaults', () => {
+    // GIVEN
+    const { stack, cluster, platform } = clusterStack();
+    const api = RealtimeApi.spec({
+      name: 'echo',
+      pod: {
+        maxConcurrency: 4,
+        containers: [
+          {
+            name: 'api',
+            image: 'hashicorp/http-echo:1.0',
+            args: ['-listen=:8080', '-text=hi'],
+            env: { GREETING_Text: 'hi' },
+            readinessProbe: Probe.httpGet({ port: 8080, path: '/health', periodSeconds: 5 }),
+          },
+        ],
+      },
+      autoscaling: { maxReplicas: 5 },
+    });
+    // WHEN
+    const echo = new RealtimeApi(stack, 'Echo', { cluster, platform, api, proxyImage: 'example.com/proxy:1' });
+    // THEN
+    expect(echo.api).toBe(api);
+    expect(api.source.file).toBe('<props>');
+    const objects = manifestsOf(Template.fromStack(stack)).find((m) => m.id === logicalId(echo.manifest))!.objects;
+    expect(objectKeys(objects)).toEqual(['Deployment/echo', 'PodDisruptionBudget/echo', 'ScaledObject/echo', 'Service/echo', 'VirtualService/echo']);
+    const container = deployment(objects).spec.template.spec.containers.find((c: { name: string }) => c.name === 'api');
+    expect(container.image).toBe('hashicorp/http-echo:1.0');
+    expect(container.env).toContainEqual({ name: 'GREETING_Text', value: 'hi' });
+    expect(container.readinessProbe).toMatchObject({ httpGet: { path: '/health', port: 8080 }, periodSeconds: 5 });
+    expect(deployment(objects).spec.template.spec.containers.find((c: { name: string }) => c.name === 'proxy').args).toEqual(
+      expect.arrayContaining(['--max-concurrency', '4', '--max-queue-length', '100']),
+    );
+    expect(objects.find((o) => o.kind === 'ScaledObject')!.spec).toMatchObject({ minReplicaCount: 1, maxReplicaCount: 5 });
+  });
+
+  test('GIVEN a bad definition THEN a ConfigError naming the camelCase field', () => {
+    expect(() => RealtimeApi.spec({ name: 'echo', pod: { maxQueueLength: 0, containers: [{ name: 'api', image: 'a:1' }] } })).toThrow(ConfigError);
+    expect(() => RealtimeApi.spec({ name: 'echo', pod: { maxQueueLength: 0, containers: [{ name: 'api', image: 'a:1' }] } })).toThrow(
+      '<props>: echo.pod.maxQueueLength: must be an integer from 1 to 30000, got 0',
+    );
   });
 });
