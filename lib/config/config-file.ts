@@ -10,7 +10,7 @@ import { readString } from './field-readers';
 import { readLegacyApi } from './legacy-api';
 import { LegacyDeployment, readLegacyDeployment } from './legacy-deployment';
 import { defaultEndpoint, endpointProblem } from './networking';
-import { DNS_1035_LABEL, DNS_1035_RULE, MAX_API_NAME_LENGTH } from './names';
+import { DNS_1035_LABEL, DNS_1035_RULE, MAX_API_NAME_LENGTH, RESERVED_API_NAMES } from './names';
 import { readRealtimeApi } from './realtime-api';
 import { readTrafficSplitter } from './traffic-splitter';
 import { ApiSpec, CortexConfig, RealtimeApiSpec, SourcePosition, TrafficSplitterSpec } from './types';
@@ -147,6 +147,10 @@ function readApiName(field: Field): string | undefined {
     field.problem(`must be at most ${MAX_API_NAME_LENGTH} characters (Kubernetes adds a suffix to pod names), got ${name.length}`);
     return undefined;
   }
+  if (RESERVED_API_NAMES.includes(name)) {
+    field.problem(`${describeValue(name)} is reserved (API names become construct ids, and the constructs library cannot take this one); choose another name`);
+    return undefined;
+  }
   return name;
 }
 
@@ -216,7 +220,7 @@ function checkSplitterTargets(entries: readonly NamedEntry[]): void {
       const target = nameField.value;
       if (typeof target !== 'string' || kindOf.get(target) === 'RealtimeAPI') return;
       const what = kindOf.get(target) === 'TrafficSplitter' ? 'is a TrafficSplitter, not a RealtimeAPI' : 'is not a RealtimeAPI of this file';
-      nameField.problem(`${JSON.stringify(target)} ${what}; available: ${available}`);
+      nameField.problem(`${describeValue(target)} ${what}; available: ${available}`);
     });
   }
 }

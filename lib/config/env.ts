@@ -16,7 +16,8 @@ export function readEnv(field: Field): Record<string, string> | undefined {
     field.problem(`must be a mapping of variable names to values, got ${describeValue(field.value)}`);
     return undefined;
   }
-  const env: Record<string, string> = {};
+  // Entries, then one object: assigning env["__proto__"] would set the object's prototype, not a variable.
+  const env: [string, string][] = [];
   let valid = true;
   for (const [name, value] of Object.entries(field.value)) {
     const variable = field.child(name);
@@ -32,13 +33,13 @@ export function readEnv(field: Field): Record<string, string> | undefined {
       valid = false;
     }
     if (value === null || value === undefined) {
-      env[name] = '';
+      env.push([name, '']);
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-      env[name] = String(value);
+      env.push([name, String(value)]);
     } else {
       variable.problem(`must be a string, number or boolean, got ${describeValue(value)}`);
       valid = false;
     }
   }
-  return valid ? env : undefined;
+  return valid ? Object.fromEntries(env) : undefined;
 }

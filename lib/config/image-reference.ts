@@ -4,6 +4,8 @@
  * which repository and tag, and how the pinned reference is written.
  */
 
+import { describeValue } from './describe-value';
+
 /** A parsed image reference. */
 export interface ImageReference {
   /** The reference as written (in the cortex.yaml). */
@@ -39,27 +41,27 @@ export type ImageReferenceResult = { readonly reference: ImageReference } | { re
 
 /** Reads an image reference; never throws. */
 export function parseImageReference(text: string): ImageReferenceResult {
-  const fail = (why: string): ImageReferenceResult => ({ problem: `${JSON.stringify(text)} is not an image reference: ${why}` });
+  const fail = (why: string): ImageReferenceResult => ({ problem: `${describeValue(text)} is not an image reference: ${why}` });
   if (text === '' || /\s/.test(text)) return fail('it is empty or holds whitespace');
 
   const at = text.indexOf('@');
   const beforeDigest = at === -1 ? text : text.slice(0, at);
   const digest = at === -1 ? undefined : text.slice(at + 1);
-  if (digest !== undefined && !DIGEST.test(digest)) return fail(`the digest ${JSON.stringify(digest)} must be ALGORITHM:HEX, e.g. sha256:<64 hex digits>`);
+  if (digest !== undefined && !DIGEST.test(digest)) return fail(`the digest ${describeValue(digest)} must be ALGORITHM:HEX, e.g. sha256:<64 hex digits>`);
 
   const lastSlash = beforeDigest.lastIndexOf('/');
   const colon = beforeDigest.indexOf(':', lastSlash + 1);
   const name = colon === -1 ? beforeDigest : beforeDigest.slice(0, colon);
   const tag = colon === -1 ? undefined : beforeDigest.slice(colon + 1);
-  if (tag !== undefined && !TAG.test(tag)) return fail(`the tag ${JSON.stringify(tag)} must be 1 to 128 letters, digits, "_", "." or "-", not starting with "." or "-"`);
+  if (tag !== undefined && !TAG.test(tag)) return fail(`the tag ${describeValue(tag)} must be 1 to 128 letters, digits, "_", "." or "-", not starting with "." or "-"`);
   if (name.length > MAX_NAME_LENGTH) return fail(`the name is longer than ${MAX_NAME_LENGTH} characters`);
 
   const { registry, path } = splitRegistry(name);
-  if (!DOMAIN.test(registry)) return fail(`the registry ${JSON.stringify(registry)} is not a host name`);
+  if (!DOMAIN.test(registry)) return fail(`the registry ${describeValue(registry)} is not a host name`);
   const components = path.split('/');
   const bad = components.find((c) => !PATH_COMPONENT.test(c));
   if (bad !== undefined) {
-    return fail(`the repository part ${JSON.stringify(bad)} must be lowercase letters and digits, separated by ".", "_", "__" or "-"`);
+    return fail(`the repository part ${describeValue(bad)} must be lowercase letters and digits, separated by ".", "_", "__" or "-"`);
   }
   const isDockerHub = DOCKER_HUB_ALIASES.has(registry);
   const repository = isDockerHub && components.length === 1 ? `library/${path}` : path;

@@ -226,15 +226,104 @@ function entryProblem(key: string, pinned: unknown): string | undefined {
   return ok ? undefined : `must be the pinned reference ${expected} (the key's name and a SHA-256 digest), got ${describeValue(pinned)}`;
 }
 
-/** The position of a JSON.parse error (V8 says "at position N", or "line L column C"). */
+/**
+ * The position of a JSON.parse error. V8 says "at position N" (or "line L column C") for some errors only;
+ * for the others ("Unexpected token", "Unexpected end of JSON input") the text is scanned for the first
+ * character that cannot continue it.
+ */
 function jsonErrorPosition(text: string, error: Error): { line: number; column: number } {
   const lineColumn = /line (\d+) column (\d+)/.exec(error.message);
   if (lineColumn) return { line: Number(lineColumn[1]), column: Number(lineColumn[2]) };
-  const offset = /at position (\d+)/.exec(error.message);
-  if (!offset) return { line: 0, column: 0 };
-  const before = text.slice(0, Number(offset[1]));
-  const lines = before.split('\n');
+  const position = /at position (\d+)/.exec(error.message);
+  const offset = position ? Number(position[1]) : jsonSyntaxErrorOffset(text);
+  if (offset === undefined) return { line: 0, column: 0 };
+  const lines = text.slice(0, offset).split('\n');
   return { line: lines.length, column: lines[lines.length - 1].length + 1 };
+}
+
+const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const JSON_ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
+
+/**
+ * Where `text` stops being JSON: the offset of the first character that cannot come next (the text's length
+ * when it ends too early); undefined when it is JSON. A loop with a stack, not recursion: nesting is unbounded.
+ */
+export function jsonSyntaxErrorOffset(text: string): number | undefined {
+  const open: string[] = [];
+  let i = 0;
+  let expect: 'value' | 'key' | 'after' = 'value';
+  const skipSpace = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  // Moves past the string at i; false when it is broken (i is then where).
+  const string = (): boolean => {
+    for (i++; i < text.length; ) {
+      const char = text[i];
+      if (char === '"') {
+        i++;
+        return true;
+      }
+      if (char === '\\') {
+        JSON_ESCAPE.lastIndex = i;
+        if (!JSON_ESCAPE.test(text)) return false;
+        i = JSON_ESCAPE.lastIndex;
+      } else if (char < ' ') {
+        return false;
+      } else {
+        i++;
+      }
+    }
+    return false;
+  };
+  for (;;) {
+    skipSpace();
+    if (expect === 'after') {
+      if (open.length === 0) return i < text.length ? i : undefined;
+      const closer = open[open.length - 1] === '{' ? '}' : ']';
+      if (text[i] === closer) {
+        open.pop();
+        i++;
+      } else if (text[i] === ',') {
+        i++;
+        expect = closer === '}' ? 'key' : 'value';
+      } else {
+        return i;
+      }
+      continue;
+    }
+    if (i >= text.length) return i;
+    const char = text[i];
+    if (expect === 'key') {
+      if (char !== '"' || !string()) return i;
+      skipSpace();
+      if (text[i] !== ':') return i;
+      i++;
+      expect = 'value';
+      continue;
+    }
+    expect = 'after';
+    if (char === '{' || char === '[') {
+      open.push(char);
+      i++;
+      skipSpace();
+      if (text[i] === (char === '{' ? '}' : ']')) {
+        open.pop();
+        i++;
+      } else {
+        expect = char === '{' ? 'key' : 'value';
+      }
+    } else if (char === '"') {
+      if (!string()) return i;
+    } else if (char === '-' || (char >= '0' && char <= '9')) {
+      JSON_NUMBER.lastIndex = i;
+      if (!JSON_NUMBER.test(text)) return i + 1;
+      i = JSON_NUMBER.lastIndex;
+    } else {
+      const literal = ['true', 'false', 'null'].find((word) => word[0] === char);
+      if (literal === undefined) return i;
+      for (let k = 0; k < literal.length; k++, i++) if (text[i] !== literal[k]) return i;
+    }
+  }
 }
 
 /** A lock file's text: keys sorted (stable diffs), two-space indent, a final newline. */

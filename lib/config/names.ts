@@ -11,5 +11,11 @@ export const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 export const MAX_API_NAME_LENGTH = 42;
 export const MAX_DNS_LABEL_LENGTH = 63;
 
+/**
+ * DNS-1035 labels an API cannot be named: API names are construct ids (of the API's chart and construct), and
+ * the constructs library keeps a construct's children in a plain object, where `constructor` is always taken.
+ */
+export const RESERVED_API_NAMES: readonly string[] = Object.getOwnPropertyNames(Object.prototype).filter((name) => DNS_1035_LABEL.test(name));
+
 export const DNS_1035_RULE = 'lower-case letters, digits and "-", starting with a letter and not ending with "-"';
 export const DNS_1123_RULE = 'lower-case letters, digits and "-", starting and ending with a letter or digit';

@@ -1,6 +1,7 @@
 /** A `kind: TrafficSplitter` entry: one endpoint whose requests are shared among RealtimeAPIs. */
 import { ApiIdentity } from './container-api';
 import { TRAFFIC_SPLITTER_LIMITS } from './defaults';
+import { describeValue } from './describe-value';
 import { Field } from './field';
 import { KeyHints, readBoolean, readInteger, readList, readSection, readString } from './field-readers';
 import { readNetworking } from './networking';
@@ -49,14 +50,14 @@ function readTargets(field: Field): TrafficSplitterTarget[] | undefined {
     if (name !== undefined) {
       const previous = firstIndexOfName.get(name);
       if (previous !== undefined) {
-        nameField.problem(`${JSON.stringify(name)} is already listed (apis[${previous}]); list each API once`);
+        nameField.problem(`${describeValue(name)} is already listed (apis[${previous}]); list each API once`);
         continue;
       }
       firstIndexOfName.set(name, index);
     }
     // The gateway mirrors to a single destination.
     if (shadow && shadowName !== undefined) {
-      shadowField.problem(`at most one API may be a shadow, and ${JSON.stringify(shadowName)} already is`);
+      shadowField.problem(`at most one API may be a shadow, and ${describeValue(shadowName)} already is`);
       continue;
     }
     if (shadow && name !== undefined) shadowName = name;

@@ -1,4 +1,4 @@
-import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument, Pair } from 'yaml';
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument, Pair, visit } from 'yaml';
 import { FieldPath, Locator, NO_POSITION, Position } from './field-path';
 
 /** A syntax error of the YAML itself, at the parser's position. */
@@ -46,7 +46,7 @@ export function readYamlSource(text: string): YamlSource {
 
   const syntaxErrors: YamlSyntaxError[] = doc.errors.slice(0, MAX_SYNTAX_ERRORS).map((error) => ({
     ...positionOf(error.pos[0]),
-    message: `invalid YAML: ${error.message}`,
+    message: `invalid YAML: ${shortenQuotes(error.message)}`,
   }));
   if (doc.errors.length > MAX_SYNTAX_ERRORS) {
     const last = syntaxErrors[syntaxErrors.length - 1];
@@ -59,12 +59,20 @@ export function readYamlSource(text: string): YamlSource {
     try {
       value = doc.toJS({ maxAliasCount: 1000 });
     } catch (e) {
-      // The one way toJS fails on a well-formed document: aliases expanding without bound.
-      syntaxErrors.push({ ...NO_POSITION, message: `invalid YAML: ${(e as Error).message}` });
+      // toJS fails on a well-formed document for an alias with no anchor before it, a `<<` merging what
+      // is not a mapping, or aliases expanding without bound; the parser does not say where.
+      const message = (e as Error).message;
+      const offset = conversionErrorOffset(doc, message);
+      syntaxErrors.push({ ...(offset === undefined ? NO_POSITION : positionOf(offset)), message: `invalid YAML: ${message}` });
     }
   }
 
   return { value, locator: new YamlLocator(doc, positionOf), syntaxErrors };
+}
+
+/** The parser quotes the token it stumbled on whole; a long one is cut as `describeValue` cuts values. */
+function shortenQuotes(message: string): string {
+  return message.replace(/"([^"\n]{60})[^"\n]+"/g, '"$1…"');
 }
 
 /** Past this many, the parser is only repeating itself about one mistake. */
@@ -207,6 +215,33 @@ class YamlLocator implements Locator {
     for (let hops = 0; isAlias(current) && hops < 100; hops++) current = current.resolve(this.doc);
     return current;
   }
+}
+
+/**
+ * Where the conversion of `doc` to plain values failed, by the parser's `message`: the first alias with
+ * no anchor before it, the first `<<` whose value is not a mapping (or list of mappings), or, for aliases
+ * that expand without bound, the first alias. Undefined when none is found.
+ */
+function conversionErrorOffset(doc: Document, message: string): number | undefined {
+  let unresolvedAlias: number | undefined;
+  let badMerge: number | undefined;
+  let firstAlias: number | undefined;
+  const resolve = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
+  visit(doc, {
+    Alias(_, alias) {
+      firstAlias ??= alias.range?.[0];
+      if (unresolvedAlias === undefined && alias.resolve(doc) === undefined) unresolvedAlias = alias.range?.[0];
+    },
+    Pair(_, pair) {
+      if (badMerge !== undefined || !isMergeKey(pair.key)) return;
+      const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      const bad = sources.find((source) => !isMap(resolve(source)));
+      if (bad !== undefined) badMerge = (isNode(bad) ? bad.range?.[0] : undefined) ?? (isNode(pair.key) ? pair.key.range?.[0] : undefined);
+    },
+  });
+  if (/merge/i.test(message)) return badMerge ?? unresolvedAlias;
+  if (/unresolved alias/i.test(message)) return unresolvedAlias;
+  return firstAlias;
 }
 
 /** `<<`, which the parser (with `merge: true`) gives a symbol as value. */

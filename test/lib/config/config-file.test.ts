@@ -44,6 +44,11 @@ describe('the file as a whole', () => {
       { name: '1iris' },
       ['<props>: [0].name: must be a DNS-1035 label (lower-case letters, digits and "-", starting with a letter and not ending with "-"), got "1iris"'],
     ],
+    [
+      'the name constructor (a construct id the constructs library cannot take)',
+      { name: 'constructor' },
+      ['<props>: [0].name: "constructor" is reserved (API names become construct ids, and the constructs library cannot take this one); choose another name'],
+    ],
     ['no name', { name: undefined }, ['<props>: [0].name: required']],
     ['a numeric name', { name: 5 }, ['<props>: [0].name: must be a string, got 5 (quote it: "5")']],
     ['no kind', { kind: undefined }, ['<props>: iris.kind: required: RealtimeAPI or TrafficSplitter']],
@@ -96,6 +101,11 @@ describe('the file as a whole', () => {
       '<props>: split.apis[1].name: "other" is a TrafficSplitter, not a RealtimeAPI; available: a, b',
       '<props>: split.apis[2].name: "x" is not a RealtimeAPI of this file; available: a, b',
     ]);
+  });
+
+  test('GIVEN a splitter whose target is named by thousands of characters WHEN validated THEN the problem quotes its start only', () => {
+    const split = { name: 'split', kind: 'TrafficSplitter', apis: [{ name: 'x'.repeat(100_000), weight: 100 }] };
+    expect(objectProblems([api('a'), split])).toEqual([`<props>: split.apis[0].name: "${'x'.repeat(60)}…" is not a RealtimeAPI of this file; available: a`]);
   });
 
   test('GIVEN a splitter and no RealtimeAPI WHEN validated THEN none are available', () => {

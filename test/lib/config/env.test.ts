@@ -1,3 +1,4 @@
+import { parseConfig } from '../../../lib/config';
 import { apiWithContainer, objectProblems, problemsOf, realtimeSpecOf } from './config-fixtures';
 
 const ENV = '<props>: iris.pod.containers[0].env';
@@ -13,6 +14,24 @@ describe('env', () => {
       .containers[0].env;
     expect(env).toEqual({ Z_LAST: 'z', S3_USE_HTTPS: '1', DEBUG: 'true', RATIO: '0.5', EMPTY: '' });
     expect(Object.keys(env)).toEqual(['Z_LAST', 'S3_USE_HTTPS', 'DEBUG', 'RATIO', 'EMPTY']);
+  });
+
+  test('GIVEN a variable named __proto__ in YAML WHEN read THEN it is a variable like any other, not dropped', () => {
+    const yaml = `- name: iris
+  kind: RealtimeAPI
+  pod:
+    containers:
+      - name: api
+        image: a
+        env:
+          __proto__: x
+          constructor: y
+`;
+    const env = parseConfig(yaml, 'cortex.yaml').apis[0].pod.containers[0].env;
+    expect(Object.entries(env)).toEqual([
+      ['__proto__', 'x'],
+      ['constructor', 'y'],
+    ]);
   });
 
   test('GIVEN quoted values in YAML WHEN read THEN they stay exactly as written', () => {

@@ -45,6 +45,12 @@ describe('parseImageReference', () => {
     const result = parseImageReference(text);
     expect('problem' in result && result.problem).toMatch(message);
   });
+
+  test('GIVEN a reference thousands of characters long WHEN refused THEN the problem quotes its start only', () => {
+    const result = parseImageReference(`Repo/${'x'.repeat(100_000)}`);
+    const problem = 'problem' in result ? result.problem : '';
+    expect(problem).toMatch(/^"Repo\/x{55}…" is not an image reference: the name is longer than 255 characters$/);
+  });
 });
 
 describe('tagOf and pinnedReference', () => {

@@ -5,6 +5,7 @@ import {
   applyLockFile,
   configImages,
   formatLock,
+  jsonSyntaxErrorOffset,
   loadConfigFileWithLock,
   lockFileFor,
   parseLock,
@@ -80,6 +81,20 @@ describe('parseLock', () => {
 
   test('GIVEN broken JSON THEN the file, the position and the parser\'s message', () => {
     expect(problemsOf('{\n  "version": 1,\n  "images": {,}\n}\n')).toEqual([expect.stringMatching(/^cortex\.lock\.json:3:\d+: invalid JSON: /)]);
+  });
+
+  test.each([
+    ['a bare word', '{\n  "version": 1,\n  "images": nope\n}\n', '3:14'],
+    ['a trailing comma in a list', '{\n  "version": 1,\n  "images": ["a",]\n}\n', '3:18'],
+    ['a file cut short', '{\n  "version": 1,\n  "images": {"a": "b"', '3:22'],
+    ['an empty file', '', '1:1'],
+  ])('GIVEN broken JSON with %s (which JSON.parse does not place) THEN the position of the first wrong character', (_, text, position) => {
+    expect(problemsOf(text)).toEqual([expect.stringMatching(new RegExp(`^cortex\\.lock\\.json:${position}: invalid JSON: `))]);
+  });
+
+  test('GIVEN JSON nested a hundred thousand levels deep WHEN broken at the end THEN it is placed there, without a stack overflow', () => {
+    expect(jsonSyntaxErrorOffset(`${'['.repeat(100_000)}${']'.repeat(99_999)}x`)).toBe(199_999);
+    expect(jsonSyntaxErrorOffset(`${'['.repeat(100_000)}${']'.repeat(100_000)}`)).toBeUndefined();
   });
 
   test('GIVEN a list THEN what the file must be', () => {

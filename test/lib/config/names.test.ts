@@ -1,4 +1,5 @@
-import { DNS_1035_LABEL, DNS_1123_LABEL, ENV_VAR_NAME } from '../../../lib/config/names';
+import { Construct } from 'constructs';
+import { DNS_1035_LABEL, DNS_1123_LABEL, ENV_VAR_NAME, RESERVED_API_NAMES } from '../../../lib/config/names';
 
 describe('name formats', () => {
   test.each([['iris'], ['a'], ['iris-classifier-2'], ['a1']])('GIVEN %j WHEN checked THEN it is a DNS-1035 label', (name) => {
@@ -24,4 +25,11 @@ describe('name formats', () => {
       expect(ENV_VAR_NAME.test(name)).toBe(valid);
     },
   );
+
+  test('GIVEN the reserved API names WHEN used as construct ids THEN each is refused by the constructs library, and only they are', () => {
+    expect(RESERVED_API_NAMES).toEqual(['constructor']);
+    const scope = new Construct(undefined as unknown as Construct, '');
+    expect(() => new Construct(scope, 'constructor')).toThrow(/already a Construct with name 'constructor'/);
+    expect(() => new Construct(scope, 'iris')).not.toThrow();
+  });
 });

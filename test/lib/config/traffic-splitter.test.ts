@@ -71,6 +71,15 @@ describe('a TrafficSplitter', () => {
       [{ name: 'a', weight: 50 }, { name: 'a', weight: 50 }],
       ['<props>: split.apis[1].name: "a" is already listed (apis[0]); list each API once'],
     ],
+    [
+      'a target named by thousands of characters, listed twice',
+      [{ name: 'x'.repeat(100_000), weight: 50 }, { name: 'x'.repeat(100_000), weight: 50 }],
+      [
+        `<props>: split.apis[1].name: "${'x'.repeat(60)}…" is already listed (apis[0]); list each API once`,
+        `<props>: split.apis[0].name: "${'x'.repeat(60)}…" is not a RealtimeAPI of this file; available: a, b, c`,
+        `<props>: split.apis[1].name: "${'x'.repeat(60)}…" is not a RealtimeAPI of this file; available: a, b, c`,
+      ],
+    ],
     ['an empty list', [], ['<props>: split.apis: must list at least one API']],
     ['no list', undefined, ['<props>: split.apis: required']],
     ['a misspelt key', [{ name: 'a', weigth: 100 }], [

@@ -69,6 +69,11 @@ describe('readYamlSource', () => {
     ]);
   });
 
+  test('GIVEN a syntax error at a token thousands of characters long WHEN read THEN the message quotes its start only', () => {
+    const errors = readYamlSource(`    a: 1\n- name: b\n  c: ${'x'.repeat(100_000)}\n`).syntaxErrors;
+    expect(errors[errors.length - 1]).toEqual({ line: 3, column: 6, message: `invalid YAML: Unexpected scalar token in YAML stream: "${'x'.repeat(60)}…"` });
+  });
+
   test('GIVEN a duplicate key WHEN read THEN it is an error at the second key', () => {
     expect(readYamlSource('- name: a\n  name: b\n').syntaxErrors).toEqual([
       { line: 2, column: 3, message: 'invalid YAML: Map keys must be unique' },
@@ -104,6 +109,22 @@ describe('readYamlSource', () => {
     for (let i = 0; i < 8; i++) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`);
     const source = readYamlSource(lines.join('\n'));
     expect(source.syntaxErrors[0].message).toMatch(/^invalid YAML: .*alias/i);
+    // At the first alias (line 2, `b: &b [*a, ...`), not at 0:0.
+    expect(source.syntaxErrors[0]).toMatchObject({ line: 2, column: 8 });
+  });
+
+  test('GIVEN an alias with no anchor before it WHEN read THEN it is an error at the alias', () => {
+    expect(readYamlSource('- name: a\n  kind: *api\n').syntaxErrors).toEqual([
+      { line: 2, column: 9, message: 'invalid YAML: Unresolved alias (the anchor must be set before the alias): api' },
+    ]);
+  });
+
+  test.each([
+    ['a scalar', '- name: a\n  <<: 5\n', { line: 2, column: 7 }],
+    ['an alias of a list', '- &list [1]\n- name: a\n  <<: *list\n', { line: 3, column: 7 }],
+    ['a list holding a scalar', '- name: a\n  <<: [{kind: RealtimeAPI}, x]\n', { line: 2, column: 29 }],
+  ])('GIVEN a merge key whose value is %s WHEN read THEN it is an error at that value', (_, text, position) => {
+    expect(readYamlSource(text).syntaxErrors).toEqual([{ ...position, message: 'invalid YAML: Merge sources must be maps or map aliases' }]);
   });
 
   test('GIVEN a key that is not a string WHEN located THEN it is found by its text', () => {
