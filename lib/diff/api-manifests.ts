@@ -64,7 +64,9 @@ export function apiManifests(stacks: readonly StackTemplates[]): ApiManifests {
       try {
         objects = manifestObjects(substituteParameters(resource.Properties?.Manifest, loaded.parameters));
       } catch (e) {
-        problems.push(`${location.display}: the manifest cannot be read (${(e as Error).message}); its objects are not compared`);
+        // A RangeError is the stack running out: objects nested thousands deep, which no chart renders.
+        const why = e instanceof RangeError ? 'nested too deeply' : (e as Error).message;
+        problems.push(`${location.display}: the manifest cannot be read (${why}); its objects are not compared`);
         continue;
       }
       for (const object of objects) {

@@ -55,6 +55,13 @@ describe('apiManifests', () => {
     expect(apis.map((a) => a.name)).toEqual(['hello']);
     expect(problems).toEqual([expect.stringMatching(/^App\/Apis\/Apis05 \(Broken\): the manifest cannot be read \(.*JSON.*\); its objects are not compared$/)]);
   });
+
+  test('GIVEN a manifest nested a hundred thousand levels deep THEN a problem that says so, not the stack overflow\'s message', () => {
+    const deep = { Type: 'Custom::AWSCDK-EKS-KubernetesResource', Properties: { Manifest: `${'['.repeat(100_000)}${']'.repeat(100_000)}` } };
+    const { apis, problems } = apiManifests(stacksOf({ Deep: deep, Hello: manifestResource(deploymentObjects('hello')) }));
+    expect(apis.map((a) => a.name)).toEqual(['hello']);
+    expect(problems).toEqual(['App/Apis/Apis05 (Deep): the manifest cannot be read (nested too deeply); its objects are not compared']);
+  });
 });
 
 test('apiManifests: GIVEN the same API in two top-level stacks (a dev and a prod cluster) THEN two APIs', () => {

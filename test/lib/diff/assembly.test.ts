@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readAssembly } from '../../../lib/diff/assembly';
+import { DiffError } from '../../../lib/diff/errors';
 import { tempDir, writeFile } from '../../util';
 import { BASE, synthAssembly, variantYaml } from './fixtures';
 
@@ -93,6 +94,65 @@ describe('readAssembly', () => {
       { 'App.template.json': { Resources: { Inner: nestedStackResource({}) } } },
     );
     await expect(readAssembly(missing)).rejects.toThrow(/App: the template of the nested stack Inner is not in/);
+  });
+
+  const stack = { App: { type: 'aws:cloudformation:stack', properties: { templateFile: 'App.template.json' } } };
+
+  test.each<[string, string, RegExp]>([
+    ['a manifest that is null', 'null', /manifest\.json is not a cloud assembly manifest: it must be a JSON object, got null$/],
+    ['artifacts that are a string', '{"artifacts": "x"}', /manifest\.json: artifacts must be a JSON object, got "x"$/],
+    ['an artifact that is null', '{"artifacts": {"App": null}}', /manifest\.json: artifacts\.App must be a JSON object, got null$/],
+    ['an artifact without a type', '{"artifacts": {"App": {"properties": {}}}}', /manifest\.json: artifacts\.App\.type must be a string, got nothing$/],
+    [
+      'a template file that is a number',
+      '{"artifacts": {"App": {"type": "aws:cloudformation:stack", "properties": {"templateFile": 5}}}}',
+      /manifest\.json: artifacts\.App\.properties\.templateFile must be a file or stack name, got 5$/,
+    ],
+  ])('GIVEN %s THEN an error naming the file and the field, not a TypeError', async (_, manifest, message) => {
+    const root = writeAssembly(`bad-manifest-${manifest.length}`, {}, {});
+    fs.writeFileSync(path.join(root, 'manifest.json'), manifest);
+    await expect(readAssembly(root)).rejects.toThrow(DiffError);
+    await expect(readAssembly(root)).rejects.toThrow(message);
+  });
+
+  test.each<[string, unknown, RegExp]>([
+    ['null', null, /App\.template\.json is not a CloudFormation template: it must be a JSON object, got null$/],
+    ['a list', [1], /App\.template\.json is not a CloudFormation template: it must be a JSON object, got a list$/],
+    ['Resources that are a string', { Resources: 'x' }, /App\.template\.json: Resources must be a JSON object, got "x"$/],
+    ['a resource that is null', { Resources: { Topic: null } }, /App\.template\.json: Resources\.Topic must be a JSON object, got null$/],
+    ['a resource without a Type', { Resources: { Topic: { Properties: {} } } }, /App\.template\.json: Resources\.Topic\.Type must be a string, got nothing$/],
+    ['Properties that are a list', { Resources: { Topic: { Type: 'AWS::SNS::Topic', Properties: [] } } }, /Resources\.Topic\.Properties must be a JSON object, got an empty list$/],
+  ])('GIVEN a template: %s THEN an error naming the file and the field, not a TypeError', async (_, template, message) => {
+    const root = writeAssembly(`bad-template-${JSON.stringify(template).length}-${String(message).length}`, stack, { 'App.template.json': template });
+    await expect(readAssembly(root)).rejects.toThrow(message);
+  });
+
+  test('GIVEN an asset manifest that is null THEN an error naming it', async () => {
+    const root = writeAssembly(
+      'bad-assets',
+      { 'App.assets': { type: 'cdk:asset-manifest', properties: { file: 'App.assets.json' } }, ...stack },
+      { 'App.assets.json': null, 'App.template.json': { Resources: {} } },
+    );
+    await expect(readAssembly(root)).rejects.toThrow(/App\.assets\.json is not an asset manifest: it must be a JSON object, got null$/);
+  });
+
+  test('GIVEN a nested cloud assembly that is the assembly itself, or its parent THEN an error, not a loop until memory runs out', async () => {
+    const self = writeAssembly('self', { Self: { type: 'cdk:cloud-assembly', properties: { directoryName: '.' } } }, {});
+    await expect(readAssembly(self)).rejects.toThrow(/manifest\.json: artifacts\.Self nests the assembly .*self in itself \(properties\.directoryName\)$/);
+    const parent = writeAssembly(
+      'parent',
+      { Child: { type: 'cdk:cloud-assembly', properties: { directoryName: 'child' } } },
+      { 'child/manifest.json': { artifacts: { Up: { type: 'cdk:cloud-assembly', properties: { directoryName: '..' } } } } },
+    );
+    await expect(readAssembly(parent)).rejects.toThrow(/child[/\\]manifest\.json: artifacts\.Up nests the assembly .* in itself/);
+  });
+
+  test('GIVEN a nested stack whose template is its own parent\'s THEN an error, not endless recursion', async () => {
+    const root = writeAssembly('nested-loop', stack, {
+      'App.template.json': { Resources: { Inner: nestedStackResource({ 'aws:asset:path': 'Inner.nested.template.json' }) } },
+      'Inner.nested.template.json': { Resources: { Again: nestedStackResource({ 'aws:asset:path': 'App.template.json' }) } },
+    });
+    await expect(readAssembly(root)).rejects.toThrow(/App: the nested stack Again names .*App\.template\.json as its template, which it is itself nested in$/);
   });
 
   test('GIVEN a synthesized app with CortexApis THEN the stack and every nested stack of APIs and splitters', async () => {
