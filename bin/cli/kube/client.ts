@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { KubeCredentials, KubeTarget } from './kubeconfig';
+import { KubeconfigError, KubeCredentials, KubeTarget } from './kubeconfig';
 
 /** The API server answered with an error status. */
 export class KubeApiError extends Error {
@@ -93,22 +93,29 @@ export class KubeClient {
     const key = credentials.key ?? tls.key;
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise<KubeResponse>((resolve, reject) => {
-      const req = transport.request(
-        url,
-        {
-          method: 'GET',
-          headers,
-          agent: this.agent,
-          // A client certificate from an exec plugin can change between requests, so it goes per request.
-          ...(url.protocol === 'https:' ? { cert, key, ca: tls.ca, rejectUnauthorized: !tls.insecure, servername: tls.serverName } : {}),
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', (e) => reject(this.connectionError(e)));
-        },
-      );
+      let req: http.ClientRequest;
+      try {
+        req = transport.request(
+          url,
+          {
+            method: 'GET',
+            headers,
+            agent: this.agent,
+            // A client certificate from an exec plugin can change between requests, so it goes per request.
+            ...(url.protocol === 'https:' ? { cert, key, ca: tls.ca, rejectUnauthorized: !tls.insecure, servername: tls.serverName } : {}),
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+            res.on('error', (e) => reject(this.connectionError(e)));
+          },
+        );
+      } catch (e) {
+        // Thrown before anything is sent: what the kubeconfig (or its credential plugin) gave cannot make a request.
+        reject(this.unusableCredentials(e as NodeJS.ErrnoException));
+        return;
+      }
       req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
       req.on('error', (e) => reject(this.connectionError(e)));
       req.end();
@@ -136,6 +143,14 @@ export class KubeClient {
     return new KubeConnectionError(
       `cannot reach the Kubernetes API at ${this.target.server} (context "${this.target.contextName}"): ${reason}`,
     );
+  }
+
+  private unusableCredentials(e: NodeJS.ErrnoException): KubeconfigError {
+    const user = `user "${this.target.userName}" (context "${this.target.contextName}")`;
+    if (e.code === 'ERR_INVALID_CHAR') {
+      return new KubeconfigError(`the token of ${user} holds characters an HTTP header cannot carry (a line break, a control character or non-Latin-1 text)`);
+    }
+    return new KubeconfigError(`the TLS settings or credentials of ${user} cannot be used: ${e.message}`);
   }
 
   private apiError(path: string, response: KubeResponse): KubeApiError {

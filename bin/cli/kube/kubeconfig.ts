@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { findExcessiveNesting, MAX_NESTING } from '../../../lib/config/yaml-source';
 
 /**
  * The user's kubeconfig, read the way kubectl reads it — `--kubeconfig`, else the files of
@@ -124,6 +125,7 @@ export function loadKubeconfig(options: LoadKubeconfigOptions): KubeTarget {
   }
   const server = stringField(cluster.value, 'server');
   if (!server) throw new KubeconfigError(`cluster "${clusterName}" in ${where} has no server`);
+  checkServer(server, `cluster "${clusterName}" in ${where}`);
 
   const userName = stringField(context.value, 'user') ?? '';
   const user = users.get(userName);
@@ -176,7 +178,11 @@ function kubeconfigFiles(options: LoadKubeconfigOptions, env: NodeJS.ProcessEnv)
 function readDocument(file: string): Record<string, unknown> {
   let doc: unknown;
   try {
-    doc = parseYaml(fs.readFileSync(file, 'utf8'));
+    const text = fs.readFileSync(file, 'utf8');
+    // The parser recurses once per level: thousands of levels would overflow the stack (or abort the process).
+    const tooDeep = findExcessiveNesting(text);
+    if (tooDeep) throw new Error(`nested more than ${MAX_NESTING} levels deep at line ${tooDeep.line}, column ${tooDeep.column}`);
+    doc = parseYaml(text);
   } catch (e) {
     throw new KubeconfigError(`cannot read kubeconfig ${file}: ${(e as Error).message}`);
   }
@@ -199,6 +205,25 @@ function collect(list: unknown, key: string, into: Map<string, NamedEntry>, dir:
 function stringField(value: Record<string, unknown>, key: string): string | undefined {
   const field = value[key];
   return typeof field === 'string' ? field : undefined;
+}
+
+/** A value kubectl reads as text (an exec plugin's argument or variable): a string, number or boolean. */
+function scalarText(value: unknown, what: string): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new KubeconfigError(`${what} must be a string, got ${Array.isArray(value) ? 'a list' : value === null ? 'null' : 'a mapping'}`);
+}
+
+/** The API server's address: an http(s) URL, checked before any request is made. */
+function checkServer(server: string, what: string): void {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new KubeconfigError(`${what}: server ${JSON.stringify(server)} is not a URL; it must be https://HOST[:PORT]`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new KubeconfigError(`${what}: server ${JSON.stringify(server)} must be an https:// (or http://) URL, not ${url.protocol}`);
+  }
 }
 
 /** `<key>-data` (base64) or `<key>` (a file, relative to the kubeconfig's directory). */
@@ -225,9 +250,10 @@ function resolveAuth(user: NamedEntry, where: string): KubeAuth {
   if (exec && typeof exec === 'object') {
     const command = stringField(exec, 'command');
     if (!command) throw new KubeconfigError(`user "${user.name}" in ${where}: exec has no command`);
+    const execWhere = `user "${user.name}" in ${where}: exec`;
     const env: Record<string, string> = {};
     for (const entry of Array.isArray(exec.env) ? exec.env : []) {
-      if (typeof entry?.name === 'string') env[entry.name] = String(entry.value ?? '');
+      if (typeof entry?.name === 'string') env[entry.name] = scalarText(entry.value ?? '', `${execWhere}.env ${entry.name}`);
     }
     return {
       kind: 'exec',
@@ -235,7 +261,7 @@ function resolveAuth(user: NamedEntry, where: string): KubeAuth {
         apiVersion: stringField(exec, 'apiVersion'),
         // kubectl resolves a relative command that has a directory part against the kubeconfig's directory.
         command: command.includes('/') && !path.isAbsolute(command) ? path.resolve(user.dir, command) : command,
-        args: Array.isArray(exec.args) ? exec.args.map(String) : [],
+        args: Array.isArray(exec.args) ? exec.args.map((arg, i) => scalarText(arg, `${execWhere}.args[${i}]`)) : [],
         env,
         installHint: stringField(exec, 'installHint'),
         provideClusterInfo: exec.provideClusterInfo === true,
@@ -244,10 +270,11 @@ function resolveAuth(user: NamedEntry, where: string): KubeAuth {
   }
   const username = stringField(value, 'username');
   if (username !== undefined) return { kind: 'basic', username, password: stringField(value, 'password') ?? '' };
-  const provider = value['auth-provider'] as { name?: string } | undefined;
+  const provider = value['auth-provider'];
   if (provider) {
+    const providerName = (typeof provider === 'object' && stringField(provider as Record<string, unknown>, 'name')) || '?';
     throw new KubeconfigError(
-      `user "${user.name}" in ${where} uses auth-provider "${provider.name ?? '?'}", which cortex does not support; ` +
+      `user "${user.name}" in ${where} uses auth-provider "${providerName}", which cortex does not support; ` +
         'use an exec credential plugin (for EKS: "aws eks update-kubeconfig" writes one)',
     );
   }
@@ -401,6 +428,11 @@ async function runExecPlugin(exec: ExecConfig, target: KubeTarget): Promise<{ cr
   }
   if (!status || (!status.token && !(status.clientCertificateData && status.clientKeyData))) {
     throw new KubeconfigError(`${who} returned an ExecCredential with neither a token nor a client certificate`);
+  }
+  for (const key of ['token', 'clientCertificateData', 'clientKeyData', 'expirationTimestamp'] as const) {
+    if (status[key] !== undefined && status[key] !== null && typeof status[key] !== 'string') {
+      throw new KubeconfigError(`${who} returned an ExecCredential whose status.${key} is not a string`);
+    }
   }
   const expiresAt = status.expirationTimestamp ? Date.parse(status.expirationTimestamp) : Number.POSITIVE_INFINITY;
   return {

@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { KubeApiError, KubeClient, KubeConnectionError } from '../../../bin/cli/kube/client';
-import { KubeTarget } from '../../../bin/cli/kube/kubeconfig';
+import { KubeconfigError, KubeTarget } from '../../../bin/cli/kube/kubeconfig';
 import { FakeHttpServer, kubeStatus } from '../../support/fake-http';
 
 /**
@@ -124,5 +124,25 @@ describe('KubeClient over TLS', () => {
     const insecure = new KubeClient(target(url, { tls: { insecure: true } }));
     expect(await insecure.get('/version')).toEqual({ ok: true });
     insecure.close();
+  });
+});
+
+describe('KubeClient with credentials no request can carry', () => {
+  test('GIVEN a token with a character an HTTP header cannot carry WHEN requesting THEN a KubeconfigError naming the user, before anything is sent', async () => {
+    const client = new KubeClient(target('http://127.0.0.1:9', { auth: { kind: 'token', token: 'line\nbreak' } }));
+    const request = client.get('/version');
+    await expect(request).rejects.toBeInstanceOf(KubeconfigError);
+    await expect(request).rejects.toThrow(
+      'the token of user "me" (context "ctx") holds characters an HTTP header cannot carry (a line break, a control character or non-Latin-1 text)',
+    );
+    client.close();
+  });
+
+  test('GIVEN a client certificate that is not PEM WHEN requesting THEN a KubeconfigError naming the user, not a TLS library crash', async () => {
+    const client = new KubeClient(target('https://127.0.0.1:9', { tls: { insecure: false, cert: Buffer.from('CERT'), key: Buffer.from('KEY') } }));
+    const request = client.get('/version');
+    await expect(request).rejects.toBeInstanceOf(KubeconfigError);
+    await expect(request).rejects.toThrow(/^the TLS settings or credentials of user "me" \(context "ctx"\) cannot be used: .*PEM/);
+    client.close();
   });
 });

@@ -148,6 +148,41 @@ current-context: x
     writeFile(home, 'bad', 'clusters: [unclosed');
     expect(() => loadKubeconfig({ cwd: home, kubeconfig: 'bad' })).toThrow(/^cannot read kubeconfig .*bad: /);
   });
+
+  /** A kubeconfig of one context whose cluster has `server` and whose user is `user` (flow YAML). */
+  const oneContext = (server: string, user: string) =>
+    `clusters: [{name: c, cluster: {server: ${JSON.stringify(server)}}}]\nusers: [{name: u, user: ${user}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`;
+
+  test.each([
+    ['not a URL', 'https://[::1', /cluster "c" in .*k: server "https:\/\/\[::1" is not a URL; it must be https:\/\/HOST\[:PORT\]$/],
+    ['a port out of range', 'https://127.0.0.1:99999', /server "https:\/\/127\.0\.0\.1:99999" is not a URL/],
+    ['a host and port without a scheme', 'k.example:443', /server "k\.example:443" must be an https:\/\/ \(or http:\/\/\) URL, not k\.example:$/],
+    ['another scheme', 'ftp://k.example', /server "ftp:\/\/k\.example" must be an https:\/\/ \(or http:\/\/\) URL, not ftp:$/],
+  ])('GIVEN a server that is %s WHEN loaded THEN a KubeconfigError naming the cluster, before any request', (_, server, message) => {
+    const home = fresh();
+    const file = writeFile(home, 'k', oneContext(server, '{token: t}'));
+    expect(() => loadKubeconfig({ cwd: home, kubeconfig: file })).toThrow(KubeconfigError);
+    expect(() => loadKubeconfig({ cwd: home, kubeconfig: file })).toThrow(message);
+  });
+
+  test.each([
+    ['an exec variable whose value is a mapping', '{exec: {command: aws, env: [{name: A, value: {toString: 1}}]}}', /^user "u" in .*k: exec\.env A must be a string, got a mapping$/],
+    ['an exec argument that is a mapping', '{exec: {command: aws, args: [eks, {toString: 1}]}}', /^user "u" in .*k: exec\.args\[1\] must be a string, got a mapping$/],
+    ['an auth-provider whose name is a mapping', '{auth-provider: {name: {toString: 1}}}', /^user "u" in .*k uses auth-provider "\?", which cortex does not support/],
+  ])('GIVEN %s WHEN loaded THEN a KubeconfigError naming the user, not a TypeError', (_, user, message) => {
+    const home = fresh();
+    const file = writeFile(home, 'k', oneContext('https://k.example', user));
+    expect(() => loadKubeconfig({ cwd: home, kubeconfig: file })).toThrow(KubeconfigError);
+    expect(() => loadKubeconfig({ cwd: home, kubeconfig: file })).toThrow(message);
+  });
+
+  test('GIVEN a file nested thousands of levels deep WHEN loaded THEN it is refused before parsing, with the line and column', () => {
+    const home = fresh();
+    const file = writeFile(home, 'k', `clusters: ${'['.repeat(20_000)}`);
+    expect(() => loadKubeconfig({ cwd: home, kubeconfig: file })).toThrow(
+      new KubeconfigError(`cannot read kubeconfig ${file}: nested more than 100 levels deep at line 1, column 110`),
+    );
+  });
 });
 
 describe('eksClusterRef', () => {
@@ -228,6 +263,14 @@ describe('KubeCredentials', () => {
     const empty = plugin(fresh(), { expirationTimestamp: '2999-01-01T00:00:00Z' });
     const nothing = new KubeCredentials(loadKubeconfig({ cwd: home, kubeconfig: writeFile(home, 'empty', eksKubeconfig(empty.command)) }));
     await expect(nothing.get()).rejects.toThrow(/returned an ExecCredential with neither a token nor a client certificate/);
+  });
+
+  test('GIVEN a plugin whose ExecCredential holds a client certificate that is not a string THEN a KubeconfigError, not a TypeError', async () => {
+    const home = fresh();
+    const { command } = plugin(home, { clientCertificateData: { pem: 'CERT' }, clientKeyData: 'KEY' });
+    const credentials = new KubeCredentials(loadKubeconfig({ cwd: home, kubeconfig: writeFile(home, 'config', eksKubeconfig(command)) }));
+    await expect(credentials.get()).rejects.toThrow(KubeconfigError);
+    await expect(credentials.get()).rejects.toThrow(/\) returned an ExecCredential whose status\.clientCertificateData is not a string$/);
   });
 
   test('a plugin that cannot start leaves no timer behind (the CLI would linger until it fired)', async () => {
