@@ -23,7 +23,13 @@ new CortexStack(app, 'Cortex', {
 
 function configFiles(context: unknown): string[] {
   if (typeof context === 'string' && context.trim() !== '') {
-    return context.split(',').map((f) => f.trim()).filter((f) => f !== '');
+    const files = context.split(',').map((f) => f.trim()).filter((f) => f !== '');
+    if (files.length === 0) {
+      // Not the examples in its place: a deploy of nothing but the cluster is not what was asked for.
+      process.stderr.write(`-c config=${JSON.stringify(context)} names no cortex.yaml: give one path, or several separated by commas\n`);
+      process.exit(1);
+    }
+    return files;
   }
   return fs
     .readdirSync('examples')

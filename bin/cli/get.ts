@@ -37,6 +37,8 @@ Options:
   -h, --help               show this help
 `;
 
+const MAX_INTERVAL_MS = 24 * 3_600_000;
+
 interface GetOptions {
   readonly name?: string;
   readonly namespace: string;
@@ -79,7 +81,10 @@ export function getCommand(argv: string[], io: CliIo, signal?: AbortSignal): num
     return EXIT_OK;
   }
   const intervalMs = parseDuration(values.interval as string);
-  if (intervalMs === undefined || intervalMs < 500) throw new UsageError(`--interval must be a duration of at least 500ms (2s, 10s), got "${values.interval}"`);
+  // At most a day: a timer longer than 2^31 - 1 ms fires at once, which would turn --watch into a busy loop.
+  if (intervalMs === undefined || intervalMs < 500 || intervalMs > MAX_INTERVAL_MS) {
+    throw new UsageError(`--interval must be a duration from 500ms to 24h (2s, 10s), got "${values.interval}"`);
+  }
   const windowMs = parseDuration(values.window as string);
   // Prometheus scrapes every 10 s: a rate needs two samples.
   if (windowMs === undefined || windowMs < 20_000) throw new UsageError(`--window must be a duration of at least 20s (1m, 5m), got "${values.window}"`);

@@ -47,6 +47,7 @@ export function localCommand(argv: string[], io: CliIo): Promise<number> | numbe
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new UsageError(`--port must be an integer from 1 to 65535, got "${values.port}"`);
   }
+  if (values.python === '') throw new UsageError('--python must name a Python interpreter, got ""');
 
   const file = values.file as string;
   const { config, problems } = loadConfig(file, io.cwd);
@@ -81,7 +82,8 @@ export function localCommand(argv: string[], io: CliIo): Promise<number> | numbe
     return EXIT_INVALID;
   }
 
-  const python = (values.python as string | undefined) ?? process.env.CORTEX_PYTHON ?? '/usr/bin/python3';
+  // An empty CORTEX_PYTHON is unset, as the shell's `CORTEX_PYTHON= cortex local ...` means.
+  const python = (values.python as string | undefined) ?? (process.env.CORTEX_PYTHON || '/usr/bin/python3');
   const missing = missingPythonModules(python);
   if (missing !== undefined) {
     io.err(`cortex local: ${missing}\n`);

@@ -67,12 +67,43 @@ export function manifestsCommand(argv: string[], io: CliIo): number {
     return EXIT_OK;
   }
   const dir = path.resolve(io.cwd, outDir);
-  fs.mkdirSync(dir, { recursive: true });
-  for (const f of files) {
-    fs.writeFileSync(path.join(dir, f.fileName), f.yaml);
+  try {
+    makeDirectory(dir);
+    for (const f of files) {
+      fs.writeFileSync(path.join(dir, f.fileName), f.yaml);
+    }
+  } catch (e) {
+    io.err(`cortex manifests: -o ${outDir}: cannot write there: ${writeFailure(e as NodeJS.ErrnoException)}\n`);
+    return EXIT_INVALID;
   }
   io.out(files.map((f) => `${path.join(outDir, f.fileName)}  (${f.kind}, ${f.objectCount} objects)\n`).join(''));
   return EXIT_OK;
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's own recursive mkdirSync never returns when the parent exists but
+ * refuses new entries with ENOENT (as /proc does).
+ */
+function makeDirectory(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return;
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw e;
+    makeDirectory(parent);
+    fs.mkdirSync(dir);
+  }
+}
+
+function writeFailure(error: NodeJS.ErrnoException): string {
+  if (error.code === 'EEXIST') return `${error.path} is a file, not a directory`;
+  if (error.code === 'ENOTDIR') return `a part of ${error.path} is a file, not a directory`;
+  if (error.code === 'EISDIR') return `${error.path} is a directory`;
+  if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') return 'permission denied';
+  if (error.code === 'ENOENT') return 'no such directory can be made there';
+  return error.message;
 }
 
 interface RenderedFile {

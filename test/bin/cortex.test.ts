@@ -169,6 +169,17 @@ describe('cortex manifests', () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
+  test.each([
+    ['a file', 'm6/taken', /^cortex manifests: -o .*taken: cannot write there: .*taken is a file, not a directory\n$/],
+    ['a path through a file', 'm6/taken/out', /^cortex manifests: -o .*taken\/out: cannot write there: a part of .*taken\/out is a file, not a directory\n$/],
+  ])('GIVEN -o naming %s WHEN rendering THEN it says so and exits 1, without a stack trace', (_, output, message) => {
+    const file = writeFile(dir, 'm6/cortex.yaml', HELLO_WORLD_YAML);
+    writeFile(dir, 'm6/taken', 'not a directory');
+    const { code, err } = runCli(['manifests', '-f', file, '-o', path.join(dir, output)], dir);
+    expect(err).toMatch(message);
+    expect(code).toBe(1);
+  });
+
   test('GIVEN a bad namespace option THEN a clear error and nothing is written', () => {
     const file = writeFile(dir, 'm5/cortex.yaml', HELLO_WORLD_YAML);
     const out = path.join(dir, 'm5/out');
@@ -189,6 +200,15 @@ describe('the built CLI as a real process', () => {
     const result = spawnSync(process.execPath, [cli, 'validate', '-f', bad]);
     expect(result.status).toBe(1);
     expect(result.stderr.toString()).toBe(`${bad}:4:22: iris.pod.max_concurrency: must be an integer from 1 to 30000, got "abc"\n`);
+  });
+
+  test('manifests: GIVEN -o under a directory that refuses new entries with ENOENT (/proc) THEN it fails at once rather than hanging', () => {
+    // A process of its own, with a timeout: Node's recursive mkdirSync loops there forever, in-process it would stall the suite.
+    const file = writeFile(dir, 'p/hello.yaml', HELLO_WORLD_YAML);
+    const result = spawnSync(process.execPath, [cli, 'manifests', '-f', file, '-o', '/proc/cortex-manifests'], { timeout: 20_000 });
+    expect(result.signal).toBeNull();
+    expect(result.stderr.toString()).toMatch(/^cortex manifests: -o \/proc\/cortex-manifests: cannot write there: /);
+    expect(result.status).toBe(1);
   });
 
   test('validate does not load cdk8s or aws-cdk-lib', () => {

@@ -351,6 +351,10 @@ describe('cortex get: failures say what to do', () => {
   test('bad flags are usage errors', async () => {
     expect((await get('--window', '5s')).err).toMatch(/--window must be a duration of at least 20s/);
     expect((await get('--interval', 'soon')).code).toBe(2);
+    // Longer than a timer can wait (2^31 - 1 ms): --watch would refresh without pause.
+    const { code, err } = await get('--interval', '30d');
+    expect(err).toMatch(/^cortex get: --interval must be a duration from 500ms to 24h \(2s, 10s\), got "30d"\n/);
+    expect(code).toBe(2);
     expect((await get('--prometheus', 'prometheus-server')).err).toMatch(/--prometheus must be NAMESPACE\/SERVICE:PORT/);
     expect((await get('a', 'b')).err).toMatch(/unexpected argument "b"/);
   });

@@ -71,6 +71,12 @@ describe('cortex local: what it refuses, clearly', () => {
     expect(err).toBe(`cortex local: ${bare} lacks uvicorn, starlette: install them (Debian: apt-get install -y python3-uvicorn python3-starlette)\n`);
   });
 
+  test('GIVEN --python with an empty value THEN a usage error, not a crash in spawn', async () => {
+    const { code, err } = await runCliAsync(['local', 'iris-classifier', '--python', ''], dir);
+    expect(err).toMatch(/^cortex local: --python must name a Python interpreter, got ""\n/);
+    expect(code).toBe(2);
+  });
+
   test('a bad port and a missing API name are usage errors', async () => {
     expect((await runCliAsync(['local', 'x', '--port', '99999'], dir)).code).toBe(2);
     const { code, err } = await runCliAsync(['local'], dir);
