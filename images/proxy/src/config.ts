@@ -2,6 +2,7 @@
  * The proxy's configuration: command-line flags, each with an environment-variable equivalent, parsed
  * once into a typed, fully defaulted object. Precedence: flag, then environment, then default.
  */
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 
 /** Everything the proxy needs to know, every default applied, every value checked. */
@@ -101,9 +102,12 @@ function parseValue(setting: Setting, text: string, origin: string): number | st
     throw new ConfigError(`${origin} (${JSON.stringify(text)}) must be ${allowed}`);
   };
   switch (setting.kind) {
-    case 'host':
-      if (text.trim() === '') bad('a host name or an IP address');
-      return text.trim();
+    case 'host': {
+      const host = text.trim();
+      // Checked here, not at listen or at the first request: "http://x" or "host:8080" would resolve nowhere.
+      if (!isHost(host)) bad('a host name or an IP address (no scheme, port or brackets): localhost, 127.0.0.1, ::1');
+      return host;
+    }
     case 'port':
     case 'integer': {
       const min = setting.min ?? 0;
@@ -125,6 +129,15 @@ function parseValue(setting: Setting, text: string, origin: string): number | st
       return bytes;
     }
   }
+}
+
+const HOST_LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+
+/** An IP address, or a DNS name (RFC 1123 labels, not all digits as only a malformed IPv4 address would be). */
+function isHost(text: string): boolean {
+  if (isIP(text) !== 0) return true;
+  const name = text.endsWith('.') ? text.slice(0, -1) : text;
+  return name.length > 0 && name.length <= 253 && !/^[\d.]+$/.test(name) && name.split('.').every((label) => HOST_LABEL.test(label));
 }
 
 /** What the command line asks for. */

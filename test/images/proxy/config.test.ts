@@ -69,6 +69,12 @@ describe('parseCommandLine', () => {
     [['--queue-timeout', '0'], /--queue-timeout \("0"\) must be a duration of at least 1ms/],
     [['--max-body-size', '10XB'], /--max-body-size \("10XB"\) must be a positive number of bytes/],
     [['--user-host', ' '], /--user-host \(" "\) must be a host name or an IP address/],
+    [['--user-host', 'http://127.0.0.1'], /--user-host \("http:\/\/127\.0\.0\.1"\) must be a host name or an IP address \(no scheme, port or brackets\)/],
+    [['--user-host', '127.0.0.1:8080'], /--user-host \("127\.0\.0\.1:8080"\) must be a host name or an IP address/],
+    [['--host', 'a b'], /--host \("a b"\) must be a host name or an IP address/],
+    [['--host', '[::1]'], /--host \("\[::1\]"\) must be a host name or an IP address/],
+    [['--host', '256.0.0.1'], /--host \("256\.0\.0\.1"\) must be a host name or an IP address/],
+    [['--host', `${'a'.repeat(64)}.example`], /--host \("a{64}\.example"\) must be a host name or an IP address/],
     [['--port', '9000', '--admin-port', '9000'], /--port \(9000\) and --admin-port \(9000\) must differ/],
     [['--max-concurency', '2'], /Unknown option '--max-concurency'/],
     [['--max-concurrency'], /--max-concurrency/],
@@ -77,6 +83,13 @@ describe('parseCommandLine', () => {
     expect(() => config(argv)).toThrow(ConfigError);
     expect(() => config(argv)).toThrow(message);
   });
+
+  test.each([['localhost'], ['127.0.0.1'], ['::1'], ['0.0.0.0'], ['api.cortex.svc.cluster.local'], ['my-host.'], ['fe80::1']])(
+    'GIVEN the host %j THEN it is read',
+    (host) => {
+      expect(config(['--host', host, '--user-host', host])).toMatchObject({ host, userHost: host });
+    },
+  );
 
   test('GIVEN a bad environment variable THEN the error names the variable', () => {
     expect(() => config([], { CORTEX_PROXY_MAX_QUEUE_LENGTH: 'lots' })).toThrow(
