@@ -12,6 +12,9 @@ import { PredictorSpec, PredictorType } from './types';
 export const PREDICTOR_TYPES: readonly PredictorType[] = ['python', 'tensorflow', 'onnx'];
 export const LOG_LEVELS: readonly PredictorSpec['logLevel'][] = ['debug', 'info', 'warning', 'error'];
 
+export const DEPENDENCIES_KEYS = ['pip', 'conda', 'shell'] as const;
+export const SERVER_SIDE_BATCHING_KEYS = ['max_batch_size', 'batch_interval'] as const;
+
 export const PREDICTOR_KEYS = [
   'type',
   'path',
@@ -174,7 +177,13 @@ export function readPredictorConfig(field: Field): Record<string, unknown> | und
     field.problem('must not refer to itself through a YAML alias (it is passed to the predictor as JSON)');
     return undefined;
   }
-  return field.value;
+  // A copy, as the predictor will receive it: a spec must not change when the caller's object does.
+  try {
+    return JSON.parse(JSON.stringify(field.value)) as Record<string, unknown>;
+  } catch (e) {
+    field.problem(`must be serializable as JSON (it is passed to the predictor as JSON): ${(e as Error).message}`);
+    return undefined;
+  }
 }
 
 function isCyclic(value: unknown, ancestors: Set<unknown>): boolean {
@@ -188,7 +197,7 @@ function isCyclic(value: unknown, ancestors: Set<unknown>): boolean {
 }
 
 function readDependencies(field: Field): PredictorSpec['dependencies'] | undefined {
-  const section = readSection(field, ['pip', 'conda', 'shell']);
+  const section = readSection(field, DEPENDENCIES_KEYS);
   if (!section) return undefined;
   const pip = readString(section.get('pip'), { default: PREDICTOR_DEFAULTS.pip });
   const conda = readString(section.get('conda'), { default: PREDICTOR_DEFAULTS.conda });
@@ -205,7 +214,7 @@ function readServerSideBatching(
   field: Field,
   threadsPerProcess: number | undefined,
 ): PredictorSpec['serverSideBatching'] | undefined {
-  const section = readSection(field, ['max_batch_size', 'batch_interval']);
+  const section = readSection(field, SERVER_SIDE_BATCHING_KEYS);
   if (!section || !field.isSet) return undefined;
   const sizeField = section.get('max_batch_size');
   const maxBatchSize = readInteger(sizeField, {

@@ -8,13 +8,14 @@ import { RealtimeApiSpec } from './types';
 const PREDICTOR_FORM_ONLY_KEYS = ['compute', 'tracker'];
 
 export function readRealtimeApi(entry: Field, identity: ApiIdentity): RealtimeApiSpec | undefined {
-  const hasPod = entry.child('pod').exists;
-  const predictorKey = entry.child('predictor').exists ? 'predictor' : entry.child('handler').exists ? 'handler' : undefined;
+  // A key written with no value (`pod:`, `pod: null`, or undefined in code) does not pick a form.
+  const hasPod = entry.child('pod').isSet;
+  const predictorKey = entry.child('predictor').isSet ? 'predictor' : entry.child('handler').isSet ? 'handler' : undefined;
 
   if (hasPod && predictorKey) {
     // Read as the container form, which pod says it is, without calling the predictor form's
     // own fields unknown: the conflict is the one thing to fix first.
-    const predictorKeys = ['predictor', 'handler'].filter((key) => entry.child(key).exists);
+    const predictorKeys = ['predictor', 'handler'].filter((key) => entry.child(key).isSet);
     for (const key of predictorKeys) {
       entry
         .child(key)

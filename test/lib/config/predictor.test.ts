@@ -112,6 +112,23 @@ describe('predictor', () => {
       'cortex.yaml:7:7: iris.predictor.config: must not refer to itself through a YAML alias (it is passed to the predictor as JSON)',
     ]);
   });
+
+  test('GIVEN a config object in code WHEN the caller changes it after validation THEN the spec keeps what was validated', () => {
+    // GIVEN
+    const config = { threshold: 0.5, labels: ['a', 'b'] };
+    const spec = realtimeSpecOf([merged(predictorApi(), { predictor: { config } })]);
+    // WHEN
+    config.threshold = 0.9;
+    config.labels.push('c');
+    // THEN
+    expect(spec.predictor!.config).toEqual({ threshold: 0.5, labels: ['a', 'b'] });
+  });
+
+  test('GIVEN a config in code that JSON cannot carry (a BigInt) WHEN validated THEN a problem, not a crash', () => {
+    expect(predictorApiProblems({ predictor: { config: { big: BigInt(1) } } })).toEqual([
+      `${P}.config: must be serializable as JSON (it is passed to the predictor as JSON): Do not know how to serialize a BigInt`,
+    ]);
+  });
 });
 
 describe('server_side_batching', () => {
