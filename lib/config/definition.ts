@@ -12,13 +12,15 @@ import { CONTAINER_API_KEYS } from './container-api';
 import { describeValue, isMapping } from './describe-value';
 import { ConfigError, ConfigProblem } from './errors';
 import { FieldPath, formatFieldPath } from './field-path';
-import { MODELS_KEYS } from './models';
+import { MODEL_PATH_KEYS, MODELS_KEYS } from './models';
 import { NETWORKING_KEYS } from './networking';
 import { validateConfigObject } from './parse';
-import { POD_KEYS } from './pod';
-import { PREDICTOR_KEYS } from './predictor';
+import { CONTAINER_KEYS, POD_KEYS } from './pod';
+import { DEPENDENCIES_KEYS, PREDICTOR_KEYS, SERVER_SIDE_BATCHING_KEYS } from './predictor';
+import { EXEC_KEYS, HTTP_GET_KEYS, PRE_STOP_HANDLERS, PROBE_HANDLERS, PROBE_TIMING_KEYS, TCP_SOCKET_KEYS } from './probes';
 import { PREDICTOR_API_KEYS } from './predictor-api';
-import { TRAFFIC_SPLITTER_KEYS } from './traffic-splitter';
+import { SPLITTER_TARGET_KEYS, TRAFFIC_SPLITTER_KEYS } from './traffic-splitter';
+import { TRACKER_KEYS } from './tracker';
 import { CortexConfig, RealtimeApiSpec } from './types';
 import { UPDATE_STRATEGY_KEYS } from './update-strategy';
 
@@ -668,21 +670,12 @@ function list(item: Shape): Shape {
   return { type: 'list', item };
 }
 
-// Key lists the readers keep to themselves (pod.ts, probes.ts, predictor.ts, tracker.ts, models.ts,
-// traffic-splitter.ts); the others are the readers' own exports.
-const CONTAINER_KEYS = ['name', 'image', 'command', 'args', 'env', 'compute', 'readiness_probe', 'liveness_probe', 'pre_stop'];
-const PROBE_TIMING_KEYS = ['initial_delay_seconds', 'timeout_seconds', 'period_seconds', 'success_threshold', 'failure_threshold'];
-const TRACKER_KEYS = ['key', 'model_type'];
-const DEPENDENCIES_KEYS = ['pip', 'conda', 'shell'];
-const SERVER_SIDE_BATCHING_KEYS = ['max_batch_size', 'batch_interval'];
-const MODEL_PATH_KEYS = ['name', 'path', 'signature_key'];
-const SPLITTER_TARGET_KEYS = ['name', 'weight', 'shadow'];
-
-const HTTP_GET = mapping(['port', 'path']);
-const TCP_SOCKET = mapping(['port']);
-const EXEC = mapping(['command']);
-const PROBE = mapping(['http_get', 'tcp_socket', 'exec', ...PROBE_TIMING_KEYS], { http_get: HTTP_GET, tcp_socket: TCP_SOCKET, exec: EXEC });
-const PRE_STOP = mapping(['http_get', 'exec'], { http_get: HTTP_GET, exec: EXEC });
+// Every key list is the reader's own, so a key the validator learns is renamed here too.
+const HTTP_GET = mapping(HTTP_GET_KEYS);
+const TCP_SOCKET = mapping(TCP_SOCKET_KEYS);
+const EXEC = mapping(EXEC_KEYS);
+const PROBE = mapping([...PROBE_HANDLERS, ...PROBE_TIMING_KEYS], { http_get: HTTP_GET, tcp_socket: TCP_SOCKET, exec: EXEC });
+const PRE_STOP = mapping(PRE_STOP_HANDLERS, { http_get: HTTP_GET, exec: EXEC });
 const COMPUTE = mapping(COMPUTE_KEYS);
 const CONTAINER = mapping(CONTAINER_KEYS, { compute: COMPUTE, readiness_probe: PROBE, liveness_probe: PROBE, pre_stop: PRE_STOP });
 const POD = mapping(POD_KEYS, { containers: list(CONTAINER) });

@@ -4,7 +4,7 @@ import { readExactlyOne, readInteger, readList, readSection, readString } from '
 import { ModelsSpec, PredictorType } from './types';
 
 export const MODELS_KEYS = ['path', 'paths', 'dir', 'cache_size', 'disk_cache_size', 'signature_key'] as const;
-const MODEL_PATH_KEYS = ['name', 'path', 'signature_key'] as const;
+export const MODEL_PATH_KEYS = ['name', 'path', 'signature_key'] as const;
 
 /** Only TensorFlow SavedModels have signatures to choose from. */
 export const SIGNATURE_KEY_TYPE: PredictorType = 'tensorflow';

@@ -19,7 +19,7 @@ const POD_HINTS = {
   max_replica_concurrency: 'in the container form, use max_concurrency and max_queue_length',
 };
 
-const CONTAINER_KEYS = [
+export const CONTAINER_KEYS = [
   'name',
   'image',
   'command',

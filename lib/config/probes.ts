@@ -5,9 +5,12 @@ import { Field } from './field';
 import { readExactlyOne, readInteger, readSection, readString, readStringList, Section } from './field-readers';
 import { ExecHandler, HttpGetHandler, PreStopHandler, ProbeHandler, ProbeSpec, TcpSocketHandler } from './types';
 
-const PROBE_HANDLERS = ['http_get', 'tcp_socket', 'exec'] as const;
-const PRE_STOP_HANDLERS = ['http_get', 'exec'] as const;
-const PROBE_TIMING_KEYS = [
+export const PROBE_HANDLERS = ['http_get', 'tcp_socket', 'exec'] as const;
+export const PRE_STOP_HANDLERS = ['http_get', 'exec'] as const;
+export const HTTP_GET_KEYS = ['port', 'path'] as const;
+export const TCP_SOCKET_KEYS = ['port'] as const;
+export const EXEC_KEYS = ['command'] as const;
+export const PROBE_TIMING_KEYS = [
   'initial_delay_seconds',
   'timeout_seconds',
   'period_seconds',
@@ -78,7 +81,7 @@ function readPort(field: Field): number | undefined {
 }
 
 function readHttpGet(field: Field): HttpGetHandler | undefined {
-  const section = readSection(field, ['port', 'path']);
+  const section = readSection(field, HTTP_GET_KEYS);
   if (!section) return undefined;
   const port = readPort(section.get('port'));
   const pathField = section.get('path');
@@ -92,14 +95,14 @@ function readHttpGet(field: Field): HttpGetHandler | undefined {
 }
 
 function readTcpSocket(field: Field): TcpSocketHandler | undefined {
-  const section = readSection(field, ['port']);
+  const section = readSection(field, TCP_SOCKET_KEYS);
   if (!section) return undefined;
   const port = readPort(section.get('port'));
   return port === undefined ? undefined : { type: 'tcp_socket', port };
 }
 
 function readExec(field: Field): ExecHandler | undefined {
-  const section = readSection(field, ['command']);
+  const section = readSection(field, EXEC_KEYS);
   if (!section) return undefined;
   const command = readStringList(section.get('command'), { required: true, minLength: 1, what: 'item: the program to run, then its arguments' });
   return command === undefined ? undefined : { type: 'exec', command };

@@ -8,7 +8,7 @@ import { readNetworking } from './networking';
 import { TrafficSplitterSpec, TrafficSplitterTarget } from './types';
 
 export const TRAFFIC_SPLITTER_KEYS = ['name', 'kind', 'networking', 'apis'] as const;
-const TARGET_KEYS = ['name', 'weight', 'shadow'] as const;
+export const SPLITTER_TARGET_KEYS = ['name', 'weight', 'shadow'] as const;
 
 const REALTIME_ONLY_KEYS = ['pod', 'predictor', 'handler', 'compute', 'autoscaling', 'update_strategy', 'node_groups', 'tracker'];
 const SPLITTER_HINTS: KeyHints = Object.fromEntries(
@@ -39,7 +39,7 @@ function readTargets(field: Field): TrafficSplitterTarget[] | undefined {
   const firstIndexOfName = new Map<string, number>();
   let shadowName: string | undefined;
   for (const [index, item] of items.entries()) {
-    const section = readSection(item, TARGET_KEYS, { required: true });
+    const section = readSection(item, SPLITTER_TARGET_KEYS, { required: true });
     if (!section) continue;
     const nameField = section.get('name');
     const name = readString(nameField, { required: true });

@@ -15,6 +15,16 @@ import {
 import type {
   AutoscalingDefinition,
   ComputeDefinition,
+  ContainerDefinition,
+  DependenciesDefinition,
+  ExecDefinition,
+  HttpGetDefinition,
+  ModelPathDefinition,
+  PreStopDefinition,
+  ServerSideBatchingDefinition,
+  TcpSocketDefinition,
+  TrackerDefinition,
+  TrafficSplitterTargetDefinition,
   ModelsDefinition,
   NetworkingDefinition,
   PodDefinition,
@@ -25,12 +35,14 @@ import type {
 import { PREDICTOR_AUTOSCALING_KEYS } from '../../../lib/config/autoscaling';
 import { COMPUTE_KEYS } from '../../../lib/config/compute';
 import { CONTAINER_API_KEYS } from '../../../lib/config/container-api';
-import { MODELS_KEYS } from '../../../lib/config/models';
+import { MODEL_PATH_KEYS, MODELS_KEYS } from '../../../lib/config/models';
 import { NETWORKING_KEYS } from '../../../lib/config/networking';
-import { POD_KEYS } from '../../../lib/config/pod';
-import { PREDICTOR_KEYS } from '../../../lib/config/predictor';
+import { CONTAINER_KEYS, POD_KEYS } from '../../../lib/config/pod';
+import { DEPENDENCIES_KEYS, PREDICTOR_KEYS, SERVER_SIDE_BATCHING_KEYS } from '../../../lib/config/predictor';
+import { EXEC_KEYS, HTTP_GET_KEYS, PRE_STOP_HANDLERS, PROBE_HANDLERS, PROBE_TIMING_KEYS, TCP_SOCKET_KEYS } from '../../../lib/config/probes';
 import { PREDICTOR_API_KEYS } from '../../../lib/config/predictor-api';
-import { TRAFFIC_SPLITTER_KEYS } from '../../../lib/config/traffic-splitter';
+import { SPLITTER_TARGET_KEYS, TRAFFIC_SPLITTER_KEYS } from '../../../lib/config/traffic-splitter';
+import { TRACKER_KEYS } from '../../../lib/config/tracker';
 import { UPDATE_STRATEGY_KEYS } from '../../../lib/config/update-strategy';
 import { FILE } from './config-fixtures';
 
@@ -524,6 +536,17 @@ const KEY_TABLE_MATCHES: {
   updateStrategy: SameKeys<UpdateStrategyDefinition, typeof UPDATE_STRATEGY_KEYS>;
   realtimeApi: SameKeys<RealtimeApiDefinition, [...typeof CONTAINER_API_KEYS, ...typeof PREDICTOR_API_KEYS]>;
   trafficSplitter: SameKeys<TrafficSplitterDefinition, typeof TRAFFIC_SPLITTER_KEYS>;
+  container: SameKeys<ContainerDefinition, typeof CONTAINER_KEYS>;
+  probe: SameKeys<ProbeDefinition, [...typeof PROBE_HANDLERS, ...typeof PROBE_TIMING_KEYS]>;
+  preStop: SameKeys<PreStopDefinition, typeof PRE_STOP_HANDLERS>;
+  httpGet: SameKeys<HttpGetDefinition, typeof HTTP_GET_KEYS>;
+  tcpSocket: SameKeys<TcpSocketDefinition, typeof TCP_SOCKET_KEYS>;
+  exec: SameKeys<ExecDefinition, typeof EXEC_KEYS>;
+  tracker: SameKeys<TrackerDefinition, typeof TRACKER_KEYS>;
+  dependencies: SameKeys<DependenciesDefinition, typeof DEPENDENCIES_KEYS>;
+  serverSideBatching: SameKeys<ServerSideBatchingDefinition, typeof SERVER_SIDE_BATCHING_KEYS>;
+  modelPath: SameKeys<ModelPathDefinition, typeof MODEL_PATH_KEYS>;
+  splitterTarget: SameKeys<TrafficSplitterTargetDefinition, typeof SPLITTER_TARGET_KEYS>;
 } = {
   pod: true,
   compute: true,
@@ -534,6 +557,17 @@ const KEY_TABLE_MATCHES: {
   updateStrategy: true,
   realtimeApi: true,
   trafficSplitter: true,
+  container: true,
+  probe: true,
+  preStop: true,
+  httpGet: true,
+  tcpSocket: true,
+  exec: true,
+  tracker: true,
+  dependencies: true,
+  serverSideBatching: true,
+  modelPath: true,
+  splitterTarget: true,
 };
 
 describe('definitions: the key table', () => {
