@@ -138,6 +138,8 @@ describe('predictorImageAsset', () => {
   test('GIVEN GPU or Neuron compute THEN the CUDA or Neuron Dockerfile of the runtime, as a separate asset', () => {
     const project = writeProject(path.join(dir, 'variants'));
     const stack = new cdk.Stack(new cdk.App(), 'Images');
+    // A stack of assets only has no resources, which CloudFormation validation warns about on the console.
+    new cdk.CfnWaitConditionHandle(stack, 'Placeholder');
     const cpu = predictorImageAsset(stack, { projectDir: project, dependencies: DEPENDENCIES, variant: 'cpu' });
     const gpu = predictorImageAsset(stack, { projectDir: project, dependencies: DEPENDENCIES, variant: 'gpu' });
     const neuron = predictorImageAsset(stack, { projectDir: project, dependencies: DEPENDENCIES, variant: 'neuron' });
