@@ -363,11 +363,20 @@ export interface ModelsDefinition {
 
 /** `predictor.dependencies`: file names, relative to the project directory. */
 export interface DependenciesDefinition {
-  /** @default "requirements.txt" */
+  /**
+   * Python packages installed with pip.
+   * @default "requirements.txt"
+   */
   readonly pip?: string;
-  /** @default "conda-packages.txt" */
+  /**
+   * Packages installed with conda.
+   * @default "conda-packages.txt"
+   */
   readonly conda?: string;
-  /** @default "dependencies.sh" */
+  /**
+   * A bash script run while the image is built.
+   * @default "dependencies.sh"
+   */
   readonly shell?: string;
 }
 
@@ -381,6 +390,7 @@ export interface ServerSideBatchingDefinition {
 
 /** `predictor`: the user's `PythonPredictor`, served by the project's Python runtime (the predictor form). */
 export interface PredictorDefinition {
+  /** The kind of predictor: `python`, or `tensorflow` / `onnx` (these need `models`). */
   readonly type: 'python' | 'tensorflow' | 'onnx';
   /** The file with the predictor class, relative to the project directory (`configDir`). */
   readonly path: string;
@@ -399,7 +409,10 @@ export interface PredictorDefinition {
    * @default - the project's Python predictor runtime
    */
   readonly image?: string;
-  /** @default "info" */
+  /**
+   * The runtime's log level.
+   * @default "info"
+   */
   readonly logLevel?: 'debug' | 'info' | 'warning' | 'error';
   /**
    * The dependency files installed into the image.
@@ -455,6 +468,7 @@ export interface TrackerDefinition {
    * @default - the whole response
    */
   readonly key?: string;
+  /** `classification`: predictions counted per class; `regression`: their min, max and average. */
   readonly modelType: 'classification' | 'regression';
 }
 
@@ -465,7 +479,7 @@ export interface TrackerDefinition {
 export interface RealtimeApiDefinition {
   /**
    * The discriminator beside {@link TrafficSplitterDefinition}.
-   * @default 'RealtimeAPI'
+   * @default "RealtimeAPI"
    */
   readonly kind?: 'RealtimeAPI';
   /** A DNS-1035 label, at most 42 characters, unique among the definitions. */
@@ -490,16 +504,25 @@ export interface RealtimeApiDefinition {
    * @default - cpu "200m", no memory request, no GPU or Inferentia
    */
   readonly compute?: ComputeDefinition;
-  /** @default - 1 to 100 replicas, aiming at pod.maxConcurrency in-flight requests per replica */
+  /**
+   * Request-based autoscaling.
+   * @default - 1 to 100 replicas, aiming at pod.maxConcurrency in-flight requests per replica
+   */
   readonly autoscaling?: AutoscalingDefinition;
   /**
    * Predictor form only: predictions exported as metrics.
    * @default - none
    */
   readonly tracker?: TrackerDefinition;
-  /** @default - maxSurge "25%", maxUnavailable "25%" */
+  /**
+   * The Deployment's rolling update.
+   * @default - maxSurge "25%", maxUnavailable "25%"
+   */
   readonly updateStrategy?: UpdateStrategyDefinition;
-  /** @default - endpoint "/<name>", timeout "600s" */
+  /**
+   * Where it is served on the gateway.
+   * @default - endpoint "/<name>", timeout "600s"
+   */
   readonly networking?: NetworkingDefinition;
   /**
    * The node groups the API may run on, at least one when given.
@@ -527,7 +550,10 @@ export interface TrafficSplitterDefinition {
   readonly kind: 'TrafficSplitter';
   /** A DNS-1035 label, at most 42 characters, unique among the definitions. */
   readonly name: string;
-  /** @default - endpoint "/<name>", timeout "600s" */
+  /**
+   * Where it is served on the gateway.
+   * @default - endpoint "/<name>", timeout "600s"
+   */
   readonly networking?: NetworkingDefinition;
   /** The targets, at least one, each once. */
   readonly apis: readonly TrafficSplitterTargetDefinition[];
@@ -595,9 +621,10 @@ const PROPS_SOURCE = '<props>';
  * Throws a {@link ConfigError} naming every problem by its camelCase path (`iris.autoscaling.targetInFlight`).
  */
 export function realtimeApiSpec(definition: RealtimeApiDefinition): RealtimeApiSpec {
-  const kind: unknown = (definition as { kind?: unknown }).kind;
+  // Not a mapping (from JavaScript, or a cast): configFromDefinitions names it, as a file's entry.
+  const kind = isMapping(definition) ? definition.kind : undefined;
   if (kind !== undefined && kind !== 'RealtimeAPI') {
-    const name = (definition as { name?: unknown }).name;
+    const name = isMapping(definition) ? definition.name : undefined;
     const label = typeof name === 'string' && name !== '' ? name : '[0]';
     throw new ConfigError([
       {
@@ -754,20 +781,22 @@ function toEntryValue(value: unknown, shape: Shape, path: FieldPath, problems: K
     return Array.isArray(value) ? value.map((item, i) => toEntryValue(item, shape.item, [...path, i], problems)) : value;
   }
   if (!isMapping(value)) return value;
-  const entry: Record<string, unknown> = {};
+  // Pairs, then one object: assigning entry["__proto__"] would set the object's prototype, not a key the
+  // validator can name (a definition parsed from JSON can hold one).
+  const entry: [string, unknown][] = [];
   for (const [key, child] of Object.entries(value)) {
     if (child === undefined) continue;
     const snakeKey = toSnakeCase(key);
     if (snakeKey !== key && RENAMED_KEYS.has(snakeKey)) {
-      entry[snakeKey] = shape.keys.includes(snakeKey) ? toEntryValue(child, shapeOf(shape, snakeKey), [...path, key], problems) : child;
+      entry.push([snakeKey, shape.keys.includes(snakeKey) ? toEntryValue(child, shapeOf(shape, snakeKey), [...path, key], problems) : child]);
     } else if (RENAMED_KEYS.has(key)) {
       const message = `unknown field ${JSON.stringify(key)}; definitions are camelCase: ${toCamelCase(key)}`;
       problems.push({ path: [...path, key], message });
     } else {
-      entry[key] = shape.keys.includes(key) ? toEntryValue(child, shapeOf(shape, key), [...path, key], problems) : child;
+      entry.push([key, shape.keys.includes(key) ? toEntryValue(child, shapeOf(shape, key), [...path, key], problems) : child]);
     }
   }
-  return entry;
+  return Object.fromEntries(entry);
 }
 
 function shapeOf(shape: Shape & { type: 'mapping' }, key: string): Shape {

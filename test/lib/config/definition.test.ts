@@ -515,6 +515,23 @@ describe('definitions: problems in camelCase', () => {
   test('GIVEN no definitions THEN the validator says so', () => {
     expect(problemsOf([])).toEqual(['<props>: must list at least one API, got an empty list']);
   });
+
+  test('GIVEN realtimeApiSpec null (from JavaScript) WHEN converted THEN a ConfigError naming the entry, not a TypeError', () => {
+    expect(() => realtimeApiSpec(null as unknown as RealtimeApiDefinition)).toThrow(ConfigError);
+    expect(() => realtimeApiSpec(null as unknown as RealtimeApiDefinition)).toThrow(
+      '<props>: [0]: must be a mapping (an API with name, kind, ...), got null',
+    );
+  });
+
+  test('GIVEN a definition parsed from JSON with a "__proto__" key WHEN converted THEN it is unknown at its path, as in a file', () => {
+    const definition: unknown = JSON.parse(
+      '{"name": "iris", "__proto__": {"x": 1}, "pod": {"__proto__": {"port": 1}, "containers": [{"name": "api", "image": "iris:1"}]}}',
+    );
+    expect(problemsOf([definition])).toEqual([
+      '<props>: iris.__proto__: unknown field "__proto__"; allowed fields: name, kind, pod, autoscaling, updateStrategy, networking, nodeGroups',
+      '<props>: iris.pod.__proto__: unknown field "__proto__"; allowed fields: port, maxConcurrency, maxQueueLength, containers',
+    ]);
+  });
 });
 
 // Compile-time: every key each reader accepts is a field of its definition, and no other. A key added to a
