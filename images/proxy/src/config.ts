@@ -131,7 +131,8 @@ function parseValue(setting: Setting, text: string, origin: string): number | st
   }
 }
 
-const HOST_LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+// `_` too: resolvers accept it, and container runtimes name services with it (Docker Compose's `my_api`).
+const HOST_LABEL = /^[a-zA-Z0-9_](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?$/;
 
 /** An IP address, or a DNS name (RFC 1123 labels, not all digits as only a malformed IPv4 address would be). */
 function isHost(text: string): boolean {

@@ -84,7 +84,7 @@ describe('parseCommandLine', () => {
     expect(() => config(argv)).toThrow(message);
   });
 
-  test.each([['localhost'], ['127.0.0.1'], ['::1'], ['0.0.0.0'], ['api.cortex.svc.cluster.local'], ['my-host.'], ['fe80::1']])(
+  test.each([['localhost'], ['127.0.0.1'], ['::1'], ['0.0.0.0'], ['api.cortex.svc.cluster.local'], ['my-host.'], ['fe80::1'], ['my_api']])(
     'GIVEN the host %j THEN it is read',
     (host) => {
       expect(config(['--host', host, '--user-host', host])).toMatchObject({ host, userHost: host });
