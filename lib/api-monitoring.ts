@@ -148,24 +148,22 @@ export class ApiMetrics {
     return this.insights('pod_neuroncore_utilization', 'Average', options);
   }
 
+  /** A per-API request metric (namespace `Cortex`, the API as `ApiName`). */
   private request(metricName: string, statistic: string, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    const { apiName, namespace, clusterName } = this.props;
-    return new cloudwatch.Metric({
-      namespace: API_METRICS_NAMESPACE,
-      metricName,
-      dimensionsMap: { ClusterName: clusterName, Namespace: namespace, ApiName: apiName },
-      statistic,
-      period: ALARM_PERIOD,
-      ...options,
-    });
+    return this.metric(API_METRICS_NAMESPACE, 'ApiName', metricName, statistic, options);
   }
 
+  /** A Container Insights metric (the API's Deployment as `PodName`). */
   private insights(metricName: string, statistic: string, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    const { apiName, namespace, clusterName } = this.props;
+    return this.metric(CONTAINER_INSIGHTS_NAMESPACE, 'PodName', metricName, statistic, options);
+  }
+
+  private metric(namespace: string, apiDimension: string, metricName: string, statistic: string, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    const { apiName, clusterName } = this.props;
     return new cloudwatch.Metric({
-      namespace: CONTAINER_INSIGHTS_NAMESPACE,
+      namespace,
       metricName,
-      dimensionsMap: { ClusterName: clusterName, Namespace: namespace, PodName: apiName },
+      dimensionsMap: { ClusterName: clusterName, Namespace: this.props.namespace, [apiDimension]: apiName },
       statistic,
       period: ALARM_PERIOD,
       ...options,

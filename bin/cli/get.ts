@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_NAMESPACE } from '../../constructs/names';
 import { parseCommandArgs } from './args';
 import { CliIo, EXIT_INVALID, EXIT_OK, UsageError } from './io';
-import { ClusterSnapshot, readSnapshot, RealtimeApiSummary, TrafficSplitterSummary } from './kube/apis';
+import { ClusterSnapshot, GATEWAY_NAMESPACE, GATEWAY_SERVICE, readSnapshot, RealtimeApiSummary, TrafficSplitterSummary } from './kube/apis';
 import { KubeApiError, KubeClient, KubeConnectionError } from './kube/client';
 import { KubeconfigError, KubeTarget, loadKubeconfig } from './kube/kubeconfig';
 import {
@@ -284,7 +284,7 @@ export function renderList(snapshot: ClusterSnapshot, context: string, now: numb
     .filter((a) => a.reason !== undefined && a.status !== 'live')
     .map((a) => `${paint(a.name, STATUS_COLOR[a.status], color)}: ${a.reason}\n`);
   if (!snapshot.gatewayAddress) {
-    notes.push(`the APIs gateway (istio-system/apis-gateway) has no load balancer address yet: endpoints show their paths\n`);
+    notes.push(`the APIs gateway (${GATEWAY_NAMESPACE}/${GATEWAY_SERVICE}) has no load balancer address yet: endpoints show their paths\n`);
   }
   if (notes.length > 0) parts.push(notes.join(''));
   return parts.join('\n');

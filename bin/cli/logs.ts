@@ -6,6 +6,7 @@ import {
   StartLiveTailResponseStream,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { API_KIND_LABEL, DEFAULT_NAMESPACE } from '../../constructs/names';
+import { DNS_1035_LABEL, DNS_1035_RULE } from '../../lib/config/names';
 import { parseCommandArgs } from './args';
 import { CliIo, EXIT_INVALID, EXIT_OK, UsageError } from './io';
 import { splitterTargets } from './kube/apis';
@@ -81,7 +82,7 @@ export function logsCommand(argv: string[], io: CliIo, signal?: AbortSignal): nu
   }
   const apiName = positionals[0];
   if (apiName === undefined) throw new UsageError('missing API: the name of the API whose logs to print');
-  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(apiName)) throw new UsageError(`"${apiName}" is not an API name (lowercase letters, digits and "-")`);
+  if (!DNS_1035_LABEL.test(apiName)) throw new UsageError(`"${apiName}" is not an API name (${DNS_1035_RULE})`);
   const follow = values.follow === true;
   const sinceText = (values.since as string | undefined) ?? (follow ? undefined : DEFAULT_SINCE);
   let startTime: number | undefined;

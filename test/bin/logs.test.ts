@@ -369,4 +369,10 @@ describe('cortex logs: errors', () => {
     expect((await logs('iris', '--since', 'yesterday')).err).toMatch(/--since must be a duration \(10m, 1h30m, 2d\) or a date-time/);
     expect((await logs('Iris')).code).toBe(2);
   });
+
+  test('GIVEN a name no API can have (API names start with a letter) WHEN cortex logs THEN a usage error says what an API name is', async () => {
+    const { code, err } = await logs('2iris');
+    expect(code).toBe(2);
+    expect(err).toMatch(/"2iris" is not an API name \(lower-case letters, digits and "-", starting with a letter and not ending with "-"\)/);
+  });
 });

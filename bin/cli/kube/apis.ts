@@ -1,4 +1,4 @@
-import { API_KIND_LABEL, API_NAME_LABEL } from '../../../constructs/names';
+import { API_KIND_LABEL, API_NAME_LABEL, APIS_GATEWAY } from '../../../constructs/names';
 import { KubeClient } from './client';
 import { Deployment, KubeList, ObjectMeta, Pod, Service, VirtualService } from './objects';
 import { apiStatus, ApiStatus, ApiStatusCode, podProblem, replicaCounts, ReplicaCounts, STATUS_SEVERITY } from './status';
@@ -10,9 +10,11 @@ import { apiStatus, ApiStatus, ApiStatusCode, podProblem, replicaCounts, Replica
  * and the APIs gateway's load balancer address, which makes the endpoint URLs.
  */
 
-/** The Istio namespace and the gateway Service whose load balancer serves every API (DESIGN.md). */
-export const GATEWAY_NAMESPACE = 'istio-system';
-export const GATEWAY_SERVICE = 'apis-gateway';
+/**
+ * The Istio namespace and the gateway Service whose load balancer serves every API (DESIGN.md): the
+ * gateway chart's release bears the `Gateway` object's name, so its Service does too.
+ */
+export const [GATEWAY_NAMESPACE, GATEWAY_SERVICE] = APIS_GATEWAY.split('/');
 
 export interface PodSummary {
   readonly name: string;

@@ -17,8 +17,6 @@ import {
   REQUESTS_METRIC,
 } from '../../../constructs/names';
 
-export { API_NAME_METRIC_LABEL, DURATION_METRIC, IN_FLIGHT_METRIC, NAMESPACE_METRIC_LABEL, QUEUE_METRIC, REQUESTS_METRIC };
-
 /** Where Prometheus answers in the cluster. */
 export interface PrometheusService {
   readonly namespace: string;

@@ -1,15 +1,7 @@
 import * as autoscaling from '../../../constructs/autoscaling';
 import { KubeClient } from '../../../bin/cli/kube/client';
-import {
-  API_NAME_METRIC_LABEL,
-  DEFAULT_PROMETHEUS_SERVICE,
-  IN_FLIGHT_METRIC,
-  metricQueries,
-  NAMESPACE_METRIC_LABEL,
-  parsePrometheusService,
-  readApiMetrics,
-} from '../../../bin/cli/kube/prometheus';
-import { DEFAULT_PROMETHEUS_URL } from '../../../constructs/names';
+import { DEFAULT_PROMETHEUS_SERVICE, metricQueries, parsePrometheusService, readApiMetrics } from '../../../bin/cli/kube/prometheus';
+import { API_NAME_METRIC_LABEL, DEFAULT_PROMETHEUS_URL, IN_FLIGHT_METRIC, NAMESPACE_METRIC_LABEL } from '../../../constructs/names';
 import { FakeHttpServer } from '../../support/fake-http';
 import { PROMETHEUS_QUERY_PATH } from '../../support/kube-fixtures';
 
