@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Breaker, BreakerWaiter } from './breaker';
 import { Log } from './log';
 import { CLIENT_CLOSED_REQUEST, Metrics } from './metrics';
-import { BodyFraming, dropListedHeaders, UpstreamConnection, UpstreamListener, UpstreamPool } from './upstream';
+import { BodyFraming, listedHeaderNames, UpstreamConnection, UpstreamListener, UpstreamPool } from './upstream';
 
 export interface ProxyHandlerOptions {
   readonly userHost: string;
@@ -441,17 +441,13 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
 
 /** Drops from a block of header lines those named in Connection (they are hop-by-hop too). */
 function withoutListedHeaders(block: string, connection: string): string {
-  const pairs: string[] = [];
-  for (const line of block.split('\r\n')) {
-    if (line === '') continue;
-    const colon = line.indexOf(':');
-    pairs.push(line.slice(0, colon), line.slice(colon + 2));
-  }
-  const before = pairs.length;
-  dropListedHeaders(pairs, connection);
-  if (pairs.length === before) return block;
+  // Most clients send `Connection: keep-alive`, which names no header: the block stays as it is.
+  const listed = listedHeaderNames(connection);
+  if (listed.length === 0) return block;
   let out = '';
-  for (let i = 0; i < pairs.length; i += 2) out += `${pairs[i]}: ${pairs[i + 1]}\r\n`;
+  for (const line of block.split('\r\n')) {
+    if (line !== '' && !listed.includes(line.slice(0, line.indexOf(':')).toLowerCase())) out += `${line}\r\n`;
+  }
   return out;
 }
 

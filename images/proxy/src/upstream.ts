@@ -504,12 +504,24 @@ function dropHeader(headers: string[], lowerName: string): void {
   }
 }
 
-/** Headers named in Connection are hop-by-hop too. */
-export function dropListedHeaders(headers: string[], connectionTokens: string): void {
-  const listed = connectionTokens
+const NO_NAMES: readonly string[] = [];
+
+/**
+ * The header names a Connection header lists, lower-cased: those headers are hop-by-hop too. Its usual
+ * values, `keep-alive` and `close`, are options that name no header: empty, without allocating.
+ */
+export function listedHeaderNames(connectionTokens: string): readonly string[] {
+  const tokens = connectionTokens.toLowerCase();
+  if (tokens === 'keep-alive' || tokens === 'close') return NO_NAMES;
+  return tokens
     .split(',')
-    .map((t) => t.trim().toLowerCase())
+    .map((t) => t.trim())
     .filter((t) => t !== '' && t !== 'close' && t !== 'keep-alive');
+}
+
+/** Headers named in Connection are hop-by-hop too. */
+function dropListedHeaders(headers: string[], connectionTokens: string): void {
+  const listed = listedHeaderNames(connectionTokens);
   if (listed.length === 0) return;
   for (let i = headers.length - 2; i >= 0; i -= 2) {
     if (listed.includes(headers[i].toLowerCase())) headers.splice(i, 2);
