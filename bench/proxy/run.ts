@@ -161,6 +161,23 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+const USAGE = `usage: node dist/bench/proxy/run.js [--duration SECONDS] [--rounds N] [--concurrency C1,C2,...]
+
+The same upstream reached directly, through cortex-proxy and through nginx, loaded by wrk (needs wrk and nginx).
+  --duration     seconds per wrk run (default 10)
+  --rounds       interleaved rounds; medians are printed (default 3)
+  --concurrency  wrk connections, comma-separated (default 1,32,256)
+`;
+
+/** An integer >= 1, else an error naming the flag, the value and what is allowed. */
+function positiveInteger(flag: string, text: string): number {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`${flag} (${JSON.stringify(text)}) must be an integer >= 1`);
+  return value;
+}
+
+class UsageError extends Error {}
+
 const fmtUs = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`);
 const fmtRps = (rps: number): string => Math.round(rps).toLocaleString('en-US');
 
@@ -170,11 +187,17 @@ async function main(): Promise<number> {
       duration: { type: 'string', default: '10' },
       rounds: { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '1,32,256' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  const seconds = Number(values.duration);
-  const rounds = Number(values.rounds);
-  const levels = String(values.concurrency).split(',').map(Number);
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  // Checked before anything starts: wrk would otherwise get `-dNaNs` with nginx already running.
+  const seconds = positiveInteger('--duration', values.duration);
+  const rounds = positiveInteger('--rounds', values.rounds);
+  const levels = values.concurrency.split(',').map((level) => positiveInteger('--concurrency', level));
 
   const wrkPath = findBinary('wrk');
   const nginxPath = findBinary('nginx');
@@ -228,7 +251,7 @@ async function main(): Promise<number> {
       children.push(child);
       return child;
     };
-    const upstream = spawnLogged(nginxPath, ['-e', path.join(dir, 'upstream.early.log'), '-p', dir, '-c', upstreamConf], 'upstream');
+    spawnLogged(nginxPath, ['-e', path.join(dir, 'upstream.early.log'), '-p', dir, '-c', upstreamConf], 'upstream');
     const nginx = spawnLogged(nginxPath, ['-e', path.join(dir, 'nginx-proxy.early.log'), '-p', dir, '-c', proxyConf], 'nginx-proxy');
     const proxy = spawnLogged(
       process.execPath,
@@ -241,7 +264,6 @@ async function main(): Promise<number> {
     const nginxWorker = childPid(nginx.pid as number);
     const cpuPid: Record<TargetName, number | undefined> = { direct: undefined, 'cortex-proxy': proxy.pid, nginx: nginxWorker };
     const ports: Record<TargetName, number> = { direct: upstreamPort, 'cortex-proxy': proxyPort, nginx: nginxPort };
-    void upstream;
 
     const versions = [
       `node ${process.version}`,
@@ -311,7 +333,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`bench/proxy: ${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
+    // A bad flag is a line, not a stack trace (parseArgs's own errors too: an unknown flag, a missing value).
+    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_');
+    process.stderr.write(`bench/proxy: ${usage ? `${(error as Error).message} (--help lists the flags)` : error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(usage ? 2 : 1);
   },
 );
