@@ -362,8 +362,8 @@ export function rolloutGateBundleDirectory(libDir: string = __dirname): string {
 
 /** A rollout timeout: whole seconds from {@link MIN_ROLLOUT_TIMEOUT} to {@link MAX_ROLLOUT_TIMEOUT}. */
 export function checkRolloutTimeout(timeout: Duration): void {
-  if (Token.isUnresolved(timeout.toSeconds({ integral: false }))) return;
   const seconds = timeout.toSeconds({ integral: false });
+  if (Token.isUnresolved(seconds)) return;
   if (!Number.isInteger(seconds) || seconds < MIN_ROLLOUT_TIMEOUT.toSeconds() || seconds > MAX_ROLLOUT_TIMEOUT.toSeconds()) {
     throw new CortexValidationError(
       `rolloutGate.timeout (${timeout.toHumanString()}) must be whole seconds from ${MIN_ROLLOUT_TIMEOUT.toHumanString()} to ` +

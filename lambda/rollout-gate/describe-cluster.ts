@@ -1,6 +1,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { regionalHostname } from './eks-token';
 
 /** How long EKS's answer may take (the isComplete function has a minute for its whole look). */
 const DESCRIBE_TIMEOUT_MS = 8_000;
@@ -28,7 +29,7 @@ export interface DescribeClusterOptions {
  * on that cluster only. A small signed call rather than the EKS SDK client, to keep the bundle small.
  */
 export async function describeCluster(options: DescribeClusterOptions): Promise<ClusterConnection> {
-  const base = new URL(options.eksEndpoint ?? `https://eks.${options.region}.${options.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`);
+  const base = new URL(options.eksEndpoint ?? `https://${regionalHostname('eks', options.region)}`);
   const path = `/clusters/${encodeURIComponent(options.clusterName)}`;
   const signer = new SignatureV4({ credentials: options.credentials, region: options.region, service: 'eks', sha256: Sha256 });
   const signed = await signer.sign({

@@ -28,7 +28,7 @@ export interface EksTokenOptions {
  * AWS call is made here.
  */
 export async function eksToken(options: EksTokenOptions): Promise<string> {
-  const hostname = `sts.${options.region}.${dnsSuffix(options.region)}`;
+  const hostname = regionalHostname('sts', options.region);
   const signer = new SignatureV4({ credentials: options.credentials, region: options.region, service: 'sts', sha256: Sha256 });
   const presigned = await signer.presign(
     {
@@ -48,7 +48,7 @@ export async function eksToken(options: EksTokenOptions): Promise<string> {
   return EKS_TOKEN_PREFIX + Buffer.from(url, 'utf8').toString('base64url');
 }
 
-/** The DNS suffix of a region's endpoints (China's regions have their own). */
-function dnsSuffix(region: string): string {
-  return region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+/** The host of an AWS service's endpoint in a region: `sts.us-east-1.amazonaws.com` (China's regions have their own suffix). */
+export function regionalHostname(service: string, region: string): string {
+  return `${service}.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`;
 }

@@ -1,7 +1,7 @@
 import { SPEC_HASH_ANNOTATION } from '../../constructs/names';
 import { type ApiManifest, type ApiManifests, apiManifests, type KubeObject, objectKey } from './api-manifests';
 import { diffValues, type FieldChange, isRecord, pathStartsWith } from './object-diff';
-import { KEDA_DEFAULT_MAX_REPLICAS, KEDA_DEFAULT_MIN_REPLICAS, rolloutPlan, type RolloutPlan } from './rollout';
+import { rolloutPlan, type RolloutPlan, scaledObjectBounds } from './rollout';
 import type { StackTemplates } from './templates';
 
 /** One object of an API that is added, removed or changed. */
@@ -209,7 +209,7 @@ function warningsOf(from: ApiManifest, to: ApiManifest, objects: ObjectChange[])
   return warnings;
 }
 
-/** The ScaledObject (or HPA) that scales `deployment`, if any. */
+/** The ScaledObject that scales `deployment`, if any. */
 function scalerOf(api: ApiManifest, deployment: KubeObject): KubeObject | undefined {
   return api.objects.find((o) => {
     if (o.kind !== 'ScaledObject' || !isRecord(o.spec)) return false;
@@ -222,14 +222,8 @@ function replicaRange(api: ApiManifest): ReplicaRange | undefined {
   const deployment = api.objects.find((o) => o.kind === 'Deployment');
   if (deployment === undefined) return undefined;
   const scaler = scalerOf(api, deployment);
-  if (scaler !== undefined && isRecord(scaler.spec)) {
-    const min = scaler.spec.minReplicaCount;
-    const max = scaler.spec.maxReplicaCount;
-    return {
-      min: typeof min === 'number' ? min : KEDA_DEFAULT_MIN_REPLICAS,
-      max: typeof max === 'number' ? max : KEDA_DEFAULT_MAX_REPLICAS,
-    };
-  }
+  const bounds = scaler === undefined ? undefined : scaledObjectBounds(scaler);
+  if (bounds !== undefined) return bounds;
   const replicas = isRecord(deployment.spec) && typeof deployment.spec.replicas === 'number' ? deployment.spec.replicas : 1;
   return { min: replicas, max: replicas };
 }

@@ -56,7 +56,7 @@ function sortKeys(value: unknown): unknown {
  * A CDK container image asset's URI: `<account>.dkr.ecr.<region>.<suffix>/cdk-<qualifier>-container-assets-...:<hash>`,
  * written with `Fn::Sub` (or `Fn::Join` by older synthesizers). Rendered as its content hash only.
  */
-const IMAGE_ASSET_URI = /^\$\{AWS::AccountId\}\.dkr\.ecr\.\$\{AWS::Region\}\.\$\{AWS::URLSuffix\}\/\S*container-assets\S*:([0-9a-f]{12})[0-9a-f]{52}$/;
+const IMAGE_ASSET_URI = /^\$\{AWS::AccountId\}\.dkr\.ecr\.\$\{AWS::Region\}\.\$\{AWS::URLSuffix\}\/\S*container-assets\S*:([0-9a-f]{64})$/;
 
 /** Characters kept of an image asset's hash: enough to tell two builds apart. */
 export const ASSET_HASH_LENGTH = 12;
@@ -71,7 +71,7 @@ export function renderIntrinsic(value: unknown): string {
   const [fn, args] = Object.entries(value)[0];
   const rendered = renderFunction(fn, args);
   const asset = IMAGE_ASSET_URI.exec(rendered);
-  return asset ? `<asset image ${asset[1]}>` : rendered;
+  return asset ? `<asset image ${asset[1].slice(0, ASSET_HASH_LENGTH)}>` : rendered;
 }
 
 function renderFunction(fn: string, args: unknown): string {

@@ -65,15 +65,8 @@ export function rolloutPlan(deployment: KubeObject, scaledObject?: KubeObject): 
   const rolling = isRecord(strategy.rollingUpdate) ? strategy.rollingUpdate : {};
   const maxSurge = intOrString(rolling.maxSurge) ?? DEFAULT_MAX_SURGE;
   const maxUnavailable = intOrString(rolling.maxUnavailable) ?? DEFAULT_MAX_UNAVAILABLE;
-  let replicas = typeof spec.replicas === 'number' ? spec.replicas : 1;
-  let autoscaled: RolloutPlan['autoscaled'];
-  const scaling = scaledObject && isRecord(scaledObject.spec) ? scaledObject.spec : undefined;
-  if (scaling !== undefined) {
-    const min = typeof scaling.minReplicaCount === 'number' ? scaling.minReplicaCount : KEDA_DEFAULT_MIN_REPLICAS;
-    const max = typeof scaling.maxReplicaCount === 'number' ? scaling.maxReplicaCount : KEDA_DEFAULT_MAX_REPLICAS;
-    autoscaled = { min, max };
-    replicas = Math.max(min, 1);
-  }
+  const autoscaled = scaledObject === undefined ? undefined : scaledObjectBounds(scaledObject);
+  const replicas = autoscaled !== undefined ? Math.max(autoscaled.min, 1) : typeof spec.replicas === 'number' ? spec.replicas : 1;
   const { surge, unavailable } = resolveRollingBounds(maxSurge, maxUnavailable, replicas);
   return {
     strategy: strategy.type === 'Recreate' ? 'Recreate' : 'RollingUpdate',
@@ -82,6 +75,13 @@ export function rolloutPlan(deployment: KubeObject, scaledObject?: KubeObject): 
     maxSurge: { spec: maxSurge, pods: surge },
     maxUnavailable: { spec: maxUnavailable, pods: unavailable },
   };
+}
+
+/** A ScaledObject's replica bounds, KEDA's defaults for those it leaves out; undefined without a spec. */
+export function scaledObjectBounds(scaledObject: KubeObject): { min: number; max: number } | undefined {
+  if (!isRecord(scaledObject.spec)) return undefined;
+  const { minReplicaCount: min, maxReplicaCount: max } = scaledObject.spec;
+  return { min: typeof min === 'number' ? min : KEDA_DEFAULT_MIN_REPLICAS, max: typeof max === 'number' ? max : KEDA_DEFAULT_MAX_REPLICAS };
 }
 
 /** A readable int-or-percent; anything else (a token, a typo the API server would refuse) counts as unset. */

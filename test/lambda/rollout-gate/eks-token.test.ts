@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { EKS_TOKEN_PREFIX, eksToken } from '../../../lambda/rollout-gate/eks-token';
+import { EKS_TOKEN_PREFIX, eksToken, regionalHostname } from '../../../lambda/rollout-gate/eks-token';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const signingDate = new Date('2025-06-01T12:00:00Z');
@@ -72,5 +72,12 @@ describe('eksToken', () => {
   test('GIVEN a China region THEN the regional endpoint is under amazonaws.com.cn', async () => {
     const url = presignedUrl(await eksToken({ clusterName: 'c', region: 'cn-north-1', credentials, signingDate }));
     expect(url.host).toBe('sts.cn-north-1.amazonaws.com.cn');
+  });
+});
+
+describe('regionalHostname', () => {
+  test('GIVEN a service and a region THEN its endpoint host, under amazonaws.com.cn in China (DescribeCluster\'s default endpoint too)', () => {
+    expect(regionalHostname('eks', 'us-east-1')).toBe('eks.us-east-1.amazonaws.com');
+    expect(regionalHostname('eks', 'cn-northwest-1')).toBe('eks.cn-northwest-1.amazonaws.com.cn');
   });
 });
