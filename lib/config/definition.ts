@@ -621,24 +621,7 @@ const PROPS_SOURCE = '<props>';
  * Throws a {@link ConfigError} naming every problem by its camelCase path (`iris.autoscaling.targetInFlight`).
  */
 export function realtimeApiSpec(definition: RealtimeApiDefinition): RealtimeApiSpec {
-  // Not a mapping (from JavaScript, or a cast): configFromDefinitions names it, as a file's entry.
-  const kind = isMapping(definition) ? definition.kind : undefined;
-  if (kind !== undefined && kind !== 'RealtimeAPI') {
-    const name = isMapping(definition) ? definition.name : undefined;
-    const label = typeof name === 'string' && name !== '' ? name : '[0]';
-    throw new ConfigError([
-      {
-        file: PROPS_SOURCE,
-        line: 0,
-        column: 0,
-        path: `${label}.kind`,
-        message:
-          `must be "RealtimeAPI" (or left out), got ${describeValue(kind)}; ` +
-          'a TrafficSplitter goes to configFromDefinitions, beside its target APIs',
-      },
-    ]);
-  }
-  return configFromDefinitions([definition]).apis[0];
+  return definitionsToConfig([definition], PROPS_SOURCE, 'RealtimeAPI only').apis[0];
 }
 
 /**
@@ -648,9 +631,16 @@ export function realtimeApiSpec(definition: RealtimeApiDefinition): RealtimeApiS
  * Throws a {@link ConfigError} naming every problem by its camelCase path.
  */
 export function configFromDefinitions(definitions: readonly ApiDefinition[], source = PROPS_SOURCE): CortexConfig {
+  return definitionsToConfig(definitions, source, 'any kind');
+}
+
+/** The kinds a conversion takes: {@link realtimeApiSpec} refuses a splitter, which needs its targets beside it. */
+type AcceptedKinds = 'RealtimeAPI only' | 'any kind';
+
+function definitionsToConfig(definitions: readonly ApiDefinition[], source: string, accepted: AcceptedKinds): CortexConfig {
   const ownProblems: KeyedProblem[] = [];
   const entries = Array.isArray(definitions)
-    ? definitions.map((definition, index) => toEntry(definition, index, ownProblems))
+    ? definitions.map((definition, index) => toEntry(definition, index, accepted, ownProblems))
     : definitions;
   const result = validateConfigObject(entries, source);
   const labelOf = (index: number) => entryLabel(index, definitions, result.problems);
@@ -754,18 +744,21 @@ function toSnakeCase(key: string): string {
 // ---------------------------------------------------------------------------------------------------
 
 /** A definition as a cortex.yaml entry; `kind` defaults to RealtimeAPI. Anything but a mapping goes as it is. */
-function toEntry(definition: unknown, index: number, problems: KeyedProblem[]): unknown {
+function toEntry(definition: unknown, index: number, accepted: AcceptedKinds, problems: KeyedProblem[]): unknown {
   if (!isMapping(definition)) return definition;
   const kind = definition.kind;
   const entry = toEntryValue(definition, ENTRY, [index], problems) as Record<string, unknown>;
   if (kind === undefined) return { ...entry, kind: 'RealtimeAPI' };
-  if (kind === 'RealtimeAPI' || kind === 'TrafficSplitter') return entry;
-  // `api` and `deployment` are Cortex 0.10 – 0.12's, for files only. Without a kind the validator reads
-  // nothing more of the entry (its `kind: required` gives way to this problem) but still sees its name.
-  problems.push({
-    path: [index, 'kind'],
-    message: `must be "RealtimeAPI" or "TrafficSplitter" (or left out for a RealtimeAPI), got ${describeValue(kind)}`,
-  });
+  if (kind === 'RealtimeAPI' || (kind === 'TrafficSplitter' && accepted === 'any kind')) return entry;
+  // Another kind (`api` and `deployment` are Cortex 0.10 – 0.12's, for files only). Without a kind the
+  // validator reads nothing more of the entry (its `kind: required` gives way to this problem) but still
+  // checks its name, so the problem is labelled as the validator labels the entry's other ones.
+  const message =
+    accepted === 'any kind'
+      ? `must be "RealtimeAPI" or "TrafficSplitter" (or left out for a RealtimeAPI), got ${describeValue(kind)}`
+      : `must be "RealtimeAPI" (or left out), got ${describeValue(kind)}` +
+        (kind === 'TrafficSplitter' ? '; a TrafficSplitter goes to configFromDefinitions, beside its target APIs' : '');
+  problems.push({ path: [index, 'kind'], message });
   const { kind: _invalid, ...withoutKind } = entry;
   return withoutKind;
 }

@@ -512,6 +512,28 @@ describe('definitions: problems in camelCase', () => {
     );
   });
 
+  test('GIVEN realtimeApiSpec a splitter with an invalid name THEN the kind problem is labelled [0], as the name problem is', () => {
+    // GIVEN
+    const splitter = { name: 'Split', kind: 'TrafficSplitter', apis: [] } as unknown as RealtimeApiDefinition;
+    // WHEN
+    let problems: string[] = [];
+    try {
+      realtimeApiSpec(splitter);
+    } catch (e) {
+      problems = (e as ConfigError).problems.map(formatProblem);
+    }
+    // THEN
+    expect(problems).toEqual([
+      '<props>: [0].kind: must be "RealtimeAPI" (or left out), got "TrafficSplitter"; a TrafficSplitter goes to configFromDefinitions, beside its target APIs',
+      expect.stringMatching(/^<props>: \[0\]\.name: must be a DNS-1035 label/),
+    ]);
+  });
+
+  test('GIVEN realtimeApiSpec a kind only files have THEN an error at kind, with no word of splitters', () => {
+    const old = { name: 'old', kind: 'api' } as unknown as RealtimeApiDefinition;
+    expect(() => realtimeApiSpec(old)).toThrow(/^<props>: old\.kind: must be "RealtimeAPI" \(or left out\), got "api"$/);
+  });
+
   test('GIVEN no definitions THEN the validator says so', () => {
     expect(problemsOf([])).toEqual(['<props>: must list at least one API, got an empty list']);
   });
