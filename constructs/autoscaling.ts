@@ -1,3 +1,4 @@
+import { LEGACY_API_LIMITS } from '../lib/config/defaults';
 import { CortexValidationError } from '../lib/config/errors';
 import type { AutoscalingSpec } from '../lib/config/types';
 import {
@@ -104,12 +105,13 @@ export function checkAutoscaling(autoscaling: AutoscalingSpec): void {
   }
   const target = autoscaling.targetCpuUtilization;
   if (target !== undefined) {
-    if (!Number.isInteger(target) || target < 1 || target > 100) {
-      throw new CortexValidationError(`autoscaling.targetCpuUtilization (${target}) must be an integer from 1 to 100 (percent)`);
+    const { minTargetCpuUtilization: min, maxTargetCpuUtilization: max, minReplicas } = LEGACY_API_LIMITS;
+    if (!Number.isInteger(target) || target < min || target > max) {
+      throw new CortexValidationError(`autoscaling.targetCpuUtilization (${target}) must be an integer from ${min} to ${max} (percent)`);
     }
-    if (autoscaling.minReplicas < 1) {
+    if (autoscaling.minReplicas < minReplicas) {
       throw new CortexValidationError(
-        `autoscaling.minReplicas (${autoscaling.minReplicas}) must be >= 1 with targetCpuUtilization: KEDA cannot scale a CPU-only ScaledObject to zero`,
+        `autoscaling.minReplicas (${autoscaling.minReplicas}) must be >= ${minReplicas} with targetCpuUtilization: KEDA cannot scale a CPU-only ScaledObject to zero`,
       );
     }
   }

@@ -177,6 +177,17 @@ def _mapping(problems: _Problems, obj: dict, key: str, prefix: str = "") -> Opti
     return value
 
 
+def _user_mapping(problems: _Problems, raw: dict, key: str) -> Dict[str, Any]:
+    """``config`` / ``metadata``: the user's own mapping, handed to their code as it is; empty when absent."""
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.add(key, f"must be a mapping, got {_describe(value)}")
+        return {}
+    return value
+
+
 def _models(problems: _Problems, raw: dict) -> Optional[ModelsSettings]:
     models = _mapping(problems, raw, "models")
     if models is None:
@@ -286,18 +297,8 @@ def parse_settings(raw: Any, source: str = "settings") -> Settings:
     style = _enum(problems, raw, "style", STYLES, default="class")
     # A function-style model API may have no code at all: the model answers with no request handler.
     path = _str(problems, raw, "path", required=not (style == "function" and type_ in ("tensorflow", "onnx")))
-    metadata = raw.get("metadata")
-    if metadata is None:
-        metadata = {}
-    elif not isinstance(metadata, dict):
-        problems.add("metadata", f"must be a mapping, got {_describe(metadata)}")
-        metadata = {}
-    config = raw.get("config")
-    if config is None:
-        config = {}
-    elif not isinstance(config, dict):
-        problems.add("config", f"must be a mapping, got {_describe(config)}")
-        config = {}
+    metadata = _user_mapping(problems, raw, "metadata")
+    config = _user_mapping(problems, raw, "config")
     models = _models(problems, raw)
     batching = _batching(problems, raw)
     processes = _int(problems, raw, "processes_per_replica", default=1, minimum=1)
