@@ -6,6 +6,7 @@ import { isLoopbackHost, pinImages, PinnedImage } from '../../lib/pin';
 import { parseCommandArgs } from './args';
 import { CliIo, EXIT_INVALID, EXIT_OK, UsageError } from './io';
 import { loadConfig } from './load';
+import { plural } from './term';
 
 export const pinUsage = `Usage: cortex pin [-f PATH] [--lock PATH] [--dry-run]
 
@@ -164,6 +165,3 @@ function summarize(images: readonly PinnedImage[]): string {
   return parts.join(', ');
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}

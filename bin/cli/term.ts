@@ -60,6 +60,11 @@ function textOf(cell: Cell): string {
 }
 
 /** Moves the cursor home and clears the screen: what `--watch` writes before each redraw on a terminal. */
+/** `1 image`, `2 images`: a count and its noun, in the CLI's summaries. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 export const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -2,6 +2,7 @@ import { formatProblem } from '../../lib/config';
 import { parseCommandArgs } from './args';
 import { CliIo, EXIT_INVALID, EXIT_OK } from './io';
 import { loadConfig } from './load';
+import { plural } from './term';
 
 export const validateUsage = `Usage: cortex validate [-f PATH]
 
@@ -37,6 +38,3 @@ export function validateCommand(argv: string[], io: CliIo): number {
   return EXIT_OK;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}

@@ -1,5 +1,5 @@
 import { CliIo } from '../../bin/cli/io';
-import { formatFields, formatTable, paint, Spinner, useColor } from '../../bin/cli/term';
+import { formatFields, formatTable, paint, plural, Spinner, useColor } from '../../bin/cli/term';
 
 describe('formatTable', () => {
   test('aligns columns two spaces apart, whatever the colours, without trailing spaces', () => {
@@ -63,5 +63,15 @@ describe('colours and the spinner: on a terminal only', () => {
     const tty = io(true);
     await expect(new Spinner(tty.io, 1_000).during('x', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(tty.err[tty.err.length - 1]).toBe('\r\x1b[2K');
+  });
+});
+
+describe('plural', () => {
+  test.each([
+    [0, '0 images'],
+    [1, '1 image'],
+    [2, '2 images'],
+  ])('GIVEN %i THEN %j', (n, text) => {
+    expect(plural(n, 'image')).toBe(text);
   });
 });
