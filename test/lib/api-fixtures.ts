@@ -24,13 +24,14 @@ export interface ClusterStack {
 }
 
 /** A stack with an aws-eks-v2 cluster (kubectl provider, no capacity) and a platform that waits for its namespace. */
-export function clusterStack(options: { endpointUrl?: string; namespace?: string } = {}): ClusterStack {
+export function clusterStack(options: { endpointUrl?: string; namespace?: string; endpointAccess?: eks.EndpointAccess } = {}): ClusterStack {
   const app = new cdk.App();
   const stack = new cdk.Stack(app, 'Test');
   const cluster = new eks.Cluster(stack, 'Cluster', {
     version: eks.KubernetesVersion.V1_36,
     defaultCapacity: 0,
     defaultCapacityType: eks.DefaultCapacityType.NODEGROUP,
+    endpointAccess: options.endpointAccess,
     kubectlProviderOptions: { kubectlLayer: new KubectlV36Layer(stack, 'KubectlLayer') },
   });
   const name = options.namespace ?? 'cortex';

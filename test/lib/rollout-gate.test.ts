@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KubectlV36Layer } from '@aws-cdk/lambda-layer-kubectl-v36';
 import * as cdk from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -36,16 +35,7 @@ function gated(options: { endpointAccess?: eks.EndpointAccess } = {}) {
 }
 
 function privateClusterStack(endpointAccess: eks.EndpointAccess) {
-  const app = new cdk.App();
-  const stack = new cdk.Stack(app, 'Private');
-  const cluster = new eks.Cluster(stack, 'Cluster', {
-    version: eks.KubernetesVersion.V1_36,
-    defaultCapacity: 0,
-    defaultCapacityType: eks.DefaultCapacityType.NODEGROUP,
-    endpointAccess,
-    kubectlProviderOptions: { kubectlLayer: new KubectlV36Layer(stack, 'KubectlLayer') },
-  });
-  return { app, stack, cluster };
+  return clusterStack({ endpointAccess });
 }
 
 /** The gate's two handler functions (not the provider framework's, not the kubectl provider's). */
