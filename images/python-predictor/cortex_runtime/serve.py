@@ -1,16 +1,26 @@
 """Running the server: one process, or a supervisor and ``processes_per_replica`` worker processes.
 
-The listening socket is bound once, before any predictor is loaded, so that the kubelet's probe gets
-a 503 (not a refused connection) while ``__init__`` runs. With several processes the supervisor binds
-it and forks the workers, which all accept on it (the kernel spreads the connections); each loads
-its own predictor, and ``/healthz`` answers 200 only when every worker's ``__init__`` has returned.
-We fork rather than use uvicorn's ``--workers`` because readiness spans the workers, and because a
-worker whose ``__init__`` fails must stop the whole container (exit non-zero), not be left out.
+Two listening sockets, both bound once, before any predictor is loaded: the API's (``POST /``, what the
+proxy forwards) and the admin one (``/healthz``, ``/metrics``: what the proxy reads, never forwarded to).
+One uvicorn server serves both and routes each connection by the port it arrived on
+(``ListenerDispatch``). In a pod both are on 127.0.0.1: only the proxy, in the same pod, reaches them.
+``/healthz`` answers 503 (not a refused connection) while ``__init__`` runs. With several processes the
+supervisor binds the sockets and forks the workers, which all accept on them (the kernel spreads the
+connections); each loads its own predictor, and ``/healthz`` answers 200 only when every worker's
+``__init__`` has returned. We fork rather than use uvicorn's ``--workers`` because readiness spans the
+workers, and because a worker whose ``__init__`` fails must stop the whole container (exit non-zero),
+not be left out.
 
-Exit codes: 0 after a graceful stop (SIGTERM/SIGINT), 1 when the predictor failed to load or a worker
-died, 2 for unusable settings (__main__).
+A process whose predict threads are all stuck stops being ready, then exits (watchdog.py). SIGTERM
+drains: no new connections, requests in flight finish, but for at most ``drain_timeout`` seconds; then
+the process stops anyway (a predictor that hangs must not hold the pod until the kubelet's SIGKILL).
+
+Exit codes: 0 after a stop on SIGTERM/SIGINT (drained, or cut at the drain deadline), 1 when the
+predictor failed to load or a worker died (or faulthandler ended a process whose event loop was
+blocked), 2 for unusable settings (__main__), 3 when the watchdog stopped a stuck process.
 """
 
+import asyncio
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -22,15 +32,18 @@ import tempfile
 import threading
 import time
 import traceback
-from typing import Any, Callable, List, Optional
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, List, MutableMapping, Optional
 
 import uvicorn
 
 from .config import Settings
-from .errors import PredictorLoadError
+from .errors import NotReadyError, PredictorLoadError
 from .predictor import Predictor
 from .server import create_app
+from .threads import PredictThreads
 from .tracker import Tracker
+from .watchdog import DRAIN_EXIT_MARGIN_SECONDS, Watchdog
 
 logger = logging.getLogger("cortex_runtime")
 
@@ -42,6 +55,103 @@ RUNTIME_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 #: How long a failed load waits for the server to have started before stopping it (stopping a server
 #: still starting leaves its lifespan task behind, which uvicorn then logs as a CancelledError).
 STARTED_WAIT_SECONDS = 10.0
+#: After the drain deadline, how long the requests answered with 503 have to go out before the rest is cut.
+DRAIN_CUT_SECONDS = 1.0
+DRAIN_DEADLINE_MESSAGE = "the API is shutting down and this request did not finish before the drain deadline"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """How long a request may run, how long a stuck process may stay, how long SIGTERM may drain (seconds)."""
+
+    #: ``networking.timeout``: every predict thread busy in one call longer than this is stuck.
+    request_timeout: float = 600.0
+    #: How long a stuck process stays (not ready) before exiting, in case a thread returns after all.
+    stuck_grace: float = 30.0
+    #: After SIGTERM, how long requests in flight may take to finish; None: ``request_timeout``.
+    drain_timeout: Optional[float] = None
+
+    @property
+    def drain_seconds(self) -> float:
+        return self.request_timeout if self.drain_timeout is None else self.drain_timeout
+
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+class ListenerDispatch:
+    """One ASGI app for two listeners: connections to ``admin_port`` go to ``admin``, the rest to ``api``."""
+
+    def __init__(self, api: ASGIApp, admin: ASGIApp, admin_port: int) -> None:
+        self.api = api
+        self.admin = admin
+        self.admin_port = admin_port
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        server = scope.get("server") if scope["type"] != "lifespan" else None
+        if server is not None and server[1] == self.admin_port:
+            await self.admin(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+
+class RuntimeServer(uvicorn.Server):
+    """uvicorn's server, plus the watchdog at every tick and a deadline on the drain after SIGTERM.
+
+    (uvicorn 0.17 waits for open connections forever after SIGTERM; ``timeout_graceful_shutdown`` came later.)
+    """
+
+    def __init__(self, config: uvicorn.Config, *, api_name: str, drain_timeout: float,
+                 watchdog: Optional[Watchdog] = None, threads: Optional[PredictThreads] = None) -> None:
+        super().__init__(config)
+        self.api_name = api_name
+        self.drain_timeout = drain_timeout
+        self.watchdog = watchdog
+        self.threads = threads
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        first = not self.should_exit
+        super().handle_exit(sig, frame)
+        if not first:
+            return
+        logger.info("%s: received %s: finishing the requests in flight, for at most %g s", self.api_name,
+                    signal.Signals(sig).name, self.drain_timeout)
+        if self.watchdog is not None:
+            self.watchdog.draining(self.drain_timeout)
+        try:
+            asyncio.get_running_loop().call_later(self.drain_timeout, self._drain_deadline)
+        except RuntimeError:  # not on the loop (no loop signal handlers): faulthandler's deadline still holds
+            pass
+
+    def _drain_deadline(self) -> None:
+        if not self.server_state.connections and not self.server_state.tasks:
+            return
+        # The calls still in predict get a 503 (their threads go on, their results are dropped), so that their
+        # clients get an answer and their connections close; whatever is still open a moment later is cut.
+        failed = self.threads.abandon(lambda: NotReadyError(DRAIN_DEADLINE_MESSAGE)) if self.threads is not None else 0
+        logger.warning("%s: the drain deadline (%g s) has passed with %d connection(s) still open: answering the %d "
+                       "request(s) still in predict with 503, and stopping", self.api_name, self.drain_timeout,
+                       len(self.server_state.connections), failed)
+        asyncio.get_running_loop().call_later(DRAIN_CUT_SECONDS, self._cut)
+
+    def _cut(self) -> None:
+        self.force_exit = True
+
+    async def shutdown(self, sockets: Optional[List[socket.socket]] = None) -> None:
+        await super().shutdown(sockets=sockets)
+        if self.force_exit:
+            # uvicorn skips the app's shutdown when forced; run it anyway (bounded), so that its task ends
+            # rather than being cancelled (and logged as an error) as the loop closes.
+            try:
+                await asyncio.wait_for(self.lifespan.shutdown(), DRAIN_CUT_SECONDS)
+            except (asyncio.TimeoutError, Exception):  # noqa: B902 — stopping anyway
+                pass
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.watchdog is not None:
+            self.watchdog.tick()
+        return await super().on_tick(counter)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -80,29 +190,43 @@ def run_worker(
     settings: Settings,
     project_dir: str,
     sock: socket.socket,
+    admin_sock: socket.socket,
     *,
+    lifecycle: Lifecycle = Lifecycle(),
     process_index: int = 0,
     on_ready: Optional[Callable[[], None]] = None,
     all_ready: Optional[Callable[[], bool]] = None,
     tracker_dir: Optional[str] = None,
+    stuck_count: Optional[Any] = None,
 ) -> int:
-    """Serves on ``sock`` until told to stop; loads the predictor meanwhile. Returns the exit code."""
+    """Serves on ``sock`` and ``admin_sock`` until told to stop; loads the predictor meanwhile. Returns the exit code."""
     predictor = Predictor(settings, project_dir, process_index=process_index)
     tracker = (
         Tracker(settings.tracker, settings.api_name, shared_dir=tracker_dir, process_index=process_index)
         if settings.tracker is not None
         else None
     )
-    app = create_app(predictor, settings, tracker=tracker, all_ready=all_ready)
+    watchdog: Optional[Watchdog] = None
+    app = create_app(predictor, settings, tracker=tracker, all_ready=all_ready,
+                     stuck=lambda: watchdog.stuck_reason() if watchdog is not None else None)
+    watchdog = Watchdog(
+        app.state.threads,
+        stuck_after=lifecycle.request_timeout,
+        grace=lifecycle.stuck_grace,
+        api_name=settings.api_name,
+        ready=lambda: predictor.ready,
+        shared=stuck_count,
+    )
     config = uvicorn.Config(
-        app,
+        ListenerDispatch(app, app.state.admin_app, admin_sock.getsockname()[1]),
         log_config=None,
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
-    server = uvicorn.Server(config)
+    server = RuntimeServer(config, api_name=settings.api_name, drain_timeout=lifecycle.drain_seconds,
+                           watchdog=watchdog, threads=app.state.threads)
     failures: List[BaseException] = []
 
     def load() -> None:
@@ -121,7 +245,10 @@ def run_worker(
 
     # A daemon: a SIGTERM during a long __init__ must not wait for it.
     threading.Thread(target=load, name="cortex-load", daemon=True).start()
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock, admin_sock])
+    finally:
+        watchdog.stop()
     return 1 if failures else 0
 
 
@@ -141,8 +268,9 @@ def _neuron_cores(settings: Settings, index: int, processes: int) -> None:
     logger.info("worker %d: NeuronCores %s", index, cores)
 
 
-def _worker_main(settings: Settings, project_dir: str, sock: socket.socket, index: int, processes: int,
-                 ready_count: Any, tracker_dir: Optional[str]) -> None:
+def _worker_main(settings: Settings, project_dir: str, sock: socket.socket, admin_sock: socket.socket,
+                 lifecycle: Lifecycle, index: int, processes: int, ready_count: Any, stuck_count: Any,
+                 tracker_dir: Optional[str]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _neuron_cores(settings, index, processes)
@@ -155,27 +283,34 @@ def _worker_main(settings: Settings, project_dir: str, sock: socket.socket, inde
         settings,
         project_dir,
         sock,
+        admin_sock,
+        lifecycle=lifecycle,
         process_index=index,
         on_ready=on_ready,
         all_ready=lambda: ready_count.value >= processes,
         tracker_dir=tracker_dir,
+        stuck_count=stuck_count,
     )
     os._exit(code)
 
 
-def run(settings: Settings, project_dir: str, sock: socket.socket) -> int:
-    """Serves the API on ``sock`` with ``processes_per_replica`` processes. Returns the exit code."""
+def run(settings: Settings, project_dir: str, sock: socket.socket, admin_sock: socket.socket,
+        lifecycle: Lifecycle = Lifecycle()) -> int:
+    """Serves the API on ``sock`` (and health and metrics on ``admin_sock``) with ``processes_per_replica``
+    processes. Returns the exit code."""
     processes = settings.processes_per_replica
     if processes == 1:
-        return run_worker(settings, project_dir, sock)
+        return run_worker(settings, project_dir, sock, admin_sock, lifecycle=lifecycle)
 
     ctx = multiprocessing.get_context("fork")
     ready_count = ctx.Value("i", 0)
+    stuck_count = ctx.Value("i", 0)
     tracker_dir = tempfile.mkdtemp(prefix="cortex-tracker-") if settings.tracker is not None else None
     workers = [
         ctx.Process(
             target=_worker_main,
-            args=(settings, project_dir, sock, i, processes, ready_count, tracker_dir),
+            args=(settings, project_dir, sock, admin_sock, lifecycle, i, processes, ready_count, stuck_count,
+                  tracker_dir),
             name=f"worker-{i}",
             daemon=False,
         )
@@ -187,15 +322,21 @@ def run(settings: Settings, project_dir: str, sock: socket.socket) -> int:
                 ", ".join(str(w.pid) for w in workers))
 
     stopping = threading.Event()
+    # After SIGTERM, the workers have drained or been stopped by then (their own deadline, then faulthandler's).
+    kill_at: List[float] = []
+
+    def stop_workers(alive: List[Any]) -> None:
+        stopping.set()
+        kill_at.append(time.monotonic() + lifecycle.drain_seconds + 2 * DRAIN_EXIT_MARGIN_SECONDS)
+        for w in alive:
+            if w.is_alive() and w.pid is not None:
+                os.kill(w.pid, signal.SIGTERM)
 
     def stop(signum: int, frame: Any) -> None:
         if stopping.is_set():
             return
-        stopping.set()
         logger.info("%s: received %s, stopping the workers", settings.api_name, signal.Signals(signum).name)
-        for w in workers:
-            if w.is_alive() and w.pid is not None:
-                os.kill(w.pid, signal.SIGTERM)
+        stop_workers(workers)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -203,7 +344,15 @@ def run(settings: Settings, project_dir: str, sock: socket.socket) -> int:
     exit_code = 0
     alive = list(workers)
     while alive:
-        ready = multiprocessing.connection.wait([w.sentinel for w in alive])
+        timeout = None if not kill_at or kill_at[0] == float("inf") else max(0.0, kill_at[0] - time.monotonic())
+        ready = multiprocessing.connection.wait([w.sentinel for w in alive], timeout)
+        if not ready and kill_at and time.monotonic() >= kill_at[0]:
+            for w in alive:
+                if w.is_alive() and w.pid is not None:
+                    logger.error("%s: %s (pid %d) is still running past the drain deadline: killing it",
+                                 settings.api_name, w.name, w.pid)
+                    os.kill(w.pid, signal.SIGKILL)
+            kill_at[0] = float("inf")
         for w in [w for w in alive if w.sentinel in ready]:
             w.join()
             alive.remove(w)
@@ -212,13 +361,11 @@ def run(settings: Settings, project_dir: str, sock: socket.socket) -> int:
                 logger.error("%s: %s (pid %d) exited with code %s: stopping the others", settings.api_name,
                              w.name, w.pid, w.exitcode)
                 exit_code = exit_code or code
-                stopping.set()
-                for other in alive:
-                    if other.is_alive() and other.pid is not None:
-                        os.kill(other.pid, signal.SIGTERM)
+                stop_workers(alive)
             elif w.exitcode not in (0, None) and exit_code == 0 and w.exitcode != -signal.SIGTERM:
                 exit_code = w.exitcode if w.exitcode > 0 else 1
     sock.close()
+    admin_sock.close()
     if tracker_dir is not None:
         shutil.rmtree(tracker_dir, ignore_errors=True)
     return exit_code

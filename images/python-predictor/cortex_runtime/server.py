@@ -6,8 +6,13 @@
   numbers, booleans and None (numpy values too); ``bytes`` as they are (``application/octet-stream``);
   a Starlette ``Response`` as it is. ``?debug=true`` logs the payload and the prediction.
   ``post_predict`` runs after the response has been sent.
-- ``GET /healthz``: 200 once the predictor's ``__init__`` has returned (in every process), else 503.
 - ``GET /``: the API's name, whether it is ready, and its models when it serves several.
+
+and, on a second app served on the runtime's internal admin port (``app.state.admin_app``; serve.py
+routes each connection by the port it arrived on), which the proxy reads and clients cannot reach:
+
+- ``GET /healthz``: 200 once the predictor's ``__init__`` has returned (in every process), else 503; 503
+  too while the watchdog finds every predict thread stuck (watchdog.py).
 - ``GET /metrics``: the tracker's Prometheus metrics (empty without a tracker).
 
 Errors become responses in one place: errors.error_response.
@@ -105,8 +110,10 @@ def create_app(
     *,
     tracker: Optional[Tracker] = None,
     all_ready: Optional[Callable[[], bool]] = None,
+    stuck: Optional[Callable[[], Optional[str]]] = None,
 ) -> Starlette:
-    """The app serving ``predictor``. ``all_ready``: whether every process of the replica is ready."""
+    """The app serving ``predictor``, with its admin app in ``app.state.admin_app``. ``all_ready``: whether
+    every process of the replica is ready; ``stuck``: why the replica is stuck (the watchdog), or None."""
     threads = PredictThreads(settings.threads_per_process)
     api_name = settings.api_name
 
@@ -165,6 +172,9 @@ def create_app(
         return predictor.ready and (all_ready is None or all_ready())
 
     async def healthz(request: Request) -> Response:
+        reason = stuck() if stuck is not None else None
+        if reason is not None:
+            return JSONResponse({"status": "stuck", "detail": reason}, status_code=503)
         if is_ready():
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "loading"}, status_code=503)
@@ -200,10 +210,15 @@ def create_app(
         routes=[
             Route("/", predict_endpoint, methods=["POST"]),
             Route("/", status, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    # Not on the API's port: what the proxy forwards from clients must not reach these.
+    app.state.admin_app = Starlette(
+        routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        lifespan=lifespan,
     )
     app.state.predictor = predictor
     app.state.batcher = batcher

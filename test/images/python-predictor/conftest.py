@@ -48,14 +48,14 @@ def serve(tmp_path):
 
 @pytest.fixture
 def run_runtime(tmp_path):
-    """run_runtime(predictor_source | project Path, settings, files=None, env=None) → a RuntimeProcess."""
+    """run_runtime(predictor_source | project Path, settings, files=None, env=None, args=None) → a RuntimeProcess."""
     processes = []
 
-    def start(source, settings_dict, files=None, env=None):
+    def start(source, settings_dict, files=None, env=None, args=None):
         project = source if isinstance(source, Path) else write_project(tmp_path / "project", source, files)
         workdir = tmp_path / f"run-{len(processes)}"
         workdir.mkdir()
-        process = RuntimeProcess(settings_dict, project, workdir, env)
+        process = RuntimeProcess(settings_dict, project, workdir, env, args)
         processes.append(process)
         return process
 

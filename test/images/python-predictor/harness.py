@@ -18,7 +18,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import httpx
 import uvicorn
@@ -29,7 +29,7 @@ EXAMPLES_DIR = ROOT / "examples"
 
 from cortex_runtime.config import parse_settings  # noqa: E402  (conftest puts RUNTIME_DIR on sys.path)
 from cortex_runtime.predictor import Predictor  # noqa: E402
-from cortex_runtime.serve import bind  # noqa: E402
+from cortex_runtime.serve import ListenerDispatch, bind  # noqa: E402
 from cortex_runtime.server import create_app  # noqa: E402
 from cortex_runtime.tracker import Tracker  # noqa: E402
 
@@ -87,10 +87,16 @@ class InProcessServer:
         self.app = create_app(self.predictor, self.settings, tracker=self.tracker)
         self.sock = bind("127.0.0.1", 0)
         self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="on")
+        # /healthz and /metrics are on the admin listener, as in the runtime (serve.py)
+        self.admin_sock = bind("127.0.0.1", 0)
+        self.admin_url = "http://127.0.0.1:%d" % self.admin_sock.getsockname()[1]
+        dispatch = ListenerDispatch(self.app, self.app.state.admin_app, self.admin_sock.getsockname()[1])
+        config = uvicorn.Config(dispatch, log_config=None, access_log=False, lifespan="on")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock, self.admin_sock]},
+                                       daemon=True)
         self.client = httpx.Client(base_url=self.url, timeout=WAIT)
+        self.admin = httpx.Client(base_url=self.admin_url, timeout=WAIT)
 
     def start(self) -> "InProcessServer":
         self.thread.start()
@@ -103,12 +109,14 @@ class InProcessServer:
 
     def stop(self) -> None:
         self.client.close()
+        self.admin.close()
         self.server.should_exit = True
         self.thread.join(WAIT)
         if self.thread.is_alive():
             self.server.force_exit = True
             self.thread.join(WAIT)
         self.sock.close()
+        self.admin_sock.close()
 
     def post(self, payload: Any = None, *, params: Optional[Dict[str, str]] = None, **kwargs: Any) -> httpx.Response:
         if payload is not None:
@@ -120,7 +128,7 @@ class RuntimeProcess:
     """``python -m cortex_runtime`` in a child process, on a free loopback port."""
 
     def __init__(self, settings_dict: Dict[str, Any], project_dir: Path, workdir: Path,
-                 env: Optional[Dict[str, str]] = None) -> None:
+                 env: Optional[Dict[str, str]] = None, args: Optional[List[str]] = None) -> None:
         self.settings_path = workdir / "predictor.json"
         self.settings_path.write_text(json.dumps(settings_dict))
         self.log_path = workdir / "runtime.log"
@@ -134,10 +142,12 @@ class RuntimeProcess:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cortex_runtime", "--settings", str(self.settings_path), "--project-dir",
-             str(project_dir), "--host", "127.0.0.1", "--port", "0"],
+             str(project_dir), "--host", "127.0.0.1", "--port", "0", "--admin-port", "0", *(args or [])],
             env=child_env, stdout=self._log, stderr=subprocess.STDOUT, cwd=str(workdir),
         )
         self.url: Optional[str] = None
+        #: Where /healthz and /metrics are (the runtime's admin port).
+        self.admin_url: Optional[str] = None
 
     @property
     def log(self) -> str:
@@ -145,9 +155,13 @@ class RuntimeProcess:
 
     def wait_listening(self) -> str:
         def listening() -> bool:
-            match = re.search(r"on (http://127\.0\.0\.1:\d+)", self.log)
+            log = self.log
+            match = re.search(r"on (http://127\.0\.0\.1:\d+)", log)
+            admin = re.search(r"health and metrics on (http://127\.0\.0\.1:\d+)", log)
             if match:
                 self.url = match.group(1)
+            if admin:
+                self.admin_url = admin.group(1)
             if self.proc.poll() is not None and not match:
                 raise AssertionError(f"the runtime exited ({self.proc.returncode}) before listening:\n{self.log}")
             return match is not None
@@ -158,12 +172,13 @@ class RuntimeProcess:
 
     def wait_ready(self, timeout: float = 30.0) -> str:
         url = self.wait_listening()
+        assert self.admin_url is not None, self.log
 
         def ready() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"the runtime exited ({self.proc.returncode}):\n{self.log}")
             try:
-                return httpx.get(url + "/healthz", timeout=WAIT).status_code == 200
+                return httpx.get(self.admin_url + "/healthz", timeout=WAIT).status_code == 200
             except httpx.TransportError:
                 return False
 

@@ -114,4 +114,4 @@ def test_legacy_iris_both_forms_classify_the_sample_and_track_the_class(api, ren
     response = httpx.post(url, json=sample("legacy-iris"), timeout=WAIT)
     # THEN init ran, predict answered, and the tracker counted the class
     assert (response.status_code, response.json()) == (200, {"label": "setosa"})
-    assert f'cortex_prediction_class_total{{api_name="{api}",class="setosa"}} 1' in httpx.get(url + "/metrics", timeout=WAIT).text
+    assert f'cortex_prediction_class_total{{api_name="{api}",class="setosa"}} 1' in httpx.get(runtime.admin_url + "/metrics", timeout=WAIT).text

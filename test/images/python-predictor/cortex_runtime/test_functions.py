@@ -44,7 +44,7 @@ class TestPythonModule:
         # GIVEN a module with init(metadata) and predict(sample, metadata)
         hooks.init_calls = []
         server = serve(INFERENCE, function_settings(metadata={"labels": ["setosa", "virginica"]}), load=False)
-        assert server.client.get("/healthz").status_code == 503
+        assert server.admin.get("/healthz").status_code == 503
 
         # WHEN it loads and serves two requests
         server.load()
@@ -52,7 +52,7 @@ class TestPythonModule:
         second = server.post({"i": 0})
 
         # THEN init ran once, with the metadata; what it stored there, predict sees
-        assert server.client.get("/healthz").status_code == 200
+        assert server.admin.get("/healthz").status_code == 200
         assert hooks.init_calls == [{"labels": ["setosa", "virginica"]}]
         assert (first.status_code, first.json()) == (200, {"label": "virginica", "loaded": True})
         assert second.json() == {"label": "setosa", "loaded": True}
@@ -168,7 +168,7 @@ class TestServing:
                        function_settings(tracker={"key": "label", "model_type": "classification"}))
         for label in ["setosa", "setosa", "virginica"]:
             server.post(label)
-        lines = server.client.get("/metrics").text.splitlines()
+        lines = server.admin.get("/metrics").text.splitlines()
         assert 'cortex_prediction_class_total{api_name="test-api",class="setosa"} 2' in lines
         assert 'cortex_prediction_class_total{api_name="test-api",class="virginica"} 1' in lines
 
@@ -177,7 +177,7 @@ class TestServing:
                        function_settings(tracker={"key": None, "model_type": "regression"}))
         for value in [1, 2, 6]:
             server.post(value)
-        lines = server.client.get("/metrics").text.splitlines()
+        lines = server.admin.get("/metrics").text.splitlines()
         for expected in ['cortex_prediction_value_min{api_name="test-api"} 2', 'cortex_prediction_value_max{api_name="test-api"} 12',
                          'cortex_prediction_value_avg{api_name="test-api"} 6.0']:
             assert expected in lines
@@ -371,6 +371,6 @@ def test_a_function_style_module_served_by_python_m_cortex_runtime(run_runtime):
     # THEN it answers through init and predict
     assert (response.status_code, response.json()) == (200, {"label": "virginica", "loaded": True})
     assert "serving a python (kind: api, function-style) predictor (predictor.py)" in runtime.log
-    wait_until(lambda: 'class="virginica"} 1' in httpx.get(url + "/metrics", timeout=WAIT).text, "the tracker")
+    wait_until(lambda: 'class="virginica"} 1' in httpx.get(runtime.admin_url + "/metrics", timeout=WAIT).text, "the tracker")
     assert runtime.stop() == 0
     assert json.loads(runtime.settings_path.read_text())["style"] == "function"

@@ -66,7 +66,7 @@ class TestProcesses:
         wait_until(lambda: (marks / "slow").exists() and len(list(marks.glob("pid-*"))) == 1, "one process to be ready")
         # THEN whichever process answers, the replica is not ready
         for _ in range(10):
-            assert httpx.get(url + "/healthz", timeout=WAIT).status_code == 503
+            assert httpx.get(runtime.admin_url + "/healthz", timeout=WAIT).status_code == 503
 
         # WHEN the other returns THEN ready, with two processes serving
         (marks / "release").touch()

@@ -161,7 +161,7 @@ class TestReadiness:
         assert hooks.init_started.wait(WAIT)
 
         # WHEN __init__ is still running THEN not ready, and predictions are refused
-        assert server.client.get("/healthz").status_code == 503
+        assert server.admin.get("/healthz").status_code == 503
         response = server.post({})
         assert response.status_code == 503
         assert "__init__ has not returned" in response.json()["error"]
@@ -170,12 +170,12 @@ class TestReadiness:
         # WHEN __init__ returns THEN ready
         hooks.init_may_return.set()
         loader.join(WAIT)
-        assert server.client.get("/healthz").status_code == 200
+        assert server.admin.get("/healthz").status_code == 200
         assert server.post({}).json() == "ok"
 
     def test_healthz_is_503_before_load_is_even_called(self, serve):
         server = serve(self.SLOW_INIT, load=False)
-        assert server.client.get("/healthz").json() == {"status": "loading"}
+        assert server.admin.get("/healthz").json() == {"status": "loading"}
 
 
 class TestPostPredict:
@@ -329,5 +329,5 @@ class TestStatus:
         assert server.client.get("/").json() == {"api_name": "test-api", "ready": True}
 
     def test_metrics_is_empty_without_a_tracker(self, serve):
-        response = serve(ECHO).client.get("/metrics")
+        response = serve(ECHO).admin.get("/metrics")
         assert (response.status_code, response.text) == (200, "")

@@ -21,7 +21,7 @@ def test_classification_counts_each_class(serve):
     for label in ["setosa", "virginica", "setosa"]:
         server.post({"label": label, "score": 0.9})
     server.post({"no label": True})  # not trackable: skipped
-    text = server.client.get("/metrics").text
+    text = server.admin.get("/metrics").text
     assert 'cortex_prediction_class_total{api_name="test-api",class="setosa"} 2' in text.splitlines()
     assert 'cortex_prediction_class_total{api_name="test-api",class="virginica"} 1' in text.splitlines()
     assert "# TYPE cortex_prediction_class_total counter" in text
@@ -31,7 +31,7 @@ def test_regression_exports_min_max_avg(serve):
     server = serve(SOURCE, settings(tracker={"key": None, "model_type": "regression"}))
     for value in [3, 1.5, 7.5]:
         server.post(value)
-    lines = server.client.get("/metrics").text.splitlines()
+    lines = server.admin.get("/metrics").text.splitlines()
     for expected in [
         'cortex_prediction_value_min{api_name="test-api"} 1.5',
         'cortex_prediction_value_max{api_name="test-api"} 7.5',
