@@ -2,9 +2,16 @@
  * Proxy overhead: the same trivial upstream reached directly, through cortex-proxy, and through nginx as
  * a reverse proxy, loaded by wrk at concurrency 1, 32 and 256. Prints throughput and p50/p99 latency per
  * target and concurrency (medians over the rounds), the CPU each proxy spends per request, the latency
- * cortex-proxy adds at concurrency 1, and its memory (VmRSS).
+ * each proxy adds at concurrency 1, and cortex-proxy's memory (VmRSS).
  *
  *   npm run build && node dist/bench/proxy/run.js [--duration 10] [--rounds 3] [--concurrency 1,32,256]
+ *     [--baseline OTHER/main.js] [--undici DIR]
+ *
+ * Two more targets on request, in the same interleaved rounds:
+ * - `--baseline`: a second cortex-proxy build (its compiled `main.js`, e.g. the code before a change),
+ *   labelled cortex-proxy-baseline, with the same flags: before/after in one run on the same machine.
+ * - `--undici`: cortex-proxy with undici's Pool in place of upstream.ts (`undici-proxy.ts`); DIR is an
+ *   undici package directory (undici is not a dependency: `npm install --no-save undici@7` somewhere).
  *
  * Needs wrk and nginx (Debian: `apt-get install -y wrk nginx-light`). Everything listens on 127.0.0.1
  * only, runs as child processes of this script, and is stopped by PID at the end.
@@ -29,8 +36,8 @@ import { parseArgs } from 'node:util';
 const HOST = '127.0.0.1';
 const BODY = '{"prediction":"setosa"}';
 const PROXY_MAIN = path.resolve(__dirname, '..', '..', 'images', 'proxy', 'src', 'main.js');
-const TARGETS = ['direct', 'cortex-proxy', 'nginx'] as const;
-type TargetName = (typeof TARGETS)[number];
+const UNDICI_PROXY_MAIN = path.resolve(__dirname, 'undici-proxy.js');
+type TargetName = 'direct' | 'cortex-proxy' | 'cortex-proxy-baseline' | 'cortex-proxy-undici' | 'nginx';
 
 interface Run {
   readonly rps: number;
@@ -162,11 +169,14 @@ function median(values: number[]): number {
 }
 
 const USAGE = `usage: node dist/bench/proxy/run.js [--duration SECONDS] [--rounds N] [--concurrency C1,C2,...]
+                                  [--baseline MAIN_JS] [--undici DIR]
 
 The same upstream reached directly, through cortex-proxy and through nginx, loaded by wrk (needs wrk and nginx).
   --duration     seconds per wrk run (default 10)
   --rounds       interleaved rounds; medians are printed (default 3)
   --concurrency  wrk connections, comma-separated (default 1,32,256)
+  --baseline     also run another cortex-proxy build, its compiled main.js (cortex-proxy-baseline)
+  --undici       also run cortex-proxy with undici in place of upstream.ts; DIR: an undici package directory
 `;
 
 /** An integer >= 1, else an error naming the flag, the value and what is allowed. */
@@ -180,6 +190,16 @@ class UsageError extends Error {}
 
 const fmtUs = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`);
 const fmtRps = (rps: number): string => Math.round(rps).toLocaleString('en-US');
+/** A ratio as a signed difference: 1.043 → "+4.3%". */
+const percent = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;
+
+function undiciVersion(dir: string): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: string }).version ?? '?';
+  } catch {
+    return '?';
+  }
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -187,6 +207,8 @@ async function main(): Promise<number> {
       duration: { type: 'string', default: '10' },
       rounds: { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '1,32,256' },
+      baseline: { type: 'string' },
+      undici: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -198,6 +220,18 @@ async function main(): Promise<number> {
   const seconds = positiveInteger('--duration', values.duration);
   const rounds = positiveInteger('--rounds', values.rounds);
   const levels = values.concurrency.split(',').map((level) => positiveInteger('--concurrency', level));
+  const baselineMain = values.baseline === undefined ? undefined : path.resolve(values.baseline);
+  if (baselineMain !== undefined && !fs.statSync(baselineMain, { throwIfNoEntry: false })?.isFile()) {
+    throw new UsageError(`--baseline (${JSON.stringify(values.baseline)}) must be a cortex-proxy main.js file`);
+  }
+  const undiciDir = values.undici === undefined ? undefined : path.resolve(values.undici);
+  if (undiciDir !== undefined && !fs.existsSync(path.join(undiciDir, 'package.json'))) {
+    throw new UsageError(`--undici (${JSON.stringify(values.undici)}) must be an undici package directory (with its package.json)`);
+  }
+  const proxyTargets: TargetName[] = ['cortex-proxy'];
+  if (baselineMain !== undefined) proxyTargets.push('cortex-proxy-baseline');
+  if (undiciDir !== undefined) proxyTargets.push('cortex-proxy-undici');
+  const targets: TargetName[] = ['direct', ...proxyTargets, 'nginx'];
 
   const wrkPath = findBinary('wrk');
   const nginxPath = findBinary('nginx');
@@ -212,7 +246,7 @@ async function main(): Promise<number> {
   }
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-proxy-bench-'));
-  const [upstreamPort, proxyPort, adminPort, nginxPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [upstreamPort, nginxPort] = [await freePort(), await freePort()];
   const children: ChildProcess[] = [];
   const stopAll = (): void => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
@@ -245,25 +279,33 @@ async function main(): Promise<number> {
     }
   }`,
     );
-    const spawnLogged = (command: string, args: string[], name: string): ChildProcess => {
+    const spawnLogged = (command: string, args: string[], name: string, env?: NodeJS.ProcessEnv): ChildProcess => {
       const log = fs.openSync(path.join(dir, `${name}.out`), 'w');
-      const child = spawn(command, args, { stdio: ['ignore', log, log] });
+      const child = spawn(command, args, { stdio: ['ignore', log, log], env: env ?? process.env });
       children.push(child);
       return child;
     };
     spawnLogged(nginxPath, ['-e', path.join(dir, 'upstream.early.log'), '-p', dir, '-c', upstreamConf], 'upstream');
     const nginx = spawnLogged(nginxPath, ['-e', path.join(dir, 'nginx-proxy.early.log'), '-p', dir, '-c', proxyConf], 'nginx-proxy');
-    const proxy = spawnLogged(
-      process.execPath,
-      [PROXY_MAIN, '--host', HOST, '--port', String(proxyPort), '--admin-port', String(adminPort), '--user-port', String(upstreamPort), '--max-concurrency', '1024', '--max-queue-length', '1024'],
-      'cortex-proxy',
-    );
+    const mains: Partial<Record<TargetName, string>> = { 'cortex-proxy': PROXY_MAIN, 'cortex-proxy-baseline': baselineMain, 'cortex-proxy-undici': UNDICI_PROXY_MAIN };
+    const cpuPid: Partial<Record<TargetName, number>> = {};
+    const ports: Partial<Record<TargetName, number>> = { direct: upstreamPort, nginx: nginxPort };
+    for (const target of proxyTargets) {
+      const [port, adminPort] = [await freePort(), await freePort()];
+      const env = target === 'cortex-proxy-undici' ? { ...process.env, CORTEX_BENCH_UNDICI: undiciDir } : undefined;
+      const child = spawnLogged(
+        process.execPath,
+        [mains[target] as string, '--host', HOST, '--port', String(port), '--admin-port', String(adminPort), '--user-port', String(upstreamPort), '--max-concurrency', '1024', '--max-queue-length', '1024'],
+        target,
+        env,
+      );
+      cpuPid[target] = child.pid;
+      ports[target] = port;
+    }
     await waitUntilServing(upstreamPort, 'the upstream (nginx)');
     await waitUntilServing(nginxPort, 'the nginx proxy');
-    await waitUntilServing(proxyPort, 'cortex-proxy');
-    const nginxWorker = childPid(nginx.pid as number);
-    const cpuPid: Record<TargetName, number | undefined> = { direct: undefined, 'cortex-proxy': proxy.pid, nginx: nginxWorker };
-    const ports: Record<TargetName, number> = { direct: upstreamPort, 'cortex-proxy': proxyPort, nginx: nginxPort };
+    for (const target of proxyTargets) await waitUntilServing(ports[target] as number, target);
+    cpuPid.nginx = childPid(nginx.pid as number);
 
     const versions = [
       `node ${process.version}`,
@@ -272,20 +314,23 @@ async function main(): Promise<number> {
     ];
     process.stdout.write(
       `bench/proxy: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${versions.join(', ')}\n` +
-        `${seconds} s per run, ${rounds} round(s), concurrency ${levels.join('/')}, wrk -t1; medians over the rounds\n\n`,
+        `${seconds} s per run, ${rounds} round(s), concurrency ${levels.join('/')}, wrk -t1; medians over the rounds\n` +
+        (baselineMain === undefined ? '' : `cortex-proxy-baseline: ${baselineMain}\n`) +
+        (undiciDir === undefined ? '' : `cortex-proxy-undici: undici ${undiciVersion(undiciDir)} (${undiciDir})\n`) +
+        '\n',
     );
 
     // Warm up (the JIT, the connection pools).
-    for (const target of ['cortex-proxy', 'nginx'] as const) wrk(wrkPath, ports[target], 32, 2);
+    for (const target of [...proxyTargets, 'nginx'] as const) wrk(wrkPath, ports[target] as number, 32, 2);
 
     const runs = new Map<string, Run[]>();
     for (let round = 0; round < rounds; round++) {
       for (const c of levels) {
         // Interleaved, so that a noisy moment of the machine does not land on one target only.
-        for (const target of TARGETS) {
+        for (const target of targets) {
           const pid = cpuPid[target];
           const before = pid === undefined ? 0 : cpuTicks(pid);
-          const r = wrk(wrkPath, ports[target], c, seconds);
+          const r = wrk(wrkPath, ports[target] as number, c, seconds);
           const ticks = pid === undefined ? NaN : cpuTicks(pid) - before;
           const cpuUsPerRequest = (ticks * (1_000_000 / 100)) / r.requests; // USER_HZ is 100 on Linux
           const key = `${target}@${c}`;
@@ -298,7 +343,7 @@ async function main(): Promise<number> {
     const med = (target: TargetName, c: number, field: keyof Run): number => median((runs.get(`${target}@${c}`) ?? []).map((r) => r[field]));
     const lines = ['| concurrency | target | req/s | p50 | p99 | proxy CPU per request | errors |', '|---:|---|---:|---:|---:|---:|---:|'];
     for (const c of levels) {
-      for (const target of TARGETS) {
+      for (const target of targets) {
         const cpu = med(target, c, 'cpuUsPerRequest');
         const errors = (runs.get(`${target}@${c}`) ?? []).reduce((a, r) => a + r.errors, 0);
         lines.push(`| ${c} | ${target} | ${fmtRps(med(target, c, 'rps'))} | ${fmtUs(med(target, c, 'p50us'))} | ${fmtUs(med(target, c, 'p99us'))} | ${Number.isNaN(cpu) ? '–' : `${cpu.toFixed(1)} µs`} | ${errors} |`);
@@ -306,21 +351,29 @@ async function main(): Promise<number> {
     }
     process.stdout.write(lines.join('\n') + '\n\n');
 
-    const pid = proxy.pid as number;
-    process.stdout.write(`cortex-proxy memory: VmRSS ${statusField(pid, 'VmRSS')}, peak VmHWM ${statusField(pid, 'VmHWM')}\n`);
+    for (const target of proxyTargets) {
+      const pid = cpuPid[target] as number;
+      process.stdout.write(`${target} memory: VmRSS ${statusField(pid, 'VmRSS')}, peak VmHWM ${statusField(pid, 'VmHWM')}\n`);
+    }
     if (levels.includes(1)) {
-      const added = med('cortex-proxy', 1, 'p50us') - med('direct', 1, 'p50us');
-      const addedNginx = med('nginx', 1, 'p50us') - med('direct', 1, 'p50us');
-      process.stdout.write(
-        `added p50 at concurrency 1: cortex-proxy ${fmtUs(added)} (target <= 150 µs: ${added <= 150 ? 'met' : 'NOT met'}), nginx ${fmtUs(addedNginx)}\n`,
-      );
+      const added = (target: TargetName): number => med(target, 1, 'p50us') - med('direct', 1, 'p50us');
+      const ours = added('cortex-proxy');
+      const others = [...proxyTargets.slice(1), 'nginx' as const].map((target) => `${target} ${fmtUs(added(target))}`).join(', ');
+      process.stdout.write(`added p50 at concurrency 1: cortex-proxy ${fmtUs(ours)} (target <= 50 µs: ${ours <= 50 ? 'met' : 'NOT met'}), ${others}\n`);
     }
     if (levels.includes(32)) {
       const ours = med('cortex-proxy', 32, 'rps');
       const theirs = med('nginx', 32, 'rps');
-      process.stdout.write(
-        `throughput at concurrency 32: cortex-proxy ${fmtRps(ours)} req/s, nginx ${fmtRps(theirs)} req/s, ratio ${(ours / theirs).toFixed(2)} (target >= 1: ${ours >= theirs ? 'met' : 'NOT met'})\n`,
-      );
+      process.stdout.write(`throughput at concurrency 32: cortex-proxy ${fmtRps(ours)} req/s, nginx ${fmtRps(theirs)} req/s, ratio ${(ours / theirs).toFixed(2)}\n`);
+    }
+    // Another cortex-proxy against this one: throughput and CPU per request, as ratios to cortex-proxy's.
+    for (const other of proxyTargets.slice(1)) {
+      const ratios = levels.map((c) => {
+        const rps = med(other, c, 'rps') / med('cortex-proxy', c, 'rps');
+        const cpu = med(other, c, 'cpuUsPerRequest') / med('cortex-proxy', c, 'cpuUsPerRequest');
+        return `c=${c}: req/s ${percent(rps)}, CPU per request ${percent(cpu)}`;
+      });
+      process.stdout.write(`${other} against cortex-proxy: ${ratios.join('; ')}\n`);
     }
     return 0;
   } finally {
