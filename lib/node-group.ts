@@ -105,8 +105,10 @@ export interface NodeGroupOptions {
    */
   readonly instanceTypes?: ec2.InstanceType[];
   /**
-   * The fewest nodes (0 lets the group scale to zero when idle).
-   * @default 1
+   * The fewest nodes (0 lets the group scale to zero when idle: the cluster-autoscaler adds a node when a
+   * pod asks for one, which takes a few minutes for accelerator nodes).
+   * @default - 1 for a CPU group (the platform's pods run there); 0 for GPU and Neuron groups, which cost
+   * from about $700 a month per node and stay empty until an API asks for an accelerator
    */
   readonly minSize?: number;
   /**
@@ -270,7 +272,7 @@ export class NodeGroup {
     this.accelerator = kind.accelerator;
     this.instanceTypes = instanceTypes.map((t) => t.toString());
     this.spot = options.spot ?? false;
-    this.minSize = options.minSize ?? 1;
+    this.minSize = options.minSize ?? (kind.accelerator === NodeGroupAccelerator.NONE ? 1 : 0);
     this.maxSize = options.maxSize ?? 5;
     this.desiredSize = options.desiredSize ?? this.minSize;
     this.diskSize = options.diskSize ?? 50;

@@ -68,7 +68,13 @@ describe('NodeGroup factories', () => {
   });
 
   test('options left undefined take the defaults', () => {
-    expect(NodeGroup.gpu({ name: undefined, instanceTypes: undefined, minSize: undefined })).toMatchObject({ name: 'gpu', instanceTypes: ['g5.xlarge'], minSize: 1 });
+    expect(NodeGroup.gpu({ name: undefined, instanceTypes: undefined, minSize: undefined })).toMatchObject({ name: 'gpu', instanceTypes: ['g5.xlarge'], minSize: 0 });
+  });
+
+  test('accelerator groups start empty (no GPU node billed until an API asks); CPU groups keep one node', () => {
+    expect(NodeGroup.gpu()).toMatchObject({ minSize: 0, desiredSize: 0, maxSize: 5 });
+    expect(NodeGroup.neuron()).toMatchObject({ minSize: 0, desiredSize: 0, maxSize: 5 });
+    expect(NodeGroup.cpu()).toMatchObject({ minSize: 1, desiredSize: 1, maxSize: 5 });
   });
 
   test('a Graviton CPU group gets the arm64 AMI', () => {

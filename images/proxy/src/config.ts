@@ -16,6 +16,11 @@ export interface ProxyConfig {
   /** Where the user's server listens. */
   readonly userHost: string;
   readonly userPort: number;
+  /**
+   * The user server's admin port, with `/healthz` and `/metrics` (the Python runtime's); 0: none. When set,
+   * readiness is a GET of its `/healthz` (else a TCP connect to `userPort`) and its metrics join the proxy's.
+   */
+  readonly userAdminPort: number;
   /** Requests let into the user's server at once. */
   readonly maxConcurrency: number;
   /** Requests that may wait for a slot beyond those; more get 503 at once. */
@@ -63,6 +68,7 @@ const SETTINGS: readonly Setting[] = [
   { flag: 'host', key: 'host', kind: 'host', default: undefined, help: 'address both ports bind to (default: every interface)' },
   { flag: 'user-port', key: 'userPort', kind: 'port', default: '8080', min: 1, help: "port of the user's server" },
   { flag: 'user-host', key: 'userHost', kind: 'host', default: '127.0.0.1', help: "address of the user's server" },
+  { flag: 'user-admin-port', key: 'userAdminPort', kind: 'port', default: '0', min: 0, help: "port of the user server's /healthz and /metrics (0: none, readiness is a TCP connect)" },
   { flag: 'max-concurrency', key: 'maxConcurrency', kind: 'integer', default: '1', min: 1, max: 1_000_000, help: "requests inside the user's server at once" },
   { flag: 'max-queue-length', key: 'maxQueueLength', kind: 'integer', default: '100', min: 0, max: 1_000_000, help: 'requests that may wait beyond those (more: 503)' },
   { flag: 'queue-timeout', key: 'queueTimeoutMs', kind: 'duration', default: '600s', help: 'longest wait in the queue (then 503)' },

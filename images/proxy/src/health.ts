@@ -1,10 +1,12 @@
 /**
  * Readiness: `/healthz` on the admin port answers 200 only while the user's server accepts TCP connections
- * on its port (checked at every probe, so it follows a crash or a slow model load), and 503 once the
+ * on its port (checked at every probe, so it follows a crash or a slow model load) — or, with
+ * `--user-admin-port`, while the user server's own `/healthz` answers 200 (user-admin.ts) — and 503 once the
  * proxy drains. The pod's readiness probe points here, so the pod gets traffic only when both the proxy
  * and the user's server can take it.
  */
 import * as net from 'node:net';
+import { checkUserHealth } from './user-admin';
 
 /** The kubelet's probe timeout is 1 s: answer well within it. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 500;
@@ -36,6 +38,8 @@ export function checkTcp(host: string, port: number, timeoutMs: number = DEFAULT
 export interface HealthOptions {
   readonly userHost: string;
   readonly userPort: number;
+  /** The user server's admin port: when set (not 0), readiness is its `GET /healthz` answering 200. */
+  readonly userAdminPort?: number;
   /** Whether the proxy drains (then not ready, whatever the user's server does). */
   readonly draining: () => boolean;
   readonly connectTimeoutMs?: number;
@@ -43,7 +47,7 @@ export interface HealthOptions {
 
 export interface HealthStatus {
   readonly ready: boolean;
-  readonly status: 'ok' | 'draining' | 'user server not accepting connections';
+  readonly status: 'ok' | 'draining' | 'user server not accepting connections' | 'user server not ready';
   readonly detail?: string;
 }
 
@@ -56,7 +60,11 @@ export class Health {
 
   public async check(): Promise<HealthStatus> {
     if (this.options.draining()) return { ready: false, status: 'draining' };
-    const { userHost, userPort } = this.options;
+    const { userHost, userPort, userAdminPort } = this.options;
+    if (userAdminPort !== undefined && userAdminPort !== 0) {
+      const user = await checkUserHealth(userHost, userAdminPort);
+      return user.ok ? { ready: true, status: 'ok' } : { ready: false, status: 'user server not ready', detail: user.detail };
+    }
     const tcp = await checkTcp(userHost, userPort, this.connectTimeoutMs);
     if (tcp.ok) return { ready: true, status: 'ok' };
     return { ready: false, status: 'user server not accepting connections', detail: `${userHost}:${userPort}: ${tcp.reason}` };

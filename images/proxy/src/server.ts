@@ -11,6 +11,7 @@ import { drainServer, DrainResult } from './drain';
 import { Health } from './health';
 import { Log } from './log';
 import { METRICS_CONTENT_TYPE, Metrics } from './metrics';
+import { withUserMetrics } from './user-admin';
 import { ProxyHandler } from './proxy-handler';
 
 /** Where the admin port serves. */
@@ -98,7 +99,12 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     metrics,
     log,
   });
-  const health = new Health({ userHost: config.userHost, userPort: config.userPort, draining: () => handler.draining });
+  const health = new Health({
+    userHost: config.userHost,
+    userPort: config.userPort,
+    userAdminPort: config.userAdminPort,
+    draining: () => handler.draining,
+  });
 
   const server = http.createServer(
     {
@@ -124,7 +130,13 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
         maxQueueLength: breaker.maxQueueLength,
         draining: handler.draining,
       });
-      res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE }).end(body);
+      if (config.userAdminPort === 0) {
+        res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE }).end(body);
+      } else {
+        void withUserMetrics(body, config.userHost, config.userAdminPort)
+          .catch(() => body)
+          .then((all) => res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE }).end(all));
+      }
     } else if (path === HEALTH_PATH) {
       health.check().then((status) => {
         res.writeHead(status.ready ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });

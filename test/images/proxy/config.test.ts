@@ -14,6 +14,7 @@ describe('parseCommandLine', () => {
       adminPort: 15000,
       userHost: '127.0.0.1',
       userPort: 8080,
+      userAdminPort: 0,
       maxConcurrency: 1,
       maxQueueLength: 100,
       queueTimeoutMs: 600_000,
