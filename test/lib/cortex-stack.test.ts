@@ -7,6 +7,10 @@ import { CortexConfig, loadConfigFile, mergeConfigs } from '../../lib/config';
 import { CortexStack } from '../../lib/cortex-stack';
 import { validateObjects } from '../schema/validate';
 
+// aws-cdk-lib's built-in CloudFormation validation, off in the other files (test/support/global-setup.js),
+// checks every template of the example app here (jest gives each test file a copy of process.env).
+process.env.CDK_VALIDATION = 'true';
+
 // The example app, as `npx cdk synth` builds it: every example's APIs on a cluster with the platform.
 const examplesDir = path.join(__dirname, '..', '..', 'examples');
 function examplesConfig(): CortexConfig {

@@ -12,4 +12,8 @@ module.exports = async function globalSetup() {
   process.env.TMPDIR = dir;
   process.env.TMP = dir;
   process.env.TEMP = dir;
+  // aws-cdk-lib's built-in CloudFormation validation costs ~3 s of warm-up in each synthesizing test file.
+  // test/lib/cortex-stack.test.ts turns it back on for the whole example app: one file proves the
+  // templates valid, the others test what they are about.
+  process.env.CDK_VALIDATION = 'false';
 };
