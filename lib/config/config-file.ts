@@ -12,6 +12,7 @@ import { LegacyDeployment, readLegacyDeployment } from './legacy-deployment';
 import { defaultEndpoint, endpointProblem } from './networking';
 import { DNS_1035_LABEL, DNS_1035_RULE, MAX_API_NAME_LENGTH, RESERVED_API_NAMES } from './names';
 import { readRealtimeApi } from './realtime-api';
+import { suggest } from './suggest';
 import { readTrafficSplitter } from './traffic-splitter';
 import { ApiSpec, CortexConfig, RealtimeApiSpec, SourcePosition, TrafficSplitterSpec } from './types';
 
@@ -160,10 +161,19 @@ function readKind(field: Field): ApiKind | 'api' | undefined {
     return undefined;
   }
   if (API_KINDS.includes(field.value as ApiKind) || field.value === 'api') return field.value as ApiKind | 'api';
-  const unsupported = UNSUPPORTED_KINDS.includes(field.value as string) ? ` (cortex-cdk does not serve ${field.value}s)` : '';
-  field.problem(
-    `must be one of ${[...API_KINDS, ...LEGACY_KINDS].join(', ')}, got ${describeValue(field.value)}${unsupported}`,
-  );
+  const allowed = `must be one of ${[...API_KINDS, ...LEGACY_KINDS].join(', ')}, got ${describeValue(field.value)}`;
+  if (UNSUPPORTED_KINDS.includes(field.value as string)) {
+    field.problem(`${allowed} (cortex-cdk does not serve ${field.value}s)`);
+    return undefined;
+  }
+  // A kind written almost right is read as the kind it was meant to be, so that the entry's other
+  // problems are reported in the same run ("every problem at once").
+  const meant = typeof field.value === 'string' ? suggest(field.value, API_KINDS) : undefined;
+  if (meant !== undefined) {
+    field.problem(`${allowed}; did you mean ${meant}? (the rest of the entry was checked as a ${meant})`);
+    return meant;
+  }
+  field.problem(allowed);
   return undefined;
 }
 

@@ -55,7 +55,29 @@ describe('the file as a whole', () => {
     [
       'kind realtimeapi',
       { kind: 'realtimeapi' },
-      ['<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, api, deployment, got "realtimeapi"'],
+      ['<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, api, deployment, got "realtimeapi"; did you mean RealtimeAPI? (the rest of the entry was checked as a RealtimeAPI)'],
+    ],
+    [
+      'kind RealtimeApi and a bad field: both reported',
+      { kind: 'RealtimeApi', pod: { containers: [] } },
+      [
+        '<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, api, deployment, got "RealtimeApi"; did you mean RealtimeAPI? (the rest of the entry was checked as a RealtimeAPI)',
+        '<props>: iris.pod.containers: must list at least one container',
+      ],
+    ],
+    [
+      'kind Trafficsplitter on an entry with a pod: read as a TrafficSplitter',
+      { kind: 'Trafficsplitter' },
+      [
+        '<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, api, deployment, got "Trafficsplitter"; did you mean TrafficSplitter? (the rest of the entry was checked as a TrafficSplitter)',
+        '<props>: iris.pod: unknown field "pod"; pod belongs to RealtimeAPI entries; a TrafficSplitter has only name, kind, networking, apis',
+        '<props>: iris.apis: required',
+      ],
+    ],
+    [
+      'kind Foo: nothing close, the entry is not read further',
+      { kind: 'Foo', pod: { containers: [] } },
+      ['<props>: iris.kind: must be one of RealtimeAPI, TrafficSplitter, api, deployment, got "Foo"'],
     ],
     [
       'kind BatchAPI',
