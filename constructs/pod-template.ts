@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
-import { PROXY_ADMIN_PORT, type ContainerSpec, type RealtimeApiSpec } from '../lib/config/types';
+import { PROXY_ADMIN_PORT, type ContainerSpec, type ProbeSpec, type RealtimeApiSpec } from '../lib/config/types';
 import { drainPlan, type DrainPlan } from './drain';
 import { NODE_GROUP_LABEL, SPEC_HASH_ANNOTATION, selectorLabels } from './names';
 import {
@@ -12,7 +12,7 @@ import {
   predictorConfigMapName,
 } from './predictor-config';
 import { probeToKube, sleepPreStop, userPreStop } from './probes';
-import { PROXY_METRICS_PATH, ProxySidecar } from './proxy-sidecar';
+import { PROXY_HEALTH_PATH, PROXY_METRICS_PATH, ProxySidecar } from './proxy-sidecar';
 import { acceleratorTolerations, containerResources, needsNeuron } from './resources';
 import { specHash } from './spec-hash';
 
@@ -29,6 +29,43 @@ export const ISTIO_INJECT_KEY = 'sidecar.istio.io/inject';
 export const ENV_API_NAME = 'CORTEX_API_NAME';
 export const ENV_PORT = 'CORTEX_PORT';
 export const ENV_GATEWAY_URL = 'CORTEX_GATEWAY_URL';
+
+/**
+ * The Python runtime's side of the pod (images/python-predictor, `python -m cortex_runtime`): it listens on
+ * 127.0.0.1 only — the proxy, in the same pod, is its one client — with predictions on `pod.port` and
+ * `/healthz` + `/metrics` on an admin port of their own, which the proxy reads (`--user-admin-port`) and
+ * never forwards to. See docs/kubernetes-objects.md, "Predictor-form APIs".
+ */
+export const PREDICTOR_RUNTIME_HOST = '127.0.0.1';
+export const PREDICTOR_RUNTIME_ADMIN_PORT = 8081;
+export const ENV_RUNTIME_HOST = 'CORTEX_HOST';
+export const ENV_RUNTIME_ADMIN_PORT = 'CORTEX_ADMIN_PORT';
+/** `networking.timeout`: the runtime's watchdog calls a process stuck when every predict thread has been in one call longer. */
+export const ENV_RUNTIME_REQUEST_TIMEOUT = 'CORTEX_REQUEST_TIMEOUT';
+/** How long the runtime drains after SIGTERM before it stops anyway. */
+export const ENV_RUNTIME_DRAIN_TIMEOUT = 'CORTEX_DRAIN_TIMEOUT';
+/** What the runtime keeps of the grace period after its drain deadline, to exit. */
+const RUNTIME_EXIT_SLACK_SECONDS = 5;
+
+/**
+ * How long the runtime drains after its SIGTERM: a request still running `networking.timeout` after it was
+ * admitted has been given up by the gateway, and the kubelet kills at the end of the grace period.
+ */
+export function runtimeDrainTimeoutSeconds(timeoutSeconds: number, drain: DrainPlan): number {
+  const left = drain.terminationGracePeriodSeconds - drain.userPreStopSleepSeconds - RUNTIME_EXIT_SLACK_SECONDS;
+  return Math.max(1, Math.min(timeoutSeconds, left));
+}
+
+/**
+ * The runtime listens on 127.0.0.1, which the kubelet's probes cannot reach: its readiness is asked of the
+ * proxy's `/healthz` on the admin port, which answers 200 only while the runtime's own `/healthz` does
+ * (its predictor loaded, not stuck) and the proxy is not draining. (The proxy container has the same probe;
+ * on the runtime container it names the container that is not ready.) No liveness probe: a stuck runtime
+ * exits by itself (its watchdog), and a slow `__init__` must not be killed.
+ */
+function runtimeReadinessProbe(configured: ProbeSpec | undefined): ProbeSpec | undefined {
+  return configured && { ...configured, handler: { type: 'http_get', port: PROXY_ADMIN_PORT, path: PROXY_HEALTH_PATH } };
+}
 
 export interface PodTemplateOptions {
   readonly api: RealtimeApiSpec;
@@ -81,8 +118,15 @@ function userContainer(
     [ENV_GATEWAY_URL, options.gatewayUrl],
   ];
   if (isRuntime) {
-    cortexEnv.push([PREDICTOR_CONFIG_ENV, PREDICTOR_CONFIG_PATH]);
+    cortexEnv.push(
+      [PREDICTOR_CONFIG_ENV, PREDICTOR_CONFIG_PATH],
+      [ENV_RUNTIME_HOST, PREDICTOR_RUNTIME_HOST],
+      [ENV_RUNTIME_ADMIN_PORT, String(PREDICTOR_RUNTIME_ADMIN_PORT)],
+      [ENV_RUNTIME_REQUEST_TIMEOUT, String(api.networking.timeoutSeconds)],
+      [ENV_RUNTIME_DRAIN_TIMEOUT, String(runtimeDrainTimeoutSeconds(api.networking.timeoutSeconds, drain))],
+    );
   }
+  const readinessProbe = isRuntime ? runtimeReadinessProbe(container.readinessProbe) : container.readinessProbe;
   const volumeMounts: k8s.VolumeMount[] = [{ name: SHARED_VOLUME_NAME, mountPath: SHARED_MOUNT_PATH }];
   if (container.compute.shm !== undefined) {
     volumeMounts.push({ name: shmVolumeName(index), mountPath: SHM_MOUNT_PATH });
@@ -97,7 +141,7 @@ function userContainer(
     args: container.args,
     env: envVars([...cortexEnv, ...Object.entries(container.env)]),
     resources: containerResources(container.compute),
-    readinessProbe: container.readinessProbe && probeToKube(container.readinessProbe),
+    readinessProbe: readinessProbe && probeToKube(readinessProbe),
     livenessProbe: container.livenessProbe && probeToKube(container.livenessProbe),
     volumeMounts,
   };
@@ -159,6 +203,7 @@ export function renderPodTemplate(options: PodTemplateOptions): RenderedPodTempl
     requestTimeoutSeconds: api.networking.timeoutSeconds,
     drainTimeoutSeconds: drain.proxyDrainTimeoutSeconds,
     volumeMounts: [{ name: SHARED_VOLUME_NAME, mountPath: SHARED_MOUNT_PATH }],
+    userAdminPort: isPredictorForm(api) ? PREDICTOR_RUNTIME_ADMIN_PORT : undefined,
   });
 
   const podSpec: k8s.PodSpec = {

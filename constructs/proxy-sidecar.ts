@@ -35,6 +35,12 @@ export interface ProxySidecarProps {
   readonly drainTimeoutSeconds: number;
   /** Volume mounts shared with the user containers (`/mnt`). @default [] */
   readonly volumeMounts?: k8s.VolumeMount[];
+  /**
+   * The user server's admin port (`--user-admin-port`): the Python runtime's `/healthz` (readiness) and
+   * `/metrics` (joined to the proxy's).
+   * @default - none: readiness is a TCP connect to `userPort`
+   */
+  readonly userAdminPort?: number;
 }
 
 /** A duration as the proxy reads it, exact for fractional seconds. */
@@ -55,6 +61,7 @@ export class ProxySidecar {
   public readonly preStopSleepSeconds: number;
   public readonly requestTimeoutSeconds: number;
   public readonly drainTimeoutSeconds: number;
+  public readonly userAdminPort?: number;
   private readonly volumeMounts: k8s.VolumeMount[];
 
   constructor(props: ProxySidecarProps) {
@@ -70,6 +77,10 @@ export class ProxySidecar {
     this.requestTimeoutSeconds = props.requestTimeoutSeconds;
     this.drainTimeoutSeconds = props.drainTimeoutSeconds;
     this.volumeMounts = props.volumeMounts ?? [];
+    if (props.userAdminPort !== undefined) {
+      checkIntegerInRange('userAdminPort', props.userAdminPort, 1, 65535);
+      this.userAdminPort = props.userAdminPort;
+    }
   }
 
   /** The command-line flags of `cortex-proxy`. */
@@ -83,6 +94,7 @@ export class ProxySidecar {
       '--queue-timeout', milliseconds(this.requestTimeoutSeconds),
       '--upstream-timeout', milliseconds(this.requestTimeoutSeconds),
       '--drain-timeout', milliseconds(this.drainTimeoutSeconds),
+      ...(this.userAdminPort === undefined ? [] : ['--user-admin-port', String(this.userAdminPort)]),
     ];
   }
 

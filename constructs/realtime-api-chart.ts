@@ -2,7 +2,6 @@ import { ApiObject, Chart, ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  PREDICTOR_RUNTIME_PORT,
   PROXY_PORT,
   PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
   type IntOrPercent,
@@ -33,23 +32,6 @@ import {
   checkImage,
   checkName,
 } from './validation';
-
-/** Where the Python runtime serves the tracker's metrics (images/python-predictor, tracker.py). */
-export const TRACKER_METRICS_PATH = '/metrics';
-
-/**
- * The Service annotations that have Prometheus scrape the tracker's metrics from every pod's runtime
- * container: the Prometheus chart's `kubernetes-service-endpoints` job keeps Services annotated
- * `prometheus.io/scrape`, and scrapes each endpoint's address on `prometheus.io/port`. (The pods'
- * own annotations already name the proxy's admin port, and a pod has one such set.)
- */
-export function trackerScrapeAnnotations(): Record<string, string> {
-  return {
-    'prometheus.io/scrape': 'true',
-    'prometheus.io/port': String(PREDICTOR_RUNTIME_PORT),
-    'prometheus.io/path': TRACKER_METRICS_PATH,
-  };
-}
 
 function intOrString(value: IntOrPercent): k8s.IntOrString {
   return typeof value === 'number' ? k8s.IntOrString.fromNumber(value) : k8s.IntOrString.fromString(value);
@@ -194,9 +176,10 @@ export class RealtimeApiChart extends Chart {
       },
     });
 
-    const tracked = this.api.tracker !== undefined && this.api.predictor !== undefined;
+    // No scrape annotations: a predictor-form API's tracker metrics reach Prometheus through the proxy's
+    // admin port with the proxy's own (the runtime listens on 127.0.0.1; the pods' annotations name that port).
     this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { ...metadata(name), ...(tracked ? { annotations: trackerScrapeAnnotations() } : {}) },
+      metadata: metadata(name),
       spec: {
         type: 'ClusterIP',
         selector,

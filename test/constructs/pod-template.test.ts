@@ -1,5 +1,6 @@
 import { DEFAULT_GATEWAY_URL, NEURON_SCHEDULER_NAME, SPEC_HASH_ANNOTATION } from '../../constructs/names';
-import { PodTemplateOptions, renderPodTemplate } from '../../constructs/pod-template';
+import { drainPlan } from '../../constructs/drain';
+import { PodTemplateOptions, renderPodTemplate, runtimeDrainTimeoutSeconds } from '../../constructs/pod-template';
 import { PYTHON_PREDICTOR_IMAGE_PLACEHOLDER, RealtimeApiSpec } from '../../lib/config/types';
 import { KubeObject, compute, container, predictorApi, realtimeApi } from './fixtures';
 
@@ -89,5 +90,16 @@ describe('renderPodTemplate', () => {
     const a = renderPodTemplate(options(realtimeApi()));
     const b = renderPodTemplate(options(realtimeApi({ networking: { endpoint: '/v2/iris' } })));
     expect(b.specHash).toBe(a.specHash);
+  });
+});
+
+describe('runtimeDrainTimeoutSeconds', () => {
+  test('networking.timeout, unless less of the grace period is left after the runtime\'s preStop sleep', () => {
+    // 600 s: grace 620, SIGTERM at 15 + 45 = 60 s, 5 s to exit: 555 s left
+    expect(runtimeDrainTimeoutSeconds(600, drainPlan(600))).toBe(555);
+    // 10 s: grace 60, SIGTERM at 25 s: 30 s left, but no request outlives 10 s
+    expect(runtimeDrainTimeoutSeconds(10, drainPlan(10))).toBe(10);
+    // 40 s: grace 60, SIGTERM at 55 s: at least 1 s
+    expect(runtimeDrainTimeoutSeconds(40, drainPlan(40))).toBe(1);
   });
 });

@@ -36,6 +36,12 @@ describe('ProxySidecar', () => {
     expect(c).not.toHaveProperty('livenessProbe');
   });
 
+  test('GIVEN the user server\'s admin port THEN --user-admin-port, last', () => {
+    expect(new ProxySidecar({ ...PROPS, userAdminPort: 8081 }).args.slice(-2)).toEqual(['--user-admin-port', '8081']);
+    expect(new ProxySidecar(PROPS).args).not.toContain('--user-admin-port');
+    expect(() => new ProxySidecar({ ...PROPS, userAdminPort: 0 })).toThrow(/userAdminPort \(0\)/);
+  });
+
   test('bad parameters throw at construction', () => {
     expect(() => new ProxySidecar({ ...PROPS, image: '' })).toThrow(CortexValidationError);
     expect(() => new ProxySidecar({ ...PROPS, maxConcurrency: 0 })).toThrow(/pod\.maxConcurrency \(0\)/);

@@ -531,6 +531,44 @@ describe('RealtimeApiChart', () => {
       expect(env.map.TF_LOG).toBe('2');
     });
 
+    describe('the runtime is reachable only through the proxy', () => {
+      const api = predictorApi({}, { networking: { timeoutSeconds: 30 } });
+      const { api: runtime, proxy } = containersByName(deploymentOf(api));
+
+      test('THEN it listens on 127.0.0.1, with its health and metrics on an admin port of their own that the proxy reads', () => {
+        expect(envOf(runtime).map).toMatchObject({ CORTEX_HOST: '127.0.0.1', CORTEX_ADMIN_PORT: '8081' });
+        expect(runtime.ports).toBeUndefined();
+        expect(proxy.args.join(' ')).toContain('--user-port 8080');
+        expect(proxy.args.slice(-2)).toEqual(['--user-admin-port', '8081']);
+      });
+
+      test('THEN its readiness is asked of the proxy\'s admin port (the kubelet cannot reach 127.0.0.1), and it has no liveness probe', () => {
+        expect(runtime.readinessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 15000 } });
+        expect(runtime.readinessProbe.periodSeconds).toBeGreaterThan(0);
+        expect(runtime.livenessProbe).toBeUndefined();
+      });
+
+      test('THEN networking.timeout reaches the runtime\'s watchdog, and its drain fits the grace period', () => {
+        // grace 60 s; the runtime's SIGTERM comes after its preStop sleep (15 + 30 s): 60 − 45 − 5 = 10 s left
+        expect(envOf(runtime).map).toMatchObject({ CORTEX_REQUEST_TIMEOUT: '30', CORTEX_DRAIN_TIMEOUT: '10' });
+        expect(proxy.args.join(' ')).toContain('--queue-timeout 30000ms --upstream-timeout 30000ms');
+      });
+
+      test('THEN every object still passes the Kubernetes schemas', () => {
+        expect(validateObjects(render(api))).toEqual([]);
+      });
+    });
+
+    test('GIVEN a container-form API THEN its probes are its own, and the proxy checks its port by TCP', () => {
+      const api = realtimeApi({
+        pod: { containers: [container({ name: 'api', readinessProbe: probe({ type: 'http_get', port: 8080, path: '/ready' }) })] },
+      });
+      const { api: user, proxy } = containersByName(deploymentOf(api));
+      expect(user.readinessProbe.httpGet).toEqual({ path: '/ready', port: 8080 });
+      expect(envOf(user).map.CORTEX_HOST).toBeUndefined();
+      expect(proxy.args).not.toContain('--user-admin-port');
+    });
+
     test('GIVEN a container-form API WHEN rendered THEN no ConfigMap and no predictor env', () => {
       const objects = render(realtimeApi());
       expect(objects.some((o) => o.kind === 'ConfigMap')).toBe(false);
@@ -564,7 +602,7 @@ describe('RealtimeApiChart', () => {
       const { api, proxy } = containersByName(deployment);
       expect(api.image).toBe(PYTHON_PREDICTOR_IMAGE_PLACEHOLDER);
       expect(api.resources).toEqual({ requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '1Gi', 'nvidia.com/gpu': 1 } });
-      expect(api.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 8080 });
+      expect(api.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 15000 });
       expect(envOf(api).map.CORTEX_PREDICTOR_CONFIG).toBe('/etc/cortex/predictor.json');
       expect(proxy.args.join(' ')).toContain('--max-concurrency 1 --max-queue-length 100');
       // KEDA's cpu trigger needs a CPU request on the containers it reads; the proxy has its own.
@@ -596,20 +634,20 @@ describe('RealtimeApiChart', () => {
       expect(only(render(second), 'ScaledObject').spec.triggers[0].metadata.value).toBe('80');
     });
 
-    test('THEN Prometheus scrapes the tracker\'s metrics from the runtime, through the Service\'s annotations', () => {
-      // GIVEN classifier has a tracker, second has none
+    test('THEN Prometheus gets the tracker\'s metrics from the proxy\'s admin port, with the proxy\'s: one scrape per pod, none of the runtime', () => {
+      // GIVEN classifier has a tracker
       // WHEN
-      const tracked = only(render(classifier), 'Service');
-      const untracked = only(render(second), 'Service');
-      // THEN the chart's kubernetes-service-endpoints job scrapes each pod's runtime port (the pods' own
-      // annotations name the proxy's admin port)
-      expect(tracked.metadata.annotations).toEqual({
+      const objects = render(classifier);
+      // THEN the Service has no scrape annotations (the runtime listens on 127.0.0.1, where no scrape reaches)
+      expect(only(objects, 'Service').metadata.annotations).toBeUndefined();
+      // AND the pods' annotations name the proxy's admin port, where the proxy appends the runtime's /metrics
+      const deployment = only(objects, 'Deployment');
+      expect(deployment.spec.template.metadata.annotations).toMatchObject({
         'prometheus.io/scrape': 'true',
-        'prometheus.io/port': '8080',
+        'prometheus.io/port': '15000',
         'prometheus.io/path': '/metrics',
       });
-      expect(untracked.metadata.annotations).toBeUndefined();
-      expect(only(render(classifier), 'Deployment').spec.template.metadata.annotations['prometheus.io/port']).toBe('15000');
+      expect(containersByName(deployment).proxy.args.join(' ')).toContain('--user-admin-port 8081');
     });
 
     test('THEN the endpoint routes on the gateway', () => {
