@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { ConfigChartsOptions, configCharts } from '../../constructs';
-import { CortexConfig, CortexValidationError, formatProblem } from '../../lib/config';
+import { CortexConfig, CortexValidationError, formatProblem, PYTHON_PREDICTOR_IMAGE_PLACEHOLDER } from '../../lib/config';
+import { PROXY_IMAGE_PLACEHOLDER } from '../../constructs/names';
 import { parseCommandArgs } from './args';
 import { CliIo, EXIT_INVALID, EXIT_OK } from './io';
 import { loadConfig, lockOption } from './load';
@@ -17,8 +18,10 @@ Options:
   -o, --output DIR           write one file per API/splitter, DIR/<name>.yaml (created if missing);
                              without it, everything is printed to standard output
   -n, --namespace NS         the namespace of the APIs (default: cortex)
-      --proxy-image IMAGE    the proxy sidecar's image (default: a placeholder)
-      --predictor-image IMAGE  the Python predictor runtime's image (default: a placeholder)
+      --proxy-image IMAGE    the proxy sidecar's image (default: a placeholder that no registry has,
+                             named on standard error and in the files: build images/proxy and push it)
+      --predictor-image IMAGE  the Python predictor runtime's image, with your project in it
+                             (default: a placeholder, named the same way)
       --lock PATH            the image lock file (default: cortex.lock.json beside the cortex.yaml,
                              when it exists; see "cortex pin")
       --no-lock              render the images as written, ignoring any lock file
@@ -61,8 +64,10 @@ export function manifestsCommand(argv: string[], io: CliIo): number {
     throw e;
   }
 
+  const placeholders = placeholderNotes(files);
   const outDir = values.output as string | undefined;
   if (outDir === undefined) {
+    io.err(placeholders);
     io.out(files.map((f) => f.yaml).join('---\n'));
     return EXIT_OK;
   }
@@ -77,7 +82,29 @@ export function manifestsCommand(argv: string[], io: CliIo): number {
     return EXIT_INVALID;
   }
   io.out(files.map((f) => `${path.join(outDir, f.fileName)}  (${f.kind}, ${f.objectCount} objects)\n`).join(''));
+  io.err(placeholders);
   return EXIT_OK;
+}
+
+/** The placeholder images, each with what to do instead: nobody should find out from an ImagePullBackOff. */
+const PLACEHOLDER_HELP: ReadonlyArray<readonly [image: string, help: string]> = [
+  [
+    PROXY_IMAGE_PLACEHOLDER,
+    "the proxy sidecar's image: build it from images/proxy of the cortex-cdk package " +
+      '(docker build -t REGISTRY/cortex-proxy:TAG images/proxy), push it, and pass --proxy-image REGISTRY/cortex-proxy:TAG',
+  ],
+  [
+    PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
+    "the Python predictor runtime's image with your project: build it as docs/importing.md describes (or let " +
+      'npx cdk deploy build it), push it, and pass --predictor-image IMAGE',
+  ],
+];
+
+/** A note on standard error for each placeholder image the files name; the files say so in a comment too. */
+function placeholderNotes(files: RenderedFile[]): string {
+  return PLACEHOLDER_HELP.filter(([image]) => files.some((f) => f.placeholders.includes(image)))
+    .map(([image, help]) => `cortex manifests: note: image ${image} is a placeholder that no registry has; it stands for ${help}\n`)
+    .join('');
 }
 
 /**
@@ -111,6 +138,8 @@ interface RenderedFile {
   readonly kind: string;
   readonly objectCount: number;
   readonly yaml: string;
+  /** The placeholder images its objects name. */
+  readonly placeholders: readonly string[];
 }
 
 function render(config: CortexConfig, options: ConfigChartsOptions): RenderedFile[] {
@@ -118,11 +147,9 @@ function render(config: CortexConfig, options: ConfigChartsOptions): RenderedFil
   const charts = configCharts(config, options);
   return config.specs.map((spec, i) => {
     const objects = charts[i].toJson();
-    return {
-      fileName: `${spec.name}.yaml`,
-      kind: spec.kind,
-      objectCount: objects.length,
-      yaml: objects.map((o) => YAML.stringify(o)).join('---\n'),
-    };
+    const yaml = objects.map((o) => YAML.stringify(o)).join('---\n');
+    const placeholders = PLACEHOLDER_HELP.map(([image]) => image).filter((image) => yaml.includes(`image: ${image}\n`));
+    const warning = placeholders.map((image) => `# Not deployable as is: ${image} is a placeholder image (see cortex manifests --help).\n`).join('');
+    return { fileName: `${spec.name}.yaml`, kind: spec.kind, objectCount: objects.length, yaml: warning + yaml, placeholders };
   });
 }

@@ -126,7 +126,7 @@ describe('cortex manifests', () => {
   test('GIVEN apis and a splitter WHEN -o DIR THEN one multi-document file per API and splitter', () => {
     const file = writeFile(dir, 'm1/cortex.yaml', SPLITTER_YAML);
     const out = path.join(dir, 'm1/out');
-    const result = runCli(['manifests', '-f', file, '-o', out], dir);
+    const result = runCli(['manifests', '-f', file, '-o', out, '--proxy-image', 'example.com/proxy:1'], dir);
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
     expect(fs.readdirSync(out).sort()).toEqual(['hello-world-b.yaml', 'hello-world.yaml', 'hello.yaml']);
@@ -147,6 +147,32 @@ describe('cortex manifests', () => {
     const docs = YAML.parseAllDocuments(out).map((d) => d.toJS());
     const deployment = docs.find((o) => o.kind === 'Deployment');
     expect(deployment.metadata.name).toBe('hello-world');
+  });
+
+  test('GIVEN no --proxy-image THEN the placeholder image is named on stderr and in a comment atop each file that has it', () => {
+    const file = writeFile(dir, 'm7/cortex.yaml', SPLITTER_YAML);
+    const out = path.join(dir, 'm7/out');
+    const { code, err } = runCli(['manifests', '-f', file, '-o', out], dir);
+    expect(code).toBe(0);
+    expect(err).toBe(
+      'cortex manifests: note: image cortex-cdk/proxy:placeholder is a placeholder that no registry has; it stands for ' +
+        "the proxy sidecar's image: build it from images/proxy of the cortex-cdk package (docker build -t REGISTRY/cortex-proxy:TAG " +
+        'images/proxy), push it, and pass --proxy-image REGISTRY/cortex-proxy:TAG\n',
+    );
+    expect(fs.readFileSync(path.join(out, 'hello-world.yaml'), 'utf8')).toMatch(
+      /^# Not deployable as is: cortex-cdk\/proxy:placeholder is a placeholder image \(see cortex manifests --help\)\.\napiVersion: /,
+    );
+    // A splitter has no pods, so no image and no comment.
+    expect(fs.readFileSync(path.join(out, 'hello.yaml'), 'utf8')).toMatch(/^apiVersion: /);
+  });
+
+  test('GIVEN a predictor API without --predictor-image THEN its placeholder is named too', () => {
+    const file = writeFile(dir, 'm8/cortex.yaml', '- name: iris\n  kind: RealtimeAPI\n  predictor:\n    type: python\n    path: predictor.py\n');
+    writeFile(dir, 'm8/predictor.py', 'class PythonPredictor:\n    pass\n');
+    const { code, err, out } = runCli(['manifests', '-f', file, '--proxy-image', 'example.com/proxy:1'], dir);
+    expect(code).toBe(0);
+    expect(err).toMatch(/^cortex manifests: note: image cortex-cdk\/python-predictor:placeholder is a placeholder .*--predictor-image IMAGE\n$/);
+    expect(out).toMatch(/^# Not deployable as is: cortex-cdk\/python-predictor:placeholder/);
   });
 
   test('--namespace and --proxy-image reach the objects', () => {
