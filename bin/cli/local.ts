@@ -11,8 +11,9 @@ import { loadConfig } from './load';
 export const localUsage = `Usage: cortex local API_NAME [-f PATH] [--port PORT]
 
 Runs a predictor-form API (or a kind: api python module) on this machine: the Python predictor runtime
-and the proxy sidecar as local processes, with the API's settings (concurrency, queue, batching, models).
-Prints the URL, streams both logs, and stops both on Ctrl-C.
+and the proxy sidecar as local processes, wired as in a pod, with the API's settings (concurrency, queue,
+batching, models, networking.timeout). Prints the URL, streams both logs, and stops both on Ctrl-C (they
+finish the requests in flight, for at most networking.timeout; a second Ctrl-C stops them at once).
 
 Options:
   -f, --file PATH     the cortex.yaml (default: cortex.yaml)
@@ -105,11 +106,13 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
   const { predictorSettings, isPredictorForm } = await import('../../constructs/predictor-config');
   if (!isPredictorForm(api)) return EXIT_INVALID;
 
-  const runtimePort = await freePort();
-  const adminPort = await freePort();
+  const ports: LocalPorts = { port: options.port, adminPort: await freePort(), runtimePort: await freePort(), runtimeAdminPort: await freePort() };
+  const { runtimePort, adminPort } = ports;
+  const proxyArgs = await localProxyArgs(api, ports);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `cortex-local-${api.name}-`));
   const settingsFile = path.join(workDir, 'predictor.json');
-  fs.writeFileSync(settingsFile, JSON.stringify({ ...predictorSettings(api), port: runtimePort }, null, 2));
+  // ?debug=true is on under cortex local (the API's own machine), whatever the cluster allows.
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...predictorSettings(api), port: runtimePort, allow_debug: true }, null, 2));
 
   const children: ChildProcess[] = [];
   let stopping = false;
@@ -130,24 +133,12 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
       PYTHONPATH: [RUNTIME_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
       CORTEX_PREDICTOR_CONFIG: settingsFile,
       CORTEX_PROJECT_DIR: options.projectDir,
-      CORTEX_HOST: '127.0.0.1',
+      ...localRuntimeEnv(api, ports),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(runtime);
-  const proxy = spawn(
-    process.execPath,
-    [
-      PROXY_MAIN,
-      '--host', '127.0.0.1',
-      '--port', String(options.port),
-      '--admin-port', String(adminPort),
-      '--user-port', String(runtimePort),
-      '--max-concurrency', String(api.pod.maxConcurrency),
-      '--max-queue-length', String(api.pod.maxQueueLength),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const proxy = spawn(process.execPath, [PROXY_MAIN, ...proxyArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(proxy);
   prefixLines(runtime, 'api', io);
   prefixLines(proxy, 'proxy', io);
@@ -163,12 +154,19 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
       stop(EXIT_INVALID);
     });
   }
-  const onSignal = () => stop(EXIT_OK);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // The first Ctrl-C drains (each process within its drain timeout); a second one stops them at once.
+  const onSignal = () => {
+    if (stopping) {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return;
+    }
+    stop(EXIT_OK);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   // Ready when both are: the runtime once the predictor's __init__ returned, the proxy once it reaches the runtime.
-  const readiness = [`http://127.0.0.1:${runtimePort}/healthz`, `http://127.0.0.1:${adminPort}/healthz`];
+  const readiness = [`http://127.0.0.1:${ports.runtimeAdminPort}/healthz`, `http://127.0.0.1:${adminPort}/healthz`];
   waitReady(readiness, READY_TIMEOUT_MS, () => stopping).then((ready) => {
     if (stopping) return;
     if (!ready) {
@@ -184,6 +182,50 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
   process.removeListener('SIGTERM', onSignal);
   await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
   return code;
+}
+
+/** Where the two local processes listen, all on 127.0.0.1. */
+export interface LocalPorts {
+  /** The API's port (the proxy's request port, `--port`). */
+  readonly port: number;
+  /** The proxy's `/healthz` and `/metrics`. */
+  readonly adminPort: number;
+  /** The runtime's predictions (`pod.port` in a pod). */
+  readonly runtimePort: number;
+  /** The runtime's `/healthz` and `/metrics` (8081 in a pod). */
+  readonly runtimeAdminPort: number;
+}
+
+/**
+ * The proxy's flags: the chart's (constructs/proxy-sidecar.ts: concurrency, queue, `networking.timeout` as
+ * the queue and upstream timeouts, the user server's admin port...), with local ports, on 127.0.0.1, and a
+ * drain of `networking.timeout` (a pod's is what its grace period leaves).
+ */
+export async function localProxyArgs(api: RealtimeApiSpec, ports: LocalPorts): Promise<string[]> {
+  const { ProxySidecar } = await import('../../constructs/proxy-sidecar');
+  const sidecar = new ProxySidecar({
+    image: 'cortex-proxy:local',
+    userPort: ports.runtimePort,
+    maxConcurrency: api.pod.maxConcurrency,
+    maxQueueLength: api.pod.maxQueueLength,
+    preStopSleepSeconds: 0,
+    requestTimeoutSeconds: api.networking.timeoutSeconds,
+    drainTimeoutSeconds: api.networking.timeoutSeconds,
+    userAdminPort: ports.runtimeAdminPort,
+  });
+  const local: Record<string, string> = { '--port': String(ports.port), '--admin-port': String(ports.adminPort) };
+  const args = sidecar.args.map((arg, i, all) => local[all[i - 1]] ?? arg);
+  return ['--host', '127.0.0.1', ...args];
+}
+
+/** The runtime's environment as in a pod (constructs/pod-template.ts), with local ports. */
+export function localRuntimeEnv(api: RealtimeApiSpec, ports: LocalPorts): Record<string, string> {
+  return {
+    CORTEX_HOST: '127.0.0.1',
+    CORTEX_ADMIN_PORT: String(ports.runtimeAdminPort),
+    CORTEX_REQUEST_TIMEOUT: String(api.networking.timeoutSeconds),
+    CORTEX_DRAIN_TIMEOUT: String(api.networking.timeoutSeconds),
+  };
 }
 
 /** The runtime package and the proxy, wherever this file runs from (bin/cli via ts-node, or dist/bin/cli). */

@@ -1,7 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { freePort } from '../../bin/cli/local';
+import { freePort, localProxyArgs, localRuntimeEnv } from '../../bin/cli/local';
+import { parseConfig } from '../../lib/config';
 import { HELLO_WORLD_YAML, runCliAsync, tempDir, writeFile } from '../util';
 
 const root = path.join(__dirname, '..', '..');
@@ -176,6 +177,111 @@ describe('cortex local iris-legacy: a kind: api module (init/predict), end to en
     expect(output).toMatch(/\[api\] .*iris-legacy: debug: prediction: \{"label": "setosa"\}/);
 
     // WHEN Ctrl-C THEN both stop
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  }, 90_000);
+});
+
+// A predictor that answers, except for a payload asking it to hang (then it never returns).
+const HANGING_PREDICTOR = `
+import threading
+
+class PythonPredictor:
+    def __init__(self, config):
+        self.never = threading.Event()
+
+    def predict(self, payload):
+        if payload.get("hang"):
+            self.never.wait()
+        return "setosa"
+`;
+
+const HANGING_YAML = `
+- name: hangs
+  kind: RealtimeAPI
+  predictor: {type: python, path: predictor.py}
+  tracker: {model_type: classification}
+  networking: {timeout: 2s}
+`;
+
+describe('cortex local wires the proxy and the runtime as the chart does', () => {
+  const [api] = parseConfig(HANGING_YAML, 'cortex.yaml').apis;
+  const ports = { port: 18888, adminPort: 15001, runtimePort: 18080, runtimeAdminPort: 18081 };
+
+  test('the proxy: networking.timeout as its queue and upstream timeouts, the runtime\'s admin port, local ports on 127.0.0.1', async () => {
+    const args = await localProxyArgs(api, ports);
+    const flags = new Map(args.flatMap((a, i) => (a.startsWith('--') ? [[a, args[i + 1]] as const] : [])));
+    expect(Object.fromEntries(flags)).toMatchObject({
+      '--host': '127.0.0.1',
+      '--port': '18888',
+      '--admin-port': '15001',
+      '--user-port': '18080',
+      '--user-admin-port': '18081',
+      '--queue-timeout': '2000ms',
+      '--upstream-timeout': '2000ms',
+      '--drain-timeout': '2000ms',
+    });
+    expect(args.filter((a) => a === '--port')).toHaveLength(1);
+  });
+
+  test('the runtime: 127.0.0.1, its admin port, and networking.timeout for its watchdog and its drain', () => {
+    expect(localRuntimeEnv(api, ports)).toEqual({
+      CORTEX_HOST: '127.0.0.1',
+      CORTEX_ADMIN_PORT: '18081',
+      CORTEX_REQUEST_TIMEOUT: '2',
+      CORTEX_DRAIN_TIMEOUT: '2',
+    });
+  });
+});
+
+describe('cortex local with a predictor that hangs, end to end on loopback', () => {
+  const project = path.join(dir, 'hangs');
+  fs.mkdirSync(project, { recursive: true });
+  fs.writeFileSync(path.join(project, 'cortex.yaml'), HANGING_YAML);
+  fs.writeFileSync(path.join(project, 'predictor.py'), HANGING_PREDICTOR);
+  const cli = path.join(root, 'dist', 'bin', 'cortex.js');
+  let child: ChildProcess;
+  let output = '';
+
+  afterAll(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  test('a hung request gets 504 after networking.timeout; /metrics and /healthz are not on the API\'s port; the tracker\'s metrics are on the proxy\'s admin port', async () => {
+    // GIVEN the API, networking.timeout 2s
+    const port = await freePort();
+    child = spawn(process.execPath, [cli, 'local', 'hangs', '-f', path.join(project, 'cortex.yaml'), '--port', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await until(() => output.includes('hangs is ready'), 60_000, () => output);
+    const post = (body: unknown) =>
+      fetch(`http://127.0.0.1:${port}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(20_000),
+      });
+    expect(await (await post({})).json()).toBe('setosa');
+
+    // WHEN a request hangs in predict THEN the proxy answers 504 (not after its 600 s default)
+    const hung = await post({ hang: true });
+    expect(hung.status).toBe(504);
+
+    // THEN the runtime's /metrics and /healthz are not reachable through the API's port
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(404);
+    // AND the proxy's admin port has its own metrics and the tracker's
+    const adminPort = /\[proxy\] cortex-proxy: listening on 127\.0\.0\.1:\d+ \(admin 127\.0\.0\.1:(\d+)\)/.exec(output)?.[1];
+    expect(adminPort).toBeDefined();
+    const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    expect(metrics).toMatch(/^cortex_requests_total\{code="504"\} 1$/m);
+    expect(metrics).toMatch(/^cortex_prediction_class_total\{api_name="hangs",class="setosa"\} 1$/m);
+
+    // WHEN Ctrl-C THEN both stop (the runtime within its drain timeout, the hung thread notwithstanding)
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
