@@ -7,13 +7,26 @@
  * Scope, on purpose: one request at a time per connection (no pipelining); response bodies framed by
  * Content-Length, chunked encoding or the connection's end; 1xx interim responses skipped; no upgrades.
  * The client side of the proxy stays Node's hardened HTTP server: only what the user's server answers
- * is parsed here, strictly (anything unexpected is a 502, never a crash).
+ * is parsed here, strictly (anything unexpected is a 502, never a crash). Strict means RFC 9112 with no
+ * leniency: a status of exactly three digits, CRLF line ends only, no control characters, no obs-fold,
+ * one Content-Length of digits, Transfer-Encoding exactly `chunked` and never beside a Content-Length,
+ * chunk sizes of hex digits with well-formed extensions, a head (1xx interim heads included) of at most
+ * 64 KiB. The parser is tested against Node's own (llhttp) on generated responses; where it is stricter
+ * than llhttp, test/images/proxy/hostile/upstream-llhttp.test.ts says so.
+ *
+ * A response starts for the listener with its first body byte, or its end when it has no body: the head
+ * is held until then (Node sends a response head with the first body byte anyway), so a response that
+ * fails before any of its body arrived (a bad first chunk size, a close right after the head) is still a
+ * clean 502 for the client, and a head followed by silence is still the upstream timeout's 504.
  */
 import * as net from 'node:net';
 
 /** What a request through an {@link UpstreamConnection} is told. Each method is called at most once, except `body`. */
 export interface UpstreamListener {
-  /** The response's status and headers (hop-by-hop ones removed), before any body. */
+  /**
+   * The response's status, reason phrase and headers (hop-by-hop ones removed), just before its first body
+   * byte or its end. The reason and every header hold only characters Node's server sends as they are.
+   */
   upstreamHead(status: number, reason: string, headers: string[]): void;
   /** A piece of the (decoded) body. Return false to pause the upstream until `resume()`. */
   upstreamBody(chunk: Buffer): boolean;
@@ -42,12 +55,21 @@ export const UPSTREAM_PROTOCOL_ERROR = 'UPSTREAM_PROTOCOL_ERROR';
 /** The user's server closed the connection before its response was complete. */
 export const UPSTREAM_CLOSED = 'UPSTREAM_CLOSED';
 
-const MAX_HEAD_BYTES = 64 * 1024;
+/** A response head may be this large, 1xx interim heads before it included (nginx: 4–8 KiB, Envoy: 60 KiB). */
+export const MAX_HEAD_BYTES = 64 * 1024;
+/** A chunk-size line or a trailer line may be this long; the trailer section as large as a head. */
 const MAX_LINE_BYTES = 8 * 1024;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const CHUNK_END = Buffer.from('0\r\n\r\n', 'latin1');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const HEX = /^[0-9a-fA-F]{1,13}$/;
+/** Content-Length: digits only (no sign, no list), at most 2^53 - 1 after any leading zeros. */
+const CONTENT_LENGTH = /^0*\d{1,15}$/;
+/**
+ * A chunk-size line (RFC 9112 §7.1.1): hex digits (at most 2^52 after leading zeros), then extensions
+ * `;name` or `;name=token` or `;name="quoted"`, with optional whitespace around `;` and `=` (BWS).
+ */
+const CHUNK_SIZE_LINE =
+  /^0*([0-9a-fA-F]{1,13})(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"))?)*$/;
 
 const enum State {
   Idle,
@@ -142,6 +164,14 @@ export class UpstreamConnection {
   private keepAlive = true;
   private remaining = 0;
   private pending: Buffer | null = null;
+  /** Bytes of `pending` already searched for the end of a head. */
+  private pendingScanned = 0;
+  /** Bytes of heads received for the exchange under way (1xx included), or of its trailer section. */
+  private headBytes = 0;
+  /** The head the listener has not been told yet (see upstreamHead): status 0 when none. */
+  private heldStatus = 0;
+  private heldReason = '';
+  private heldHeaders: string[] = [];
   private error: string | null = null;
   private paused = false;
 
@@ -170,6 +200,8 @@ export class UpstreamConnection {
     this.requestEnded = framing === BodyFraming.None;
     this.isHeadRequest = method === 'HEAD';
     this.keepAlive = true;
+    this.headBytes = 0;
+    this.heldStatus = 0;
     this.state = State.Head;
     this.socket.write(head + '\r\n', 'latin1');
   }
@@ -245,28 +277,39 @@ export class UpstreamConnection {
       }
       switch (this.state) {
         case State.Head: {
-          const end = buf.indexOf(CRLFCRLF, pos);
+          // Bytes already searched (a head arriving in pieces) are not searched again.
+          const scanned = pos === 0 ? this.pendingScanned : 0;
+          this.pendingScanned = 0;
+          const end = buf.indexOf(CRLFCRLF, scanned > 3 ? pos + scanned - 3 : pos);
           if (end === -1) {
-            if (buf.length - pos > MAX_HEAD_BYTES) {
+            // A head with bare LF line ends would never end: refused at once, like one over the limit.
+            if (this.headBytes + buf.length - pos > MAX_HEAD_BYTES || hasBareLf(buf, scanned > 0 ? pos + scanned : pos, pos)) {
               this.fail(UPSTREAM_PROTOCOL_ERROR);
               return;
             }
             this.pending = buf.subarray(pos);
+            this.pendingScanned = buf.length - pos;
+            return;
+          }
+          this.headBytes += end + 4 - pos;
+          if (this.headBytes > MAX_HEAD_BYTES || !onlyFieldBytes(buf, pos, end)) {
+            this.fail(UPSTREAM_PROTOCOL_ERROR);
             return;
           }
           const head = buf.toString('latin1', pos, end);
           pos = end + 4;
-          const next = this.parseHead(head, listener);
+          const next = this.parseHead(head);
           if (next === HeadOutcome.Ended) return;
           if (next === HeadOutcome.Complete) this.complete(undefined, pos === buf.length);
           break;
         }
         case State.Length:
         case State.ChunkData: {
+          if (this.heldStatus !== 0 && !this.tellHead(listener)) return;
           const available = buf.length - pos;
           if (available < this.remaining) {
             this.remaining -= available;
-            if (!listener.upstreamBody(buf.subarray(pos))) this.pause();
+            if (!listener.upstreamBody(pos === 0 ? buf : buf.subarray(pos))) this.pause();
             return;
           }
           const piece = buf.subarray(pos, pos + this.remaining);
@@ -281,6 +324,7 @@ export class UpstreamConnection {
           break;
         }
         case State.UntilClose:
+          if (this.heldStatus !== 0 && !this.tellHead(listener)) return;
           if (!listener.upstreamBody(pos === 0 ? buf : buf.subarray(pos))) this.pause();
           return;
         case State.ChunkSize:
@@ -295,8 +339,16 @@ export class UpstreamConnection {
             this.pending = buf.subarray(pos);
             return;
           }
-          const lineEnd = newline > pos && buf[newline - 1] === 13 ? newline - 1 : newline;
-          const line = buf.toString('latin1', pos, lineEnd);
+          // Every line ends in CRLF: a bare LF is refused (llhttp does the same).
+          if (newline === pos || buf[newline - 1] !== 13 || newline - pos > MAX_LINE_BYTES) {
+            this.fail(UPSTREAM_PROTOCOL_ERROR);
+            return;
+          }
+          if (!onlyFieldBytes(buf, pos, newline - 1)) {
+            this.fail(UPSTREAM_PROTOCOL_ERROR);
+            return;
+          }
+          const line = buf.toString('latin1', pos, newline - 1);
           pos = newline + 1;
           if (!this.chunkLine(line, pos === buf.length)) return;
           break;
@@ -308,24 +360,26 @@ export class UpstreamConnection {
     }
   }
 
-  /** Parses the status line and headers, and tells the listener. */
-  private parseHead(head: string, listener: UpstreamListener): HeadOutcome {
-    // "HTTP/1.1 200 OK"
+  /** Parses the status line and headers; a final response's head is held for the listener (see tellHead). */
+  private parseHead(head: string): HeadOutcome {
+    // "HTTP/1.1 200 OK": the version, exactly three digits, then a space and a reason phrase, or nothing.
     if (!head.startsWith('HTTP/1.') || head.charCodeAt(8) !== 32) return this.fail(UPSTREAM_PROTOCOL_ERROR);
     const minor = head.charCodeAt(7) - 48;
-    const status = Number(head.slice(9, 12));
-    if ((minor !== 0 && minor !== 1) || !Number.isInteger(status) || status < 100 || status > 999) {
+    const d0 = head.charCodeAt(9) - 48;
+    const d1 = head.charCodeAt(10) - 48;
+    const d2 = head.charCodeAt(11) - 48;
+    if ((minor !== 0 && minor !== 1) || !(d0 >= 1 && d0 <= 9) || !(d1 >= 0 && d1 <= 9) || !(d2 >= 0 && d2 <= 9)) {
       return this.fail(UPSTREAM_PROTOCOL_ERROR);
     }
+    const status = d0 * 100 + d1 * 10 + d2;
     let lineEnd = head.indexOf('\r\n');
     if (lineEnd === -1) lineEnd = head.length;
-    const reason = head.length > 13 ? head.slice(13, lineEnd) : '';
-    if (head.length > 12 && lineEnd > 12 && head.charCodeAt(12) !== 32) return this.fail(UPSTREAM_PROTOCOL_ERROR);
+    if (lineEnd > 12 && head.charCodeAt(12) !== 32) return this.fail(UPSTREAM_PROTOCOL_ERROR);
+    const reason = lineEnd > 13 ? head.slice(13, lineEnd) : '';
 
     const headers: string[] = [];
     let contentLength = -1;
-    let chunked = false;
-    let transferEncoding = false;
+    let transferEncoding: string | null = null;
     let keepAlive = minor === 1;
     let connectionTokens: string | null = null;
     let start = lineEnd + 2;
@@ -335,17 +389,24 @@ export class UpstreamConnection {
       const colon = head.indexOf(':', start);
       if (colon <= start || colon > end) return this.fail(UPSTREAM_PROTOCOL_ERROR);
       const name = head.slice(start, colon);
-      const value = head.slice(colon + 1, end).trim();
+      const value = trimOws(head.slice(colon + 1, end));
       start = end + 2;
+      // Also refuses obs-fold (a line starting with whitespace) and whitespace before the colon.
       if (!TOKEN.test(name)) return this.fail(UPSTREAM_PROTOCOL_ERROR);
+      // Hop-by-hop headers (RFC 9110 §7.6.1) stop here; a name is lower-cased only when its length can match.
       switch (name.length) {
+        case 2:
+          if (name.toLowerCase() === 'te') continue;
+          break;
+        case 7: {
+          const lower = name.toLowerCase();
+          if (lower === 'upgrade' || lower === 'trailer') continue;
+          break;
+        }
         case 10: {
           const lower = name.toLowerCase();
           if (lower === 'connection') {
-            const tokens = value.toLowerCase();
-            if (tokens.includes('close')) keepAlive = false;
-            else if (tokens.includes('keep-alive')) keepAlive = true;
-            connectionTokens = connectionTokens === null ? tokens : `${connectionTokens},${tokens}`;
+            connectionTokens = connectionTokens === null ? value : `${connectionTokens},${value}`;
             continue;
           }
           if (lower === 'keep-alive') continue;
@@ -353,9 +414,9 @@ export class UpstreamConnection {
         }
         case 14:
           if (name.toLowerCase() === 'content-length') {
-            const length = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
-            if (Number.isNaN(length) || (contentLength !== -1 && contentLength !== length)) return this.fail(UPSTREAM_PROTOCOL_ERROR);
-            contentLength = length;
+            // One Content-Length, of digits (a second one, even equal, is refused: llhttp and nginx do too).
+            if (contentLength !== -1 || !CONTENT_LENGTH.test(value)) return this.fail(UPSTREAM_PROTOCOL_ERROR);
+            contentLength = Number(value);
           }
           break;
         case 16:
@@ -363,10 +424,16 @@ export class UpstreamConnection {
           break;
         case 17:
           if (name.toLowerCase() === 'transfer-encoding') {
-            transferEncoding = true;
-            chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+            // Refused below unless it is the only one and exactly "chunked".
+            transferEncoding = transferEncoding === null ? value : `${transferEncoding},${value}`;
             continue;
           }
+          break;
+        case 18:
+          if (name.toLowerCase() === 'proxy-authenticate') continue;
+          break;
+        case 19:
+          if (name.toLowerCase() === 'proxy-authorization') continue;
           break;
       }
       headers.push(name, value);
@@ -377,20 +444,34 @@ export class UpstreamConnection {
       if (status === 101) return this.fail(UPSTREAM_PROTOCOL_ERROR);
       return HeadOutcome.Body;
     }
-    if (connectionTokens !== null) dropListedHeaders(headers, connectionTokens);
-    this.keepAlive = keepAlive;
-    const noBody = this.isHeadRequest || status === 204 || status === 304;
-    if (transferEncoding && contentLength !== -1) {
-      // Both: Transfer-Encoding wins, and the length must not reach the client.
-      dropHeader(headers, 'content-length');
-      contentLength = -1;
+    // Framing the proxy cannot pass on unambiguously (RFC 9112 §6.1, §6.3): a coding other than chunked
+    // (the client would get it undone without knowing), Transfer-Encoding beside a Content-Length (a
+    // smuggling signature), or in an HTTP/1.0 response.
+    if (transferEncoding !== null && (transferEncoding.length !== 7 || transferEncoding.toLowerCase() !== 'chunked' || contentLength !== -1 || minor === 0)) {
+      return this.fail(UPSTREAM_PROTOCOL_ERROR);
     }
-    listener.upstreamHead(status, reason, headers);
-    if (this.listener !== listener) return HeadOutcome.Ended;
-    if (noBody || (contentLength === 0 && !transferEncoding)) return HeadOutcome.Complete;
+    const chunked = transferEncoding !== null;
+    if (connectionTokens !== null) {
+      keepAlive = connectionKeepsAlive(connectionTokens, keepAlive);
+      dropListedHeaders(headers, connectionTokens);
+    }
+    this.keepAlive = keepAlive;
+    let noBody = this.isHeadRequest;
+    if (status === 204 || status === 304) {
+      noBody = true;
+      // A 204 or 304 that declares a body: not sent on, but the server may send one; the connection is not reused.
+      if (chunked || contentLength > 0) this.keepAlive = false;
+      // A 204 has no Content-Length (RFC 9110 §8.6; nginx drops it too).
+      if (status === 204 && contentLength !== -1) dropHeader(headers, 'content-length');
+    }
+    this.heldStatus = status;
+    this.heldReason = reason;
+    this.heldHeaders = headers;
+    if (noBody || (contentLength === 0 && !chunked)) return HeadOutcome.Complete;
     if (chunked) {
       this.state = State.ChunkSize;
-    } else if (transferEncoding || contentLength === -1) {
+      this.headBytes = 0;
+    } else if (contentLength === -1) {
       this.state = State.UntilClose;
       this.keepAlive = false;
     } else {
@@ -400,17 +481,24 @@ export class UpstreamConnection {
     return HeadOutcome.Body;
   }
 
-  /** A line of chunked framing; false when the exchange ended. */
+  /** Tells the listener the held head; false when the listener gave the exchange up meanwhile. */
+  private tellHead(listener: UpstreamListener): boolean {
+    const status = this.heldStatus;
+    this.heldStatus = 0;
+    listener.upstreamHead(status, this.heldReason, this.heldHeaders);
+    return this.listener === listener;
+  }
+
+  /** A line of chunked framing, without its CRLF; false when the exchange ended. */
   private chunkLine(line: string, atEnd: boolean): boolean {
     switch (this.state) {
       case State.ChunkSize: {
-        const semicolon = line.indexOf(';');
-        const size = (semicolon === -1 ? line : line.slice(0, semicolon)).trim();
-        if (!HEX.test(size)) {
+        const size = CHUNK_SIZE_LINE.exec(line);
+        if (size === null) {
           this.fail(UPSTREAM_PROTOCOL_ERROR);
           return false;
         }
-        const length = parseInt(size, 16);
+        const length = parseInt(size[1], 16);
         if (length === 0) {
           this.state = State.Trailers;
         } else {
@@ -426,19 +514,27 @@ export class UpstreamConnection {
         }
         this.state = State.ChunkSize;
         return true;
-      default:
-        // Trailers are dropped; an empty line ends the response.
+      default: {
+        // Trailer fields: checked like header fields, then dropped; an empty line ends the response.
         if (line === '') {
           this.complete(undefined, atEnd);
           return false;
         }
+        const colon = line.indexOf(':');
+        this.headBytes += line.length + 2;
+        if (colon <= 0 || !TOKEN.test(line.slice(0, colon)) || this.headBytes > MAX_HEAD_BYTES) {
+          this.fail(UPSTREAM_PROTOCOL_ERROR);
+          return false;
+        }
         return true;
+      }
     }
   }
 
   /** The response is complete: hand the connection back (or close it), then tell the listener. */
   private complete(last: Buffer | undefined, nothingAfter: boolean): void {
     const listener = this.listener as UpstreamListener;
+    if (this.heldStatus !== 0 && !this.tellHead(listener)) return;
     this.listener = null;
     this.state = State.Idle;
     // Reusable only when both sides of the exchange are done and nothing more came.
@@ -496,6 +592,55 @@ export class UpstreamConnection {
   public _drain(): void {
     this.listener?.upstreamDrain();
   }
+}
+
+/**
+ * Whether `buf[start, end)` holds only what a head may (RFC 9110 §5.5, RFC 9112 §2.2): no control character
+ * but HTAB, no DEL, CR and LF only as a CRLF line end (no bare LF, no bare CR). So nothing reaches Node's
+ * server that it would refuse to send. A loop over the bytes: several times cheaper than a regular expression.
+ */
+function onlyFieldBytes(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c < 32) {
+      if (c === 13 && i + 1 < end && buf[i + 1] === 10) i++;
+      else if (c !== 9) return false;
+    } else if (c === 127) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Whether a LF from `from` on is not preceded by a CR (`start`: where the head begins). */
+function hasBareLf(buf: Buffer, from: number, start: number): boolean {
+  for (let i = buf.indexOf(10, from); i !== -1; i = buf.indexOf(10, i + 1)) {
+    if (i === start || buf[i - 1] !== 13) return true;
+  }
+  return false;
+}
+
+/** A field value without the optional whitespace around it (SP and HTAB only: 0xA0 is a character). */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
+  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+/** Whether the connection stays open after this response, by the Connection header's options. */
+function connectionKeepsAlive(connectionTokens: string, byDefault: boolean): boolean {
+  const tokens = connectionTokens.toLowerCase();
+  if (tokens === 'keep-alive') return true;
+  if (tokens === 'close') return false;
+  let keepAlive = byDefault;
+  for (const token of tokens.split(',')) {
+    const option = token.trim();
+    if (option === 'close') return false;
+    if (option === 'keep-alive') keepAlive = true;
+  }
+  return keepAlive;
 }
 
 function dropHeader(headers: string[], lowerName: string): void {

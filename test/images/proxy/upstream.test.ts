@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import {
   BodyFraming,
+  MAX_HEAD_BYTES,
   UPSTREAM_CLOSED,
   UPSTREAM_PROTOCOL_ERROR,
   UpstreamListener,
@@ -186,11 +187,12 @@ describe('UpstreamConnection: responses', () => {
     expect(upgrade.rec.error?.code).toBe(UPSTREAM_PROTOCOL_ERROR);
   });
 
-  test('HEAD, 204 and 304 have no body whatever their headers say; the connection stays reusable', async () => {
+  test('HEAD, 204 and 304 have no body; the connection stays reusable', async () => {
     for (const [method, response] of [
       ['HEAD', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n'],
-      ['GET', 'HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n'],
-      ['GET', 'HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n'],
+      ['HEAD', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'],
+      ['GET', 'HTTP/1.1 204 No Content\r\n\r\n'],
+      ['GET', 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\n\r\n'],
     ]) {
       const { rec } = await exchangeOnce(response, method);
       expect(await rec.outcome).toBe('end');
@@ -199,12 +201,49 @@ describe('UpstreamConnection: responses', () => {
     }
   });
 
-  test('hop-by-hop headers are dropped, with those named in Connection; Transfer-Encoding beats Content-Length', async () => {
+  test('a 204 or 304 that declares a body: none is passed on, a 204 loses its Content-Length, the connection is not reused', async () => {
+    for (const [response, headers] of [
+      ['HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n', ['X-A', '1']],
+      ['HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n', ['Content-Length', '5']],
+      ['HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n', []],
+    ] as const) {
+      const { rec } = await exchangeOnce(response);
+      expect(await rec.outcome).toBe('end');
+      expect([rec.body, rec.headers]).toEqual(['', headers]);
+      // The body the server may send after it must never be read as the next response.
+      expect(pool.size).toBe(0);
+    }
+  });
+
+  test('every hop-by-hop header is dropped (RFC 9110 §7.6.1), with those named in Connection', async () => {
     const { rec } = await exchangeOnce(
-      'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\nX-Hop: 1\r\nProxy-Connection: x\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\nX-End: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\nX-Hop: 1\r\nProxy-Connection: x\r\n' +
+        'Proxy-Authenticate: Basic\r\nProxy-Authorization: Basic eA==\r\nTE: trailers\r\nTrailer: X-T\r\nUpgrade: h2c\r\n' +
+        'Transfer-Encoding: chunked\r\nX-End: 2\r\n\r\n2\r\nok\r\n0\r\nX-T: 1\r\n\r\n',
     );
     expect(rec.headers).toEqual(['X-End', '2']);
     expect(rec.body).toBe('ok');
+    expect(pool.idleCount).toBe(1);
+  });
+
+  test('Connection options are tokens: close among others closes, a header named like it does not', async () => {
+    await exchangeOnce('HTTP/1.1 200 OK\r\nConnection: x-closed\r\nContent-Length: 0\r\n\r\n');
+    expect(pool.idleCount).toBe(1);
+    await exchangeOnce('HTTP/1.1 200 OK\r\nConnection: x-a, Close\r\nContent-Length: 0\r\n\r\n');
+    expect(pool.size).toBe(0);
+  });
+
+  test('HTTP/1.0 with Connection: keep-alive is reused; without it, not', async () => {
+    await exchangeOnce('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n');
+    expect(pool.idleCount).toBe(1);
+    await exchangeOnce('HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n');
+    expect(pool.size).toBe(0);
+  });
+
+  test('values keep their inner whitespace and obs-text, lose SP/HTAB around them; an empty reason is empty', async () => {
+    const { rec } = await exchangeOnce('HTTP/1.1 200\r\nX-A: \t a  b\xa0 \t\r\nX-B:\r\nContent-Length: 0\r\n\r\n');
+    expect([rec.status, rec.reason]).toEqual([200, '']);
+    expect(rec.headers).toEqual(['X-A', 'a  b\xa0', 'X-B', '', 'Content-Length', '0']);
   });
 
   test('Connection: close from the server: the connection is not reused', async () => {
@@ -221,20 +260,209 @@ describe('UpstreamConnection: responses', () => {
   test.each([
     ['a bad status line', 'HTTP/2.0 200 OK\r\n\r\n'],
     ['a status that is not a number', 'HTTP/1.1 2x0 OK\r\n\r\n'],
+    ['a status in exponent form (1e2)', 'HTTP/1.1 1e2 OK\r\nContent-Length: 0\r\n\r\n'],
+    ['a status of two digits', 'HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n'],
+    ['a status of four digits', 'HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n'],
+    ['a status under 100', 'HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n'],
+    ['a status with a sign', 'HTTP/1.1 +20 OK\r\nContent-Length: 0\r\n\r\n'],
+    ['a control character in the reason', 'HTTP/1.1 200 O\x01K\r\nContent-Length: 0\r\n\r\n'],
     ['a header line without a colon', 'HTTP/1.1 200 OK\r\nNoColon\r\n\r\n'],
-    ['a folded header line', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n continued\r\nContent-Length: 0\r\n\r\n'],
+    ['whitespace before the colon', 'HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n'],
+    ['a folded header line (obs-fold)', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n continued\r\nContent-Length: 0\r\n\r\n'],
+    ['a folded header line with a tab', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n\tcontinued\r\nContent-Length: 0\r\n\r\n'],
+    ['a bare LF inside the head', 'HTTP/1.1 200 OK\r\nX-A: 1\nX-B: 2\r\nContent-Length: 0\r\n\r\n'],
+    ['a bare CR inside a value', 'HTTP/1.1 200 OK\r\nX-A: 1\rX-B: 2\r\nContent-Length: 0\r\n\r\n'],
+    ['a NUL in a value', 'HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 0\r\n\r\n'],
+    ['a control character in a value', 'HTTP/1.1 200 OK\r\nX-A: a\x1bb\r\nContent-Length: 0\r\n\r\n'],
+    ['DEL in a value', 'HTTP/1.1 200 OK\r\nX-A: a\x7fb\r\nContent-Length: 0\r\n\r\n'],
     ['conflicting Content-Lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok'],
+    ['duplicate equal Content-Lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok'],
+    ['a Content-Length list', 'HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok'],
+    ['a negative Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok'],
+    ['a Content-Length with a sign', 'HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok'],
+    ['an empty Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\nok'],
+    ['a Content-Length over 2^53', 'HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999\r\n\r\nok'],
+    ['Content-Length with Transfer-Encoding', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'],
+    ['Transfer-Encoding with Content-Length', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n'],
+    ['a coding other than chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx'],
+    ['a coding before chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nxx\r\n0\r\n\r\n'],
+    ['chunked twice', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    ['identity', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\nxx'],
+    ['Transfer-Encoding in HTTP/1.0', 'HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
     ['a bad chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
-    ['a chunk not followed by CRLF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n'],
-  ])('%s: UPSTREAM_PROTOCOL_ERROR, the connection closed', async (_what, response) => {
+    ['a chunk size with a sign', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\nok\r\n0\r\n\r\n'],
+    ['a chunk size with a 0x prefix', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\nok\r\n0\r\n\r\n'],
+    ['a chunk size with trailing whitespace', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2 \r\nok\r\n0\r\n\r\n'],
+    ['a chunk size with leading whitespace', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n 2\r\nok\r\n0\r\n\r\n'],
+    ['an empty chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\nok\r\n0\r\n\r\n'],
+    ['a chunk size over 2^52', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000\r\nok\r\n'],
+    ['a chunk extension without a name', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;\r\nok\r\n0\r\n\r\n'],
+    ['a control character in a chunk extension', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;a=\x01\r\nok\r\n0\r\n\r\n'],
+    ['an unterminated quoted chunk extension', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;a="b\r\nok\r\n0\r\n\r\n'],
+    ['a bare LF after a chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\r\n0\r\n\r\n'],
+    ['101 Switching Protocols (no upgrade was asked for)', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n'],
+    ['a bad interim response', 'HTTP/1.1 100 Continue\r\nX: \x01\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
+    ['a head with bare LF line ends only', 'HTTP/1.1 200 OK\nContent-Length: 0\n\n'],
+    ['CRLF before the status line', '\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
+  ])('%s: UPSTREAM_PROTOCOL_ERROR before the listener heard of a response; the connection closed', async (_what, response) => {
     const { rec } = await exchangeOnce(response);
     expect(rec.error).toEqual({ code: UPSTREAM_PROTOCOL_ERROR, retryable: false });
+    expect(rec.status).toBe(0);
     expect(pool.size).toBe(0);
+  });
+
+  test.each([
+    ['a bare LF after chunk data', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\n0\r\n\r\n'],
+    ['a chunk not followed by CRLF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n'],
+    ['a trailer line without a colon', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nbad trailer\r\n\r\n'],
+    ['a control character in a trailer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nT: \x01\r\n\r\n'],
+  ])('%s, after the first body bytes: UPSTREAM_PROTOCOL_ERROR after the head and those bytes; the connection closed', async (_what, response) => {
+    const { rec } = await exchangeOnce(response);
+    expect([rec.status, rec.body]).toEqual([200, 'ok']);
+    expect(rec.error).toEqual({ code: UPSTREAM_PROTOCOL_ERROR, retryable: false });
+    expect(pool.size).toBe(0);
+  });
+
+  test.each([
+    ['chunk extensions, quoted and bare, with whitespace around ; and =', '2 ; a = b ;c;d="x\\"y"\r\nok\r\n0\r\n\r\n'],
+    ['leading zeros in a chunk size', '0000000000000000002\r\nok\r\n000\r\n\r\n'],
+    ['upper- and lower-case hex', 'A\r\n0123456789\r\na\r\nabcdefghij\r\n0\r\n\r\n'],
+  ])('chunked framing accepted: %s', async (_what, body) => {
+    const { rec } = await exchangeOnce(`HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n${body}`);
+    expect(rec.error).toBeUndefined();
+    expect(rec.body.length).toBeGreaterThan(0);
+    expect(pool.idleCount).toBe(1);
+  });
+
+  test('a Content-Length with leading zeros is its number', async () => {
+    const { rec } = await exchangeOnce('HTTP/1.1 200 OK\r\nContent-Length: 0002\r\n\r\nok');
+    expect(rec.body).toBe('ok');
+    expect(pool.idleCount).toBe(1);
   });
 
   test('a head that never ends: refused past 64 KiB', async () => {
     const { rec } = await exchangeOnce(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(70 * 1024)}`);
     expect(rec.error?.code).toBe(UPSTREAM_PROTOCOL_ERROR);
+  });
+
+  test('a complete head over 64 KiB is refused; one just under it passes', async () => {
+    const over = await exchangeOnce(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(80 * 1024)}\r\nContent-Length: 0\r\n\r\n`);
+    expect(over.rec.error?.code).toBe(UPSTREAM_PROTOCOL_ERROR);
+    const prefix = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Big: ';
+    const under = await exchangeOnce(`${prefix}${'a'.repeat(MAX_HEAD_BYTES - prefix.length - 4)}\r\n\r\n`);
+    expect(under.rec.error).toBeUndefined();
+    expect(under.rec.status).toBe(200);
+  });
+
+  test('interim responses count toward the head limit: a storm of 100 Continue is refused', async () => {
+    const { rec } = await exchangeOnce('HTTP/1.1 100 Continue\r\n\r\n'.repeat(3000) + 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    expect(rec.error?.code).toBe(UPSTREAM_PROTOCOL_ERROR);
+    expect(rec.status).toBe(0);
+  });
+
+  test('a head arriving one byte at a time is searched once (no quadratic rescans) and parses', async () => {
+    const rec = new Recorder();
+    const connection = pool.acquire();
+    connection.request(rec, 'GET', GET, BodyFraming.None);
+    await raw.nextSocket();
+    const bytes = Buffer.from(`HTTP/1.1 200 OK\r\nX-A: ${'a'.repeat(20_000)}\r\nContent-Length: 2\r\n\r\nok`, 'latin1');
+    for (let i = 0; i < bytes.length; i++) connection._data(bytes.subarray(i, i + 1));
+    expect(await rec.outcome).toBe('end');
+    expect(rec.body).toBe('ok');
+  });
+
+  test('a trailer section over 64 KiB is refused', async () => {
+    const trailers = `T: ${'t'.repeat(4000)}\r\n`.repeat(20);
+    const { rec } = await exchangeOnce(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n${trailers}\r\n`);
+    expect(rec.error?.code).toBe(UPSTREAM_PROTOCOL_ERROR);
+  });
+});
+
+describe('UpstreamConnection: the head waits for the body', () => {
+  // The reads are driven directly: each lands whole, in order.
+  test.each([
+    ['chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', ['5\r\n', 'hello\r\n0\r\n\r\n']],
+    ['Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n', ['hello']],
+  ])('%s: the listener hears the head with the first body byte, not before', async (_what, head, rest) => {
+    const rec = new Recorder();
+    const connection = pool.acquire();
+    connection.request(rec, 'GET', GET, BodyFraming.None);
+    await raw.nextSocket();
+    connection._data(Buffer.from(head, 'latin1'));
+    expect(rec.status).toBe(0);
+    for (const piece of rest) connection._data(Buffer.from(piece, 'latin1'));
+    expect(await rec.outcome).toBe('end');
+    expect([rec.status, rec.body]).toEqual([200, 'hello']);
+  });
+
+  test('a bad first chunk size in a later read than the head: an error, never a head', async () => {
+    const rec = new Recorder();
+    const connection = pool.acquire();
+    connection.request(rec, 'GET', GET, BodyFraming.None);
+    await raw.nextSocket();
+    connection._data(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', 'latin1'));
+    connection._data(Buffer.from('zz\r\n', 'latin1'));
+    expect(await rec.outcome).toBe('error');
+    expect([rec.status, rec.error?.code]).toEqual([0, UPSTREAM_PROTOCOL_ERROR]);
+  });
+
+  test('a close right after the head: UPSTREAM_CLOSED, never a head', async () => {
+    const rec = new Recorder();
+    pool.acquire().request(rec, 'GET', GET, BodyFraming.None);
+    const socket = await raw.nextSocket();
+    await raw.receivedOn(socket, '\r\n\r\n');
+    socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n');
+    expect(await rec.outcome).toBe('error');
+    expect([rec.status, rec.error?.code]).toEqual([0, UPSTREAM_CLOSED]);
+  });
+
+  test('a close-delimited response with no body: the head, then the end', async () => {
+    const rec = new Recorder();
+    pool.acquire().request(rec, 'GET', GET, BodyFraming.None);
+    const socket = await raw.nextSocket();
+    await raw.receivedOn(socket, '\r\n\r\n');
+    socket.end('HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\n');
+    expect(await rec.outcome).toBe('end');
+    expect([rec.status, rec.headers, rec.body]).toEqual([200, ['X-A', '1'], '']);
+  });
+
+  test('a listener that gives up in upstreamHead hears nothing more', async () => {
+    const connection = pool.acquire();
+    const rec = new Recorder();
+    rec.upstreamHead = () => connection.abort();
+    connection.request(rec, 'GET', GET, BodyFraming.None);
+    const socket = await raw.nextSocket();
+    await raw.receivedOn(socket, '\r\n\r\n');
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+    await closed;
+    expect(rec.chunks).toEqual([]);
+    expect(rec.error).toBeUndefined();
+    expect(pool.size).toBe(0);
+  });
+});
+
+describe('UpstreamConnection: bytes beyond the response', () => {
+  test('more bytes than the Content-Length, in the same read: the connection is closed, never reused', async () => {
+    const { rec } = await exchangeOnce('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil');
+    expect(rec.body).toBe('ok');
+    expect(pool.size).toBe(0);
+  });
+
+  test('more bytes than the Content-Length, later, while idle: the connection is closed before the next request', async () => {
+    await exchangeOnce('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    expect(pool.idleCount).toBe(1);
+    const socket = raw.sockets[0];
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil');
+    await waitFor(() => pool.size === 0, 'the connection with stray bytes to be closed');
+    const rec = new Recorder();
+    pool.acquire().request(rec, 'GET', GET, BodyFraming.None);
+    const fresh = await raw.nextSocket();
+    expect(fresh).not.toBe(socket);
+    await raw.receivedOn(fresh, '\r\n\r\n');
+    fresh.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood');
+    expect(await rec.outcome).toBe('end');
+    expect(rec.body).toBe('good');
   });
 });
 
@@ -375,7 +603,7 @@ async function exchangeOnce(response: string, method = 'GET'): Promise<{ rec: Re
   const socket = reuse ? raw.sockets[raw.sockets.length - 1] : await raw.nextSocket();
   await raw.receivedOn(socket, '\r\n\r\n', requestsSeen.get(socket) ?? 1);
   requestsSeen.set(socket, (requestsSeen.get(socket) ?? 1) + 1);
-  socket.write(response);
+  socket.write(Buffer.from(response, 'latin1'));
   await rec.outcome;
   return { rec };
 }
