@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CortexValidationError } from './errors';
 import { CapacityGroup, NodeGroup, NodeGroupAccelerator } from './node-group';
+import { registerNodeGroups } from './placement';
 import { CortexPlatform, CortexPlatformOptions } from './platform/cortex-platform';
 
 /** The Kubernetes version a new cluster runs: the newest with a kubectl layer (`@aws-cdk/lambda-layer-kubectl-v36`). */
@@ -184,6 +185,8 @@ export class CortexCluster extends Construct {
     for (const group of nodeGroups) {
       this.addNodeGroup(group);
     }
+    // APIs on this cluster check at synth that some node group can run their pods (lib/placement.ts).
+    registerNodeGroups(this.cluster, () => this.nodeGroups);
     this.node.addValidation({ validate: () => this.validateNodeGroups() });
     this.acknowledgeValidations();
   }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Annotations } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import type * as ecr_assets from 'aws-cdk-lib/aws-ecr-assets';
 import * as cdk8s from 'cdk8s';
@@ -11,6 +12,7 @@ import { CortexApis, type CortexApisFileProps } from './cortex-apis';
 import { CortexValidationError } from './errors';
 import { predictorImageAsset, predictorImageVariant, proxyImageAsset } from './images';
 import { ACCELERATOR_ROLLOUT_TIMEOUT, RolloutGate, type RolloutGateOptions } from './rollout-gate';
+import { knownNodeGroups, placementProblems, placementUnchecked } from './placement';
 import { ApiPlatform, type IApiPlatform } from './platform/api-platform';
 
 /** Options of {@link RealtimeApi}, without the cluster (e.g. for a `cluster.addRealtimeApi(id, options)`). */
@@ -163,6 +165,7 @@ export class RealtimeApi extends Construct {
     this.api = api;
     this.namespace = this.platform.namespace;
     this.url = this.platform.endpointUrl === undefined ? undefined : `${this.platform.endpointUrl}${api.networking.endpoint}`;
+    this.checkPlacement(props.cluster);
 
     // The images, once the props are known to be sound: an asset is a side effect on the stack.
     this.proxyImage = props.proxyImage ?? proxyImageAsset(this).imageUri;
@@ -218,6 +221,20 @@ export class RealtimeApi extends Construct {
         accelerator: apiAccelerator(api),
       });
     }
+  }
+
+  /**
+   * That some node group can run the API's pods: at synth, once every node group has been added, when the
+   * cluster's groups are known (a CortexCluster's); a warning now when they are not and the API needs
+   * particular nodes.
+   */
+  private checkPlacement(cluster: eks.ICluster): void {
+    if (knownNodeGroups(cluster) === undefined) {
+      const unchecked = placementUnchecked(this.api);
+      if (unchecked !== undefined) Annotations.of(this).addWarningV2('cortex-cdk:placement-unchecked', unchecked);
+      return;
+    }
+    this.node.addValidation({ validate: () => placementProblems(this.api, knownNodeGroups(cluster) ?? []) });
   }
 }
 
