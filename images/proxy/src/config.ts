@@ -35,6 +35,20 @@ export interface ProxyConfig {
   readonly maxBodyBytes: number;
   /** How long an idle client connection is kept open (longer than the gateway's own idle timeout). */
   readonly keepAliveTimeoutMs: number;
+  /** A client must send a complete request head within this (from its connection or its first byte), else 408. */
+  readonly requestHeadTimeoutMs: number;
+  /**
+   * The longest silence while a request body uploads or a response body streams: no byte moved either way
+   * for this long, and the exchange is given up (408 or 504 before the response started, a cut response after).
+   */
+  readonly bodyIdleTimeoutMs: number;
+  /** After an answer that closes the connection, how long the proxy reads and discards what the client still sends. */
+  readonly lingeringTimeMs: number;
+  /**
+   * Peers (IP addresses or CIDR ranges; `*`: any) whose X-Forwarded-Proto, X-Forwarded-Host and Forwarded
+   * headers are passed on; from any other peer they are replaced with what the proxy sees.
+   */
+  readonly forwardedAllowIps: readonly string[];
 }
 
 /** Bad flags or environment variables: `main` prints the message and exits 2. */
@@ -45,7 +59,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'port' | 'integer' | 'duration' | 'size' | 'host';
+type Kind = 'port' | 'integer' | 'duration' | 'size' | 'host' | 'addresses';
 
 interface Setting {
   readonly flag: string;
@@ -59,8 +73,10 @@ interface Setting {
 }
 
 /**
- * Timeouts default to 600 s, the default `networking.timeout` of an API (the gateway's timeout): the proxy
- * never gives up on a request before the gateway does.
+ * The timeouts on a request's total time default to 600 s, the default `networking.timeout` of an API (the
+ * gateway's timeout): the proxy never gives up on a request before the gateway does. The timeouts on silence
+ * (a request head, a body that stops moving) default to nginx's 60 s: they bound what a stalled client or
+ * server holds, and do not cut long inference (the wait for the response head is the upstream timeout's).
  */
 const SETTINGS: readonly Setting[] = [
   { flag: 'port', key: 'port', kind: 'port', default: '8888', min: 0, help: 'port for requests (the Service targets it)' },
@@ -76,6 +92,10 @@ const SETTINGS: readonly Setting[] = [
   { flag: 'drain-timeout', key: 'drainTimeoutMs', kind: 'duration', default: '600s', help: 'after SIGTERM, longest wait for queued and active requests' },
   { flag: 'max-body-size', key: 'maxBodyBytes', kind: 'size', default: '128Mi', help: 'largest request body (then 413)' },
   { flag: 'keep-alive-timeout', key: 'keepAliveTimeoutMs', kind: 'duration', default: '3660s', help: 'idle client connections are closed after this' },
+  { flag: 'request-head-timeout', key: 'requestHeadTimeoutMs', kind: 'duration', default: '60s', help: 'longest wait for a complete request head (then 408)' },
+  { flag: 'body-idle-timeout', key: 'bodyIdleTimeoutMs', kind: 'duration', default: '60s', help: 'longest silence while a request or response body streams' },
+  { flag: 'lingering-time', key: 'lingeringTimeMs', kind: 'duration', default: '30s', help: 'after an answer that closes the connection, longest read-and-discard' },
+  { flag: 'forwarded-allow-ips', key: 'forwardedAllowIps', kind: 'addresses', default: '127.0.0.1,::1', help: 'peers trusted with X-Forwarded-Proto/-Host (IPs, CIDRs, * or none)' },
 ];
 
 /** The environment variable of a flag: `--max-concurrency` → `CORTEX_PROXY_MAX_CONCURRENCY`. */
@@ -92,7 +112,7 @@ export const USAGE = [
   'flags (each also read from the environment variable shown; a flag wins):',
   ...SETTINGS.map((s) => {
     const def = s.default === undefined ? '' : ` (default ${s.default})`;
-    return `  --${s.flag.padEnd(19)} ${envName(s.flag).padEnd(32)} ${s.help}${def}`;
+    return `  --${s.flag.padEnd(21)} ${envName(s.flag).padEnd(34)} ${s.help}${def}`;
   }),
   '  --help, -h',
   '',
@@ -103,7 +123,7 @@ export const USAGE = [
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
 const DURATION_UNITS: Record<string, number> = { ms: 1, '': 1000, s: 1000, m: 60_000 };
 
-function parseValue(setting: Setting, text: string, origin: string): number | string {
+function parseValue(setting: Setting, text: string, origin: string): number | string | readonly string[] {
   const bad = (allowed: string): never => {
     throw new ConfigError(`${origin} (${JSON.stringify(text)}) must be ${allowed}`);
   };
@@ -128,6 +148,12 @@ function parseValue(setting: Setting, text: string, origin: string): number | st
       if (!(ms >= 1) || ms > 2 ** 31 - 1) bad('a duration of at least 1ms and under 24 days: 30 (seconds), 30s, 500ms, 2m');
       return ms;
     }
+    case 'addresses': {
+      const entries = text.split(',').map((entry) => entry.trim());
+      if (entries.length === 1 && entries[0] === 'none') return [];
+      if (!entries.every(isAddressRange)) bad('a comma-separated list of IP addresses or CIDR ranges (10.0.0.0/8, ::1), * for any, or none');
+      return entries;
+    }
     case 'size': {
       const match = /^\s*(\d+)\s*(k|K|M|G|Ki|Mi|Gi)?\s*$/.exec(text);
       const bytes = match === null ? NaN : Number(match[1]) * SIZE_UNITS[match[2] ?? ''];
@@ -145,6 +171,16 @@ function isHost(text: string): boolean {
   if (isIP(text) !== 0) return true;
   const name = text.endsWith('.') ? text.slice(0, -1) : text;
   return name.length > 0 && name.length <= 253 && !/^[\d.]+$/.test(name) && name.split('.').every((label) => HOST_LABEL.test(label));
+}
+
+/** An IP address, a CIDR range (`10.0.0.0/8`, `fd00::/8`) or `*`. */
+function isAddressRange(text: string): boolean {
+  if (text === '*') return true;
+  const slash = text.indexOf('/');
+  if (slash === -1) return isIP(text) !== 0;
+  const family = isIP(text.slice(0, slash));
+  const bits = text.slice(slash + 1);
+  return family !== 0 && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 /** What the command line asks for. */
@@ -171,7 +207,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   if (parsed.values.help === true) return { help: true };
 
-  const config: Record<string, number | string | undefined> = {};
+  const config: Record<string, number | string | readonly string[] | undefined> = {};
   for (const setting of SETTINGS) {
     const fromFlag = parsed.values[setting.flag];
     const variable = envName(setting.flag);

@@ -2,14 +2,21 @@
  * The request path: admission through the breaker, then a streaming reverse proxy to the user's server
  * over a keep-alive pool (`upstream.ts`), with the proxy's own answers as small JSON bodies: 503 queue
  * full or queue timeout, 503 user server refusing connections, 502 user server failing mid-exchange,
- * 504 user server too slow to start its response, 413 body too large.
+ * 504 user server too slow to start its response (or to read the request body), 408 client too slow to
+ * send its body, 413 body too large, 431 too many headers, 501 a transfer coding other than chunked.
+ *
+ * Every request is admitted the same way, kubelet probes included (they belong on the admin port).
  *
  * The hot path allocates one {@link Exchange} per request and no closures: event listeners are
- * module-level functions that find their exchange through a symbol on the emitter.
+ * module-level functions that find their exchange through a symbol on the emitter. Nothing in it may
+ * throw out of a listener: an unexpected error ends that exchange (its connection is closed), never the
+ * process.
  */
 import type * as http from 'node:http';
+import { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Breaker, BreakerWaiter } from './breaker';
+import { lingerAfterResponse } from './linger';
 import { Log } from './log';
 import { CLIENT_CLOSED_REQUEST, Metrics } from './metrics';
 import { BodyFraming, listedHeaderNames, UpstreamConnection, UpstreamListener, UpstreamPool } from './upstream';
@@ -20,13 +27,26 @@ export interface ProxyHandlerOptions {
   readonly queueTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
   readonly maxBodyBytes: number;
+  /** The longest silence while a body streams (either way) before the exchange is given up. */
+  readonly bodyIdleTimeoutMs: number;
+  /** After an answer that closes the connection, how long to read and discard what the client still sends. */
+  readonly lingeringTimeMs: number;
+  /** Peers whose X-Forwarded-Proto/-Host and Forwarded headers are passed on (`*`: any). */
+  readonly forwardedAllowIps: readonly string[];
   readonly breaker: Breaker;
   readonly metrics: Metrics;
   readonly log: Log;
 }
 
-/** The User-Agent prefix of the kubelet's HTTP probes: they bypass the breaker and the metrics. */
-export const KUBE_PROBE_PREFIX = 'kube-probe/';
+/**
+ * Request headers the proxy forwards at most; a request with more gets 431. Node's parser silently drops
+ * headers past its own count limit (a Content-Length among them would be lost), so the server's limit is
+ * set just above this one and anything that reaches it is refused, never truncated.
+ */
+export const MAX_REQUEST_HEADERS = 1000;
+
+/** The silence check runs this often at most (and at least 4 times per idle timeout). */
+const MAX_SWEEP_INTERVAL_MS = 1000;
 
 const kExchange = Symbol('cortex.exchange');
 type Carrier = { [kExchange]?: Exchange };
@@ -42,7 +62,12 @@ interface Answers {
   readonly upstreamRefused: Buffer;
   readonly upstreamFailed: Buffer;
   readonly upstreamTimeout: Buffer;
+  readonly upstreamStalled: Buffer;
+  readonly clientStalled: Buffer;
   readonly bodyTooLarge: Buffer;
+  readonly tooManyHeaders: Buffer;
+  readonly unsupportedTransferEncoding: Buffer;
+  readonly badFraming: Buffer;
 }
 
 export class ProxyHandler {
@@ -51,16 +76,31 @@ export class ProxyHandler {
   /** @internal */ public readonly options: ProxyHandlerOptions;
   /** @internal */ public readonly answers: Answers;
   /** @internal */ public readonly userAuthority: string;
+  /** @internal exchanges whose body is streaming, for the silence check (an intrusive list) */
+  public streaming: Exchange | null = null;
   private openExchanges = 0;
   private isDraining = false;
   private idleWaiters: Array<() => void> = [];
+  private readonly trustAllPeers: boolean;
+  private readonly trustedPeers: BlockList | null;
+  private readonly sweepTimer: NodeJS.Timeout;
+  /** @internal silence checks that make up the body idle timeout */
+  public readonly silentSweepsAllowed: number;
 
   constructor(options: ProxyHandlerOptions) {
     this.options = options;
-    const { breaker, userHost, userPort, maxBodyBytes } = options;
+    const { breaker, userHost, userPort, maxBodyBytes, bodyIdleTimeoutMs } = options;
     this.userAuthority = `${userHost.includes(':') ? `[${userHost}]` : userHost}:${userPort}`;
-    // Probes bypass the breaker: a couple more connections than the limit may be busy.
-    this.pool = new UpstreamPool(userHost, userPort, breaker.maxConcurrency + 2);
+    // Every request to the user's server holds a slot: no more connections are ever busy at once.
+    this.pool = new UpstreamPool(userHost, userPort, breaker.maxConcurrency);
+    this.trustAllPeers = options.forwardedAllowIps.includes('*');
+    this.trustedPeers = this.trustAllPeers || options.forwardedAllowIps.length === 0 ? null : blockListOf(options.forwardedAllowIps);
+    // One timer for every streaming body, not one per request: a body that moved since the last check
+    // only bumps a counter.
+    const sweepMs = Math.max(1, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(bodyIdleTimeoutMs / 4)));
+    this.silentSweepsAllowed = Math.ceil(bodyIdleTimeoutMs / sweepMs);
+    this.sweepTimer = setInterval(sweepSilentExchanges, sweepMs, this);
+    this.sweepTimer.unref();
     this.answers = {
       queueFull: json(
         'queue_full',
@@ -73,19 +113,56 @@ export class ProxyHandler {
       ),
       upstreamFailed: json('upstream_failed', `the API's server (${this.userAuthority}) closed the connection without a complete response`),
       upstreamTimeout: json('upstream_timeout', `the API's server (${this.userAuthority}) did not start its response within ${options.upstreamTimeoutMs} ms`),
+      upstreamStalled: json('upstream_timeout', `the API's server (${this.userAuthority}) read none of the request body for ${bodyIdleTimeoutMs} ms`),
+      clientStalled: json('request_timeout', `no part of the request body arrived for ${bodyIdleTimeoutMs} ms`),
       bodyTooLarge: json('body_too_large', `the request body is larger than ${maxBodyBytes} bytes`),
+      tooManyHeaders: json('too_many_headers', `the request has more than ${MAX_REQUEST_HEADERS} header fields`),
+      unsupportedTransferEncoding: json('not_implemented', 'the only Transfer-Encoding accepted on requests is "chunked"'),
+      badFraming: json('bad_request', 'the request has conflicting Content-Length headers'),
     };
   }
 
   /** The request listener of the proxy's server. */
   public readonly handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // A request that arrives after the proxy's last answer on its connection (which is closing) is not served.
+    if (!req.socket.writable) {
+      req.socket.destroy();
+      return;
+    }
     this.openExchanges++;
-    new Exchange(this, req, res).start();
+    const exchange = new Exchange(this, req, res);
+    try {
+      exchange.start();
+    } catch (error) {
+      exchange.crashed(error);
+    }
   };
 
-  /** Requests received and not yet finished (probes included). */
+  /**
+   * The `checkContinue` listener of the proxy's server (`Expect: 100-continue`): a body declared too large
+   * is refused before the client sends it; anything else is told to go on and handled as usual.
+   */
+  public readonly handleContinue = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const declared = req.headers['content-length'];
+    if (declared === undefined || !(Number(declared) > this.options.maxBodyBytes)) res.writeContinue();
+    this.handle(req, res);
+  };
+
+  /** Requests received and not yet finished. */
   public get open(): number {
     return this.openExchanges;
+  }
+
+  /** Whether the peer at `address` may set X-Forwarded-Proto/-Host and Forwarded. */
+  public trusts(address: string): boolean {
+    if (this.trustAllPeers) return true;
+    return this.trustedPeers !== null && address !== '' && this.trustedPeers.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+  }
+
+  /** Stops the silence checks and closes the connections to the user's server. */
+  public close(): void {
+    clearInterval(this.sweepTimer);
+    this.pool.destroy();
   }
 
   public get draining(): boolean {
@@ -114,6 +191,27 @@ export class ProxyHandler {
   }
 }
 
+function blockListOf(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const slash = entry.indexOf('/');
+    const address = slash === -1 ? entry : entry.slice(0, slash);
+    const family = address.includes(':') ? 'ipv6' : 'ipv4';
+    if (slash === -1) list.addAddress(address, family);
+    else list.addSubnet(address, Number(entry.slice(slash + 1)), family);
+  }
+  return list;
+}
+
+/** Why a request is refused before admission (0: it is not). */
+const enum Refusal {
+  None = 0,
+  BodyTooLarge = 413,
+  TooManyHeaders = 431,
+  UnsupportedTransferEncoding = 501,
+  BadFraming = 400,
+}
+
 /** One request through the proxy, from its arrival to the end of its response. */
 class Exchange extends BreakerWaiter implements UpstreamListener {
   private readonly handler: ProxyHandler;
@@ -122,36 +220,46 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
   private readonly startedAt = performance.now();
   private head = '';
   private framing = BodyFraming.None;
-  private probe = false;
   private holdsSlot = false;
   private done = false;
   private retried = false;
   private listening = false;
   private awaitingDrain = false;
+  /** The request body is on its way to the user's server. */
+  private uploading = false;
+  /** The client is paused until the user's server takes more of the body. */
+  private uploadBlocked = false;
+  /** The response body is on its way to the client. */
+  private downloading = false;
   private bodyBytes = 0;
   private timer: NodeJS.Timeout | null = null;
   /** The connection while the exchange with the user's server is under way. */
   private upstream: UpstreamConnection | null = null;
+  /** @internal bumped whenever a body moves; read by the silence check */
+  public progress = 0;
+  /** @internal */ public checkedProgress = 0;
+  /** @internal */ public silentSweeps = 0;
+  /** @internal links in the handler's list of streaming exchanges */
+  public streamPrev: Exchange | null = null;
+  /** @internal */ public streamNext: Exchange | null = null;
+  /** @internal */ public inStreamList = false;
 
   constructor(handler: ProxyHandler, req: http.IncomingMessage, res: http.ServerResponse) {
     super();
     this.handler = handler;
     this.req = req;
     this.res = res;
+    (req as Carrier)[kExchange] = this;
+    (res as Carrier)[kExchange] = this;
+    res.on('close', onResponseClose);
+    res.on('error', onResponseError);
   }
 
   public start(): void {
-    const { res, handler } = this;
-    (res as Carrier)[kExchange] = this;
-    res.on('close', onResponseClose);
-    const declaredLength = this.readRequest();
-    if (declaredLength > handler.options.maxBodyBytes) {
-      // Do not read a body that is refused anyway: answer, and close the connection.
-      this.reply(413, handler.answers.bodyTooLarge, true);
-      return;
-    }
-    if (this.probe) {
-      this.forward();
+    const handler = this.handler;
+    const refusal = this.readRequest();
+    if (refusal !== Refusal.None) {
+      this.refuse(refusal);
       return;
     }
     switch (handler.options.breaker.enter(this)) {
@@ -172,24 +280,64 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
   public admit(): void {
     this.holdsSlot = true;
     this.clearTimer();
-    this.forward();
+    try {
+      this.forward();
+    } catch (error) {
+      this.crashed(error);
+    }
+  }
+
+  /** Answers a request that is refused before admission, and closes its connection. */
+  private refuse(refusal: Refusal): void {
+    const answers = this.handler.answers;
+    switch (refusal) {
+      case Refusal.BodyTooLarge:
+        // Do not read a body that is refused anyway.
+        this.reply(413, answers.bodyTooLarge, true);
+        break;
+      case Refusal.TooManyHeaders:
+        this.reply(431, answers.tooManyHeaders, true);
+        break;
+      case Refusal.UnsupportedTransferEncoding:
+        this.reply(501, answers.unsupportedTransferEncoding, true);
+        break;
+      default:
+        this.reply(400, answers.badFraming, true);
+        break;
+    }
+  }
+
+  /** @internal an unexpected error in this exchange: it ends (its connection closed), the proxy goes on */
+  public crashed(error: unknown): void {
+    this.handler.options.log.limited('internal', `internal error on a request, its connection closed: ${(error as Error)?.stack ?? String(error)}`);
+    this.abortUpstream();
+    this.res.destroy();
   }
 
   /**
    * Builds the request head sent upstream, once: the client's request line and headers, hop-by-hop
-   * headers dropped, X-Forwarded-For/-Proto/-Host set. Returns the declared Content-Length (-1: none).
+   * headers dropped (RFC 9110 §7.6.1), the body's framing written by the proxy, X-Forwarded-For appended
+   * to, X-Forwarded-Proto/-Host (and Forwarded) kept from trusted peers only. Returns why the request is
+   * refused, if it is.
    */
-  private readRequest(): number {
+  private readRequest(): Refusal {
     const { req, handler } = this;
     const raw = req.rawHeaders;
+    // Node's parser keeps at most MAX_REQUEST_HEADERS + 1 of them; more were (or might have been) dropped.
+    if (raw.length > 2 * MAX_REQUEST_HEADERS) return Refusal.TooManyHeaders;
+    let client = req.socket.remoteAddress ?? '';
+    // Listening on every interface means IPv6 with IPv4-mapped addresses: pass on the IPv4 form.
+    if (client.startsWith('::ffff:') && client.includes('.')) client = client.slice(7);
     let headers = '';
     let forwardedFor: string | undefined;
     let hasProto = false;
     let hasForwardedHost = false;
+    /** Whether the peer may set X-Forwarded-Proto/-Host: 0 not asked yet, 1 yes, -1 no. */
+    let trusted = 0;
     let host: string | undefined;
     let connection: string | undefined;
-    let contentLength = -1;
-    let chunked = false;
+    let contentLength: string | undefined;
+    let transferEncoding: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
       const value = raw[i + 1];
@@ -210,6 +358,9 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
           if (lower === 'upgrade' || lower === 'trailer') continue;
           break;
         }
+        case 9:
+          if (name.toLowerCase() === 'forwarded' && (trusted === 0 ? (trusted = handler.trusts(client) ? 1 : -1) : trusted) < 0) continue;
+          break;
         case 10: {
           const lower = name.toLowerCase();
           if (lower === 'connection') {
@@ -217,11 +368,15 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
             continue;
           }
           if (lower === 'keep-alive') continue;
-          if (lower === 'user-agent' && value.startsWith(KUBE_PROBE_PREFIX)) this.probe = true;
           break;
         }
         case 14:
-          if (name.toLowerCase() === 'content-length') contentLength = Number(value);
+          if (name.toLowerCase() === 'content-length') {
+            // Node's parser refuses two that differ; the proxy writes the framing itself.
+            if (contentLength !== undefined && contentLength !== value) return Refusal.BadFraming;
+            contentLength = value;
+            continue;
+          }
           break;
         case 15:
           if (name.toLowerCase() === 'x-forwarded-for') {
@@ -232,30 +387,51 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
         case 16: {
           const lower = name.toLowerCase();
           if (lower === 'proxy-connection') continue;
-          if (lower === 'x-forwarded-host') hasForwardedHost = true;
+          if (lower === 'x-forwarded-host') {
+            if ((trusted === 0 ? (trusted = handler.trusts(client) ? 1 : -1) : trusted) < 0) continue;
+            hasForwardedHost = true;
+          }
           break;
         }
         case 17: {
           const lower = name.toLowerCase();
-          // Kept: the body is sent on chunked, as it came (its other codings included).
-          if (lower === 'transfer-encoding') chunked = true;
-          else if (lower === 'x-forwarded-proto') hasProto = true;
+          if (lower === 'transfer-encoding') {
+            transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+            continue;
+          }
+          if (lower === 'x-forwarded-proto') {
+            if ((trusted === 0 ? (trusted = handler.trusts(client) ? 1 : -1) : trusted) < 0) continue;
+            hasProto = true;
+          }
           break;
         }
+        case 18:
+          if (name.toLowerCase() === 'proxy-authenticate') continue;
+          break;
+        case 19:
+          if (name.toLowerCase() === 'proxy-authorization') continue;
+          break;
       }
       headers += `${name}: ${value}\r\n`;
     }
     if (connection !== undefined) headers = withoutListedHeaders(headers, connection);
-    let client = req.socket.remoteAddress ?? '';
-    // Listening on every interface means IPv6 with IPv4-mapped addresses: pass on the IPv4 form.
-    if (client.startsWith('::ffff:') && client.includes('.')) client = client.slice(7);
     headers += `X-Forwarded-For: ${forwardedFor === undefined ? client : `${forwardedFor}, ${client}`}\r\n`;
     if (!hasProto) headers += 'X-Forwarded-Proto: http\r\n';
     if (host === undefined) headers += `Host: ${handler.userAuthority}\r\n`;
     else if (!hasForwardedHost) headers += `X-Forwarded-Host: ${host}\r\n`;
+    // The body's framing is the proxy's, whatever the client wrote: chunked, or the length Node checked.
+    if (transferEncoding !== undefined) {
+      // Like nginx: a coding the proxy would have to undo (gzip, chunked) is not implemented.
+      if (transferEncoding.length !== 7 || transferEncoding.toLowerCase() !== 'chunked') return Refusal.UnsupportedTransferEncoding;
+      headers += 'Transfer-Encoding: chunked\r\n';
+      this.framing = BodyFraming.Chunked;
+    } else if (contentLength !== undefined) {
+      if (Number(contentLength) > handler.options.maxBodyBytes) return Refusal.BodyTooLarge;
+      headers += `Content-Length: ${contentLength}\r\n`;
+      if (contentLength !== '0') this.framing = BodyFraming.Length;
+    }
     this.head = `${req.method} ${req.url} HTTP/1.1\r\n${headers}`;
-    this.framing = chunked ? BodyFraming.Chunked : contentLength > 0 ? BodyFraming.Length : BodyFraming.None;
-    return chunked ? -1 : contentLength;
+    return Refusal.None;
   }
 
   /** Sends the request to the user's server; the body streams as it arrives. */
@@ -274,40 +450,122 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     process.nextTick(uncorkUpstream, upstream);
     if (this.listening) return;
     this.listening = true;
-    (req as Carrier)[kExchange] = this;
+    if (!req.complete) {
+      this.uploading = true;
+      this.watchSilence();
+    }
     req.on('data', onRequestData);
     req.on('end', onRequestEnd);
     req.on('error', onRequestError);
   }
 
+  /** Puts this exchange on the list the silence check walks (while a body streams). */
+  private watchSilence(): void {
+    if (this.inStreamList) return;
+    const handler = this.handler;
+    this.inStreamList = true;
+    this.checkedProgress = this.progress;
+    this.silentSweeps = 0;
+    const first = handler.streaming;
+    this.streamNext = first;
+    if (first !== null) first.streamPrev = this;
+    handler.streaming = this;
+  }
+
+  private unwatchSilence(): void {
+    if (!this.inStreamList) return;
+    this.inStreamList = false;
+    const { streamPrev, streamNext } = this;
+    if (streamPrev === null) this.handler.streaming = streamNext;
+    else streamPrev.streamNext = streamNext;
+    if (streamNext !== null) streamNext.streamPrev = streamPrev;
+    this.streamPrev = null;
+    this.streamNext = null;
+  }
+
+  /** @internal whether a body is streaming and could be silent (see sweepSilentExchanges) */
+  public get streamingBody(): boolean {
+    // A response that waits for its turn behind a pipelined one is not silent: it is queued.
+    return this.uploading || (this.downloading && this.res.socket !== null);
+  }
+
+  /** @internal no body moved either way for the body idle timeout */
+  public bodyIdleTimedOut(): void {
+    if (this.done) return;
+    const handler = this.handler;
+    const ms = handler.options.bodyIdleTimeoutMs;
+    this.abortUpstream();
+    if (!this.res.headersSent) {
+      // The request body stopped: the client stopped sending (408), or the user's server stopped reading (504).
+      const stalledUpstream = this.uploadBlocked;
+      handler.options.log.limited(
+        'idle',
+        stalledUpstream
+          ? `the user's server read none of a request body for ${ms} ms: answering 504`
+          : `a client sent none of its request body for ${ms} ms: answering 408`,
+      );
+      this.uploading = false;
+      this.reply(stalledUpstream ? 504 : 408, stalledUpstream ? handler.answers.upstreamStalled : handler.answers.clientStalled, true);
+    } else {
+      handler.options.log.limited('idle', `a response body did not move for ${ms} ms (the user's server or the client stalled): cutting it`);
+      this.res.destroy();
+    }
+  }
+
   /** @internal a piece of the request body */
   public requestData(chunk: Buffer): void {
     if (this.done) return;
+    this.progress++;
     this.bodyBytes += chunk.length;
     if (this.bodyBytes > this.handler.options.maxBodyBytes) {
       // Only a chunked body can get here (a declared length is checked up front).
       this.req.removeListener('data', onRequestData);
       this.req.pause();
+      this.uploading = false;
       this.abortUpstream();
       if (!this.res.headersSent) this.reply(413, this.handler.answers.bodyTooLarge, true);
       else this.res.destroy();
       return;
     }
-    if (this.upstream !== null && !this.upstream.write(chunk)) this.req.pause();
+    if (this.upstream !== null && !this.upstream.write(chunk)) {
+      this.uploadBlocked = true;
+      this.req.pause();
+    }
   }
 
   /** @internal */
   public requestEnded(): void {
+    this.uploading = false;
     this.upstream?.end();
+  }
+
+  /**
+   * @internal the request's body is malformed (an invalid chunk, the connection ended mid-body): this request
+   * is over. 400 if its response has not started, else the response is cut; the connection closes either way.
+   */
+  public requestBroken(code: string): void {
+    if (this.done) return;
+    this.uploading = false;
+    this.abortUpstream();
+    if (this.res.headersSent) {
+      this.res.destroy();
+      return;
+    }
+    this.clearTimer();
+    this.reply(400, json('bad_request', `malformed HTTP request (${code})`), true);
   }
 
   /** @internal the client's connection broke mid-body */
   public requestFailed(): void {
+    this.uploading = false;
     this.abortUpstream();
   }
 
   public upstreamDrain(): void {
-    if (!this.done) this.req.resume();
+    if (this.done) return;
+    this.progress++;
+    this.uploadBlocked = false;
+    this.req.resume();
   }
 
   public upstreamHead(status: number, reason: string, headers: string[]): void {
@@ -320,10 +578,14 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
       // A header Node refuses to send (an invalid character): the response is unusable.
       this.abortUpstream();
       this.upstreamFailedWith(502, 'invalid response headers');
+      return;
     }
+    this.downloading = true;
+    this.watchSilence();
   }
 
   public upstreamBody(chunk: Buffer): boolean {
+    this.progress++;
     if (this.res.write(chunk)) return true;
     if (!this.awaitingDrain) {
       this.awaitingDrain = true;
@@ -334,12 +596,14 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
 
   public upstreamEnd(last: Buffer | undefined): void {
     this.upstream = null;
+    this.downloading = false;
     if (last === undefined) this.res.end();
     else this.res.end(last);
   }
 
   public upstreamError(code: string, retryable: boolean): void {
     this.upstream = null;
+    this.downloading = false;
     if (this.done) return;
     const res = this.res;
     if (res.headersSent) {
@@ -373,6 +637,7 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
 
   /** @internal the client can take more of the response */
   public responseDrained(): void {
+    this.progress++;
     this.upstream?.resume();
   }
 
@@ -392,6 +657,11 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     if (this.handler.options.breaker.withdraw(this)) this.reply(503, this.handler.answers.queueTimeout, false);
   }
 
+  /** @internal */
+  public get isDone(): boolean {
+    return this.done;
+  }
+
   /** @internal the response is over: sent, or its connection gone */
   public finished(): void {
     if (this.done) return;
@@ -400,6 +670,7 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     const options = handler.options;
     options.breaker.withdraw(this);
     this.clearTimer();
+    this.unwatchSilence();
     // The client left before the user's server finished: that exchange is given up.
     this.abortUpstream();
     // The user's server answered before reading the whole body: read the rest into the void, so that
@@ -409,10 +680,8 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
       this.holdsSlot = false;
       options.breaker.release();
     }
-    if (!this.probe) {
-      const code = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
-      options.metrics.observe(code, (performance.now() - this.startedAt) / 1000);
-    }
+    const code = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
+    options.metrics.observe(code, (performance.now() - this.startedAt) / 1000);
     handler.exchangeFinished();
   }
 
@@ -433,10 +702,49 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
 
   private reply(status: number, body: Buffer, close: boolean): void {
     const headers = ['Content-Type', 'application/json', 'Content-Length', String(body.length)];
-    if (close || this.handler.draining) headers.push('Connection', 'close');
+    if (close) {
+      // The client may still be sending (a body the proxy does not read): close without resetting.
+      lingerAfterResponse(this.req.socket, this.handler.options.lingeringTimeMs);
+      headers.push('Connection', 'close');
+    } else if (this.handler.draining) {
+      headers.push('Connection', 'close');
+    }
     this.res.writeHead(status, headers);
     this.res.end(body);
   }
+}
+
+/** The silence check: one pass over the exchanges whose body streams. */
+function sweepSilentExchanges(handler: ProxyHandler): void {
+  const allowed = handler.silentSweepsAllowed;
+  let exchange = handler.streaming;
+  while (exchange !== null) {
+    // Read first: a timed-out exchange may leave the list.
+    const next = exchange.streamNext;
+    if (exchange.progress !== exchange.checkedProgress || !exchange.streamingBody) {
+      exchange.checkedProgress = exchange.progress;
+      exchange.silentSweeps = 0;
+    } else if (++exchange.silentSweeps >= allowed) {
+      exchange.silentSweeps = 0;
+      try {
+        exchange.bodyIdleTimedOut();
+      } catch (error) {
+        exchange.crashed(error);
+      }
+    }
+    exchange = next;
+  }
+}
+
+/**
+ * A request whose body turned out malformed (Node's parser reports it to the server, not to the request):
+ * its exchange ends it. False when no exchange is under way for `req` (its response already went out).
+ */
+export function endBrokenRequest(req: http.IncomingMessage, code: string): boolean {
+  const exchange = (req as Carrier)[kExchange];
+  if (exchange === undefined || exchange.isDone) return false;
+  exchange.requestBroken(code);
+  return true;
 }
 
 /** Drops from a block of header lines those named in Connection (they are hop-by-hop too). */
@@ -479,4 +787,8 @@ function onRequestError(this: http.IncomingMessage): void {
 }
 function onResponseDrain(this: http.ServerResponse): void {
   (this as Carrier)[kExchange]!.responseDrained();
+}
+/** Node reports a write after the response ended as an 'error' event: never let one go unheard. */
+function onResponseError(this: http.ServerResponse, error: Error): void {
+  (this as Carrier)[kExchange]!.crashed(error);
 }

@@ -3,16 +3,17 @@
  * `/healthz`). No network call at start: readiness follows the user's server through `/healthz`.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Breaker } from './breaker';
 import type { ProxyConfig } from './config';
 import { drainServer, DrainResult } from './drain';
 import { Health } from './health';
+import { closeLingering, isLingering } from './linger';
 import { Log } from './log';
 import { METRICS_CONTENT_TYPE, Metrics } from './metrics';
 import { withUserMetrics } from './user-admin';
-import { ProxyHandler } from './proxy-handler';
+import { endBrokenRequest, MAX_REQUEST_HEADERS, ProxyHandler } from './proxy-handler';
 
 /** Where the admin port serves. */
 export const METRICS_PATH = '/metrics';
@@ -66,22 +67,80 @@ function closeServer(server: http.Server): Promise<void> {
 
 const CLIENT_ERROR_STATUS: Record<string, [number, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Content Too Large'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
 };
 
-/** Malformed HTTP: a 400 (431 for oversized headers, 408 for too slow ones) as JSON, then close. */
-function answerClientError(metrics: Metrics, error: NodeJS.ErrnoException, socket: Duplex): void {
-  const httpMessage = (socket as unknown as { _httpMessage?: http.ServerResponse })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || (httpMessage !== undefined && httpMessage.headersSent)) {
+/** What Node's HTTP server keeps on a client socket (undocumented, stable since Node 0.x). */
+interface ClientSocket extends Socket {
+  /** The response being written on this connection: `null` (or absent) once it finished. */
+  _httpMessage?: http.ServerResponse | null;
+  /** The connection's parser; `incoming` is the request being read (or whose body is still unread). */
+  parser?: { incoming?: http.IncomingMessage | null } | null;
+  [kClientError]?: NodeJS.ErrnoException;
+}
+
+const kClientError = Symbol('cortex.clientError');
+
+interface ClientErrorContext {
+  readonly metrics: Metrics;
+  readonly log: Log;
+  readonly lingeringTimeMs: number;
+}
+
+/**
+ * Node's `clientError`: malformed HTTP, a request head too large or too slow, a connection ended mid-request.
+ * The answer (400, 408, 431, JSON) goes out after the responses to the requests before it on the same
+ * connection (pipelining: their responses are not lost), then the connection closes, lingering. Never throws:
+ * an error here must not become the process's.
+ */
+function onClientError(context: ClientErrorContext, error: NodeJS.ErrnoException, duplex: Duplex): void {
+  const socket = duplex as ClientSocket;
+  try {
+    // Once answered (or closing), the parser reports every later byte as an error again: nothing more to say.
+    if (socket[kClientError] !== undefined || isLingering(socket)) return;
+    socket[kClientError] = error;
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      // The client is gone, or the connection already ends (its last response is being sent: not cut).
+      if (error.code === 'ECONNRESET' || socket.writableFinished) socket.destroy();
+      return;
+    }
+    const unread = socket.parser?.incoming;
+    if (unread !== null && unread !== undefined && !unread.complete) {
+      // The error is in a request's body (or the connection ended in it): that request's exchange answers
+      // (400, or its response is cut) and closes. If its response already went out, nothing more is said.
+      if (!endBrokenRequest(unread, error.code ?? error.message)) closeLingering(socket, context.lingeringTimeMs);
+      return;
+    }
+    answerAfterPendingResponses(context, socket);
+  } catch (failure) {
+    context.log.limited('client-error', `answering a malformed request failed, connection closed: ${String(failure)}`);
     socket.destroy();
+  }
+}
+
+function answerAfterPendingResponses(context: ClientErrorContext, socket: ClientSocket): void {
+  const pending = socket._httpMessage;
+  if (pending !== null && pending !== undefined) {
+    // Node hands the connection to the next queued response before that response's 'close': check again then.
+    pending.once('close', () => answerAfterPendingResponses(context, socket));
     return;
   }
+  if (!socket.writable) return;
+  const error = socket[kClientError] as NodeJS.ErrnoException;
   const [status, reason] = CLIENT_ERROR_STATUS[error.code ?? ''] ?? [400, 'Bad Request'];
-  const body = JSON.stringify({ error: 'bad_request', message: `malformed HTTP request (${error.code ?? error.message})` }) + '\n';
-  metrics.count(status);
-  socket.end(
+  const kind = status === 408 ? 'request_timeout' : status === 400 ? 'bad_request' : status === 413 ? 'body_too_large' : 'headers_too_large';
+  const body = JSON.stringify({ error: kind, message: `malformed HTTP request (${error.code ?? error.message})` }) + '\n';
+  context.metrics.count(status);
+  socket.write(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+  closeLingering(socket, context.lingeringTimeMs);
+}
+
+/** How often Node checks request heads against the head timeout (it checks on an interval, 30 s by default). */
+function headCheckInterval(requestHeadTimeoutMs: number): number {
+  return Math.max(10, Math.min(1000, Math.floor(requestHeadTimeoutMs / 4)));
 }
 
 /** Starts both servers; resolves once they listen. */
@@ -95,6 +154,9 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     queueTimeoutMs: config.queueTimeoutMs,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     maxBodyBytes: config.maxBodyBytes,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
+    lingeringTimeMs: config.lingeringTimeMs,
+    forwardedAllowIps: config.forwardedAllowIps,
     breaker,
     metrics,
     log,
@@ -110,13 +172,20 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     {
       maxHeaderSize: MAX_HEADER_BYTES,
       noDelay: true,
-      // Uploads may be slow and long; the gateway's timeout bounds a request, not the proxy.
+      // Uploads may be long: the body idle timeout bounds silence, the gateway's timeout the whole request.
       requestTimeout: 0,
+      // Set explicitly: with requestTimeout 0, Node turns its head timeout off too.
+      headersTimeout: config.requestHeadTimeoutMs,
+      connectionsCheckingInterval: headCheckInterval(config.requestHeadTimeoutMs),
     },
     handler.handle,
   );
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError(metrics, error, socket));
+  // One more than is forwarded: Node drops headers past its limit silently; the handler refuses them (431).
+  server.maxHeadersCount = MAX_REQUEST_HEADERS + 1;
+  const clientErrors: ClientErrorContext = { metrics, log, lingeringTimeMs: config.lingeringTimeMs };
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => onClientError(clientErrors, error, socket));
+  server.on('checkContinue', handler.handleContinue);
 
   const adminServer = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -154,9 +223,12 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     port = await listen(server, config.port, config.host);
   } catch (error) {
     await closeServer(adminServer);
-    handler.pool.destroy();
+    handler.close();
     throw error;
   }
+  // A listening server reports failed accepts (EMFILE under a connection flood) as 'error': it goes on listening.
+  server.on('error', (error: Error) => log.limited('accept', `the request port: ${error.message}`));
+  adminServer.on('error', (error: Error) => log.limited('accept', `the admin port: ${error.message}`));
 
   let drained: Promise<DrainResult> | undefined;
   const proxy: RunningProxy = {
@@ -171,14 +243,14 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     drain() {
       drained ??= drainServer(server, handler, config.drainTimeoutMs).then(async (result) => {
         await closeServer(adminServer);
-        handler.pool.destroy();
+        handler.close();
         return result;
       });
       return drained;
     },
     async close() {
       await Promise.all([closeServer(server), closeServer(adminServer)]);
-      handler.pool.destroy();
+      handler.close();
     },
   };
   return proxy;

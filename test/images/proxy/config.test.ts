@@ -22,6 +22,10 @@ describe('parseCommandLine', () => {
       drainTimeoutMs: 600_000,
       maxBodyBytes: 128 * 1024 * 1024,
       keepAliveTimeoutMs: 3_660_000,
+      requestHeadTimeoutMs: 60_000,
+      bodyIdleTimeoutMs: 60_000,
+      lingeringTimeMs: 30_000,
+      forwardedAllowIps: ['127.0.0.1', '::1'],
     });
   });
 

@@ -10,7 +10,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { accepts, freePort, LOOPBACK, parseMetrics, send, TestUpstream, waitFor } from './util';
 
-const MAIN = path.resolve(__dirname, '../../../dist/images/proxy/src/main.js');
+// CORTEX_PROXY_MAIN may name another build of the command (as in the hostile suite).
+const MAIN = process.env.CORTEX_PROXY_MAIN ?? path.resolve(__dirname, '../../../dist/images/proxy/src/main.js');
 
 beforeAll(() => {
   if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does)`);

@@ -288,22 +288,26 @@ describe('concurrency limit and queue', () => {
     expect(upstream.arrived.length).toBe(1);
   });
 
-  test('kubelet probes bypass the limit and the metrics', async () => {
-    const p = await start({ maxConcurrency: 1, maxQueueLength: 0 });
-    const first = send(p.port, { path: '/busy' });
+  test('kubelet probes are ordinary requests on this port: limited, queued and counted like any other', async () => {
+    const p = await start({ maxConcurrency: 1, maxQueueLength: 1 });
+    const probe = { 'User-Agent': 'kube-probe/1.30' };
+    const first = send(p.port, { path: '/healthz', headers: probe });
     const inside = await upstream.next();
-    expect((await send(p.port, { path: '/other' })).status).toBe(503);
-    const probe = send(p.port, { path: '/healthz', headers: { 'User-Agent': 'kube-probe/1.30' } });
-    const probed = await upstream.next();
-    expect(probed.req.url).toBe('/healthz');
-    probed.respond(200, 'alive');
-    expect((await probe).text).toBe('alive');
-    inside.respond();
-    await first;
+    const queued = send(p.port, { path: '/healthz', headers: probe });
+    await waitFor(() => p.breaker.queued === 1, 'the second probe to queue');
+    const rejected = await send(p.port, { path: '/healthz', headers: probe });
+    expect(rejected.status).toBe(503);
+    expect(JSON.parse(rejected.text)).toMatchObject({ error: 'queue_full' });
+    expect(p.breaker.inFlight).toBe(2);
+    inside.respond(200, 'alive');
+    expect((await first).text).toBe('alive');
+    (await upstream.next()).respond(200, 'alive');
+    expect((await queued).status).toBe(200);
     await waitFor(() => p.handler.open === 0, 'every exchange finished');
     const samples = parseMetrics((await admin(p, '/metrics')).text);
-    expect(samples.get('cortex_requests_total{code="200"}')).toBe(1);
+    expect(samples.get('cortex_requests_total{code="200"}')).toBe(2);
     expect(samples.get('cortex_requests_total{code="503"}')).toBe(1);
+    expect(samples.get('cortex_request_duration_seconds_count')).toBe(3);
   });
 });
 
