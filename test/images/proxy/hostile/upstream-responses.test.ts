@@ -22,7 +22,7 @@ class RawUpstream {
     return upstream;
   }
 
-  public script: Script = (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood');
+  public script: Script = send('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood');
   public readonly open = new Set<net.Socket>();
   /** The connection each request arrived on, in order. */
   public readonly servedOn: net.Socket[] = [];
@@ -74,7 +74,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  upstream.script = (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood');
+  upstream.script = send('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood');
   await expectHealthy(proxy, null);
   await until(() => upstream.open.size <= MAX_CONCURRENCY, `the upstream's open connections (${upstream.open.size}) to drop to ${MAX_CONCURRENCY}`);
   upstream.servedOn.length = 0;
