@@ -103,7 +103,7 @@ def start_runtime(name: str, settings: dict, project: Path, workdir: Path) -> Se
     return Server(
         name,
         [PYTHON, "-m", "cortex_runtime", "--settings", str(path), "--project-dir", str(project), "--host", "127.0.0.1",
-         "--port", str(port)],
+         "--port", str(port), "--admin-port", "0"],
         {"PYTHONPATH": str(RUNTIME_DIR), "PYTHONDONTWRITEBYTECODE": "1"},
         port,
         workdir,
