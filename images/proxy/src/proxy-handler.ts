@@ -13,6 +13,7 @@
  * process.
  */
 import type * as http from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Breaker, BreakerWaiter } from './breaker';
@@ -709,7 +710,9 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     } else if (this.handler.draining) {
       headers.push('Connection', 'close');
     }
-    this.res.writeHead(status, headers);
+    // The standard reason, always: a writeHead that threw (a header Node refused) has already set the
+    // user's server's reason on the response, and Node would keep it ("502 OK").
+    this.res.writeHead(status, STATUS_CODES[status], headers);
     this.res.end(body);
   }
 }
