@@ -7,7 +7,8 @@ import { canonicalJson } from './spec-hash';
  * `CORTEX_PREDICTOR_CONFIG`. Keys are Cortex's snake_case; paths are relative to the project
  * directory the runtime image holds. See docs/kubernetes-objects.md, "Predictor-form APIs".
  * A `kind: api` API adds `style: "function"` and its `metadata`; its `path` is null when it has no code
- * of its own (a tensorflow/onnx model without request handler).
+ * of its own (a tensorflow/onnx model without request handler). `allow_debug: true` is there only when
+ * `predictor.allow_debug` is true (the runtime then logs payloads on `?debug=true`).
  */
 
 /** The runtime container of a predictor-form API. */
@@ -82,6 +83,8 @@ export function predictorSettings(
     },
     // Only for kind: api, so that the settings (and the spec hash) of every class-style API stay as they were.
     ...(p.style === 'function' ? { style: p.style, metadata: p.metadata ?? {} } : {}),
+    // Only when allowed, for the same reason; the runtime's default is off.
+    ...(p.allowDebug === true ? { allow_debug: true } : {}),
   };
 }
 

@@ -111,8 +111,8 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
   const proxyArgs = await localProxyArgs(api, ports);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `cortex-local-${api.name}-`));
   const settingsFile = path.join(workDir, 'predictor.json');
-  // ?debug=true is on under cortex local (the API's own machine), whatever the cluster allows.
-  fs.writeFileSync(settingsFile, JSON.stringify({ ...predictorSettings(api), port: runtimePort, allow_debug: true }, null, 2));
+  // ?debug=true is on under cortex local (the API's own machine) unless the API says allow_debug: false.
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...predictorSettings(api), port: runtimePort, allow_debug: api.predictor.allowDebug ?? true }, null, 2));
 
   const children: ChildProcess[] = [];
   let stopping = false;

@@ -459,6 +459,12 @@ export interface PredictorDefinition {
    * @default - none
    */
   readonly signatureKey?: string;
+  /**
+   * Whether `?debug=true` makes the runtime log a request's payload and prediction (which may hold
+   * what should not reach the logs).
+   * @default - false in the cluster; true under `cortex local`
+   */
+  readonly allowDebug?: boolean;
 }
 
 /** `tracker`: predictions exported as metrics (predictor form). */

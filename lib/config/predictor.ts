@@ -4,7 +4,7 @@ import { POD_LIMITS, PREDICTOR_DEFAULTS, PREDICTOR_LIMITS } from './defaults';
 import { describeValue, isMapping } from './describe-value';
 import { readEnv } from './env';
 import { Field } from './field';
-import { readDuration, readEnum, readInteger, readSection, readString, Section } from './field-readers';
+import { readBoolean, readDuration, readEnum, readInteger, readSection, readString, Section } from './field-readers';
 import { readModels, readSignatureKey } from './models';
 import { readImage } from './pod';
 import { PredictorSpec, PredictorType } from './types';
@@ -32,6 +32,7 @@ export const PREDICTOR_KEYS = [
   'shm_size',
   'python_path',
   'signature_key',
+  'allow_debug',
 ] as const;
 
 const PREDICTOR_HINTS = {
@@ -97,6 +98,8 @@ export function readPredictor(field: Field): PredictorReading {
   const shmSize = readShm(shmSizeField);
   const pythonPath = readString(section.get('python_path'));
   const signatureKey = readSignatureKey(section.get('signature_key'), type);
+  // No default here: absent means "the place decides" (off in the cluster, on under `cortex local`).
+  const allowDebug = readBoolean(section.get('allow_debug'));
 
   const reading = { shmSize, shmSizeField, maxConcurrency, product, threadsField };
   if (
@@ -125,6 +128,7 @@ export function readPredictor(field: Field): PredictorReading {
     threadsPerProcess,
     ...(pythonPath !== undefined ? { pythonPath } : {}),
     ...(signatureKey !== undefined ? { signatureKey } : {}),
+    ...(allowDebug !== undefined ? { allowDebug } : {}),
   };
   return { ...reading, spec };
 }

@@ -230,6 +230,11 @@ export interface PredictorSpec {
   readonly pythonPath?: string;
   /** TensorFlow signature key (predictor level). @default - none */
   readonly signatureKey?: string;
+  /**
+   * Whether `?debug=true` makes the runtime log a request's payload and prediction.
+   * @default - false in the cluster; true under `cortex local`
+   */
+  readonly allowDebug?: boolean;
 }
 
 /** `tracker`: predictions exported as metrics. */

@@ -53,6 +53,12 @@ describe('predictor config', () => {
     });
   });
 
+  test('GIVEN allow_debug true THEN the settings allow ?debug=true; false or absent THEN no key (the runtime\'s default is off)', () => {
+    expect(settingsOf(predictorApi({ allowDebug: true }))).toMatchObject({ allow_debug: true });
+    expect(settingsOf(predictorApi({ allowDebug: false }))).not.toHaveProperty('allow_debug');
+    expect(settingsOf(predictorApi())).not.toHaveProperty('allow_debug');
+  });
+
   test('GIVEN no models, batching or tracker THEN they are null', () => {
     expect(settingsOf(predictorApi())).toMatchObject({ models: null, server_side_batching: null, tracker: null });
   });

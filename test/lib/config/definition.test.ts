@@ -468,6 +468,16 @@ describe('definitions: problems in camelCase', () => {
     ]);
   });
 
+  test('GIVEN predictor.allowDebug THEN it reaches the spec; allow_debug is refused with its camelCase name', () => {
+    expect(realtimeApiSpec({ name: 'iris', predictor: { type: 'python', path: 'p.py', allowDebug: true } }).predictor!.allowDebug).toBe(true);
+    expect(problemsOf([{ name: 'iris', predictor: { type: 'python', path: 'p.py', allow_debug: true } }])).toEqual([
+      '<props>: iris.predictor.allow_debug: unknown field "allow_debug"; definitions are camelCase: allowDebug',
+    ]);
+    expect(problemsOf([{ name: 'iris', predictor: { type: 'python', path: 'p.py', allowDebug: 'yes' } }])).toEqual([
+      '<props>: iris.predictor.allowDebug: must be true or false, got "yes"',
+    ]);
+  });
+
   test('GIVEN a snake_case key THEN it is refused with its camelCase name, not taken behind the user\'s back', () => {
     expect(problemsOf([{ name: 'iris', pod: { max_concurrency: 4, containers: [container] }, node_groups: ['gpu'] }])).toEqual([
       '<props>: iris.pod.max_concurrency: unknown field "max_concurrency"; definitions are camelCase: maxConcurrency',

@@ -31,6 +31,7 @@ describe('predictor', () => {
       threads_per_process: 3,
       python_path: 'src',
       signature_key: 'serving_default',
+      allow_debug: true,
     };
     expect(realtimeSpecOf(merged(predictorApi(), { predictor })).predictor).toEqual({
       type: 'tensorflow',
@@ -46,7 +47,24 @@ describe('predictor', () => {
       threadsPerProcess: 3,
       pythonPath: 'src',
       signatureKey: 'serving_default',
+      allowDebug: true,
     });
+  });
+
+  test('GIVEN allow_debug false WHEN read THEN it is kept (so that cortex local can tell it from absent)', () => {
+    expect(realtimeSpecOf(merged(predictorApi(), { predictor: { allow_debug: false } })).predictor!.allowDebug).toBe(false);
+    expect(realtimeSpecOf(predictorApi()).predictor!.allowDebug).toBeUndefined();
+  });
+
+  test('GIVEN allow_debug that is not a boolean in a cortex.yaml THEN the problem at its line and column', () => {
+    const yaml = `- name: iris
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: p.py
+    allow_debug: "yes"
+`;
+    expect(problemsOf(yaml)).toEqual(['cortex.yaml:6:18: iris.predictor.allow_debug: must be true or false, got "yes"']);
   });
 
   test.each<[string, Record<string, unknown>, string[]]>([
@@ -95,6 +113,8 @@ describe('predictor', () => {
     ],
     ['compute inside the predictor', { compute: {} }, [`${P}.compute: unknown field "compute"; compute belongs at the top level of the API, beside predictor`]],
     ['shm_size of 0', { shm_size: '0' }, [`${P}.shm_size: must be more than 0, got "0"`]],
+    ['allow_debug 1', { allow_debug: 1 }, [`${P}.allow_debug: must be true or false, got 1`]],
+    ['allow_debug misspelt', { allow_debugging: true }, [`${P}.allow_debugging: unknown field "allow_debugging"; did you mean "allow_debug"?`]],
   ])('GIVEN %s WHEN validated THEN %p', (_, predictor, expected) => {
     expect(predictorApiProblems({ predictor })).toEqual(expected);
   });
