@@ -18,6 +18,26 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { parseQuantity, type RealtimeApiSpec } from './config';
 import { NodeGroup, NodeGroupAccelerator } from './node-group';
 
+/**
+ * The oldest Kubernetes the APIs' manifests run on: the Deployments' preStop hooks use the `sleep` action
+ * (beta and on by default in 1.30); an older API server rejects every Deployment with
+ * `unknown field "spec.template.spec.containers[0].lifecycle.preStop.sleep"`.
+ */
+export const MIN_KUBERNETES_MINOR = 30;
+
+/**
+ * Why a cluster of this version cannot take the APIs' manifests, or undefined when it can (or the version is
+ * a token, or unknown).
+ */
+export function kubernetesVersionProblem(apiName: string, version: string | undefined): string | undefined {
+  const match = version === undefined ? null : /^1\.(\d+)$/.exec(version);
+  if (match === null || Number(match[1]) >= MIN_KUBERNETES_MINOR) return undefined;
+  return (
+    `API "${apiName}": the cluster runs Kubernetes ${version}, and the API's manifests need 1.${MIN_KUBERNETES_MINOR} or later ` +
+    '(the preStop sleep action of its Deployment): upgrade the cluster, or set the right kubernetesVersion on its platform'
+  );
+}
+
 /** What one pod of the API asks for. */
 export interface PodRequests {
   /** CPU, in cores. */

@@ -12,8 +12,9 @@ import { CortexApis, type CortexApisFileProps } from './cortex-apis';
 import { CortexValidationError } from './errors';
 import { predictorImageAsset, predictorImageVariant, proxyImageAsset } from './images';
 import { ACCELERATOR_ROLLOUT_TIMEOUT, RolloutGate, type RolloutGateOptions } from './rollout-gate';
-import { knownNodeGroups, placementProblems, placementUnchecked } from './placement';
+import { knownNodeGroups, kubernetesVersionProblem, placementProblems, placementUnchecked } from './placement';
 import { ApiPlatform, type IApiPlatform } from './platform/api-platform';
+import { clusterKubernetesVersion } from './platform/kubernetes-version';
 
 /** Options of {@link RealtimeApi}, without the cluster (e.g. for a `cluster.addRealtimeApi(id, options)`). */
 export interface RealtimeApiOptions {
@@ -166,6 +167,8 @@ export class RealtimeApi extends Construct {
     this.namespace = this.platform.namespace;
     this.url = this.platform.endpointUrl === undefined ? undefined : `${this.platform.endpointUrl}${api.networking.endpoint}`;
     this.checkPlacement(props.cluster);
+    const versionProblem = kubernetesVersionProblem(api.name, clusterKubernetesVersion(props.cluster, this.platform.kubernetesVersion));
+    if (versionProblem !== undefined) throw new CortexValidationError(versionProblem);
 
     // The images, once the props are known to be sound: an asset is a side effect on the stack.
     this.proxyImage = props.proxyImage ?? proxyImageAsset(this).imageUri;

@@ -1,3 +1,4 @@
+import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { DependencyGroup, IDependable } from 'constructs';
 import { DEFAULT_GATEWAY_URL, DEFAULT_NAMESPACE, DEFAULT_PROMETHEUS_URL, NEURON_SCHEDULER_NAME } from '../../constructs/names';
 
@@ -20,6 +21,11 @@ export interface IApiPlatform {
    * @default - unknown: no URL outputs
    */
   readonly endpointUrl?: string;
+  /**
+   * The cluster's Kubernetes version, when known at synth: APIs refuse clusters older than their manifests need.
+   * @default - unknown (the version of an `eks.Cluster` of this app is known anyway)
+   */
+  readonly kubernetesVersion?: eks.KubernetesVersion;
   /** What API manifests must be applied after: the CRDs, the namespace, the gateway. */
   readonly ready: IDependable;
 }
@@ -36,6 +42,12 @@ export interface ExistingApiPlatformAttributes {
   readonly neuronSchedulerName?: string;
   /** @default - no URL outputs */
   readonly endpointUrl?: string;
+  /**
+   * The cluster's Kubernetes version: set it for an imported cluster, so that synth refuses one older than the
+   * APIs' manifests need (1.30).
+   * @default - unknown: not checked
+   */
+  readonly kubernetesVersion?: eks.KubernetesVersion;
 }
 
 /** Factories of {@link IApiPlatform}. */
@@ -51,6 +63,7 @@ export class ApiPlatform {
       prometheusUrl: attrs.prometheusUrl ?? DEFAULT_PROMETHEUS_URL,
       neuronSchedulerName: attrs.neuronSchedulerName ?? NEURON_SCHEDULER_NAME,
       endpointUrl: attrs.endpointUrl,
+      kubernetesVersion: attrs.kubernetesVersion,
       ready: new DependencyGroup(),
     };
   }

@@ -119,6 +119,8 @@ export class CortexPlatform extends Construct implements IApiPlatform {
   public readonly neuronSchedulerName: string = NEURON_SCHEDULER_NAME;
   /** `http://<gateway load balancer>`, known at deploy time; undefined when the gateway is not installed here. */
   public readonly endpointUrl?: string;
+  /** The cluster's Kubernetes version, when given (an `eks.Cluster` of this app says its own). */
+  public readonly kubernetesVersion?: eks.KubernetesVersion;
   /** The namespace, Istio's CRDs and control plane, the gateway and its `Gateway` object, KEDA. */
   public readonly ready: IDependable;
 
@@ -140,6 +142,7 @@ export class CortexPlatform extends Construct implements IApiPlatform {
     super(scope, id);
     const cluster = props.cluster;
     this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    this.kubernetesVersion = props.kubernetesVersion;
     checkApisNamespace('namespace', this.namespace);
     const installAgent = props.podIdentityAgent ?? true;
     for (const capacity of props.capacity ?? []) {

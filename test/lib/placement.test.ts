@@ -3,7 +3,9 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { CortexCluster } from '../../lib/cortex-cluster';
 import { NodeGroup } from '../../lib/node-group';
-import { allocatable, instanceShape, placementProblems, placementUnchecked, podRequests } from '../../lib/placement';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import { ApiPlatform } from '../../lib/platform/api-platform';
+import { allocatable, instanceShape, kubernetesVersionProblem, placementProblems, placementUnchecked, podRequests } from '../../lib/placement';
 import { RealtimeApi } from '../../lib/realtime-api';
 import { clusterStack } from './api-fixtures';
 
@@ -135,5 +137,26 @@ describe('placement at synth', () => {
 
   test('placementUnchecked: nothing to say for an API that runs on any CPU node', () => {
     expect(placementUnchecked(api({ cpu: '1' }))).toBeUndefined();
+  });
+});
+
+describe('the Kubernetes version', () => {
+  test('1.30 and later, or unknown: fine; older: the version, what is needed and why', () => {
+    expect(kubernetesVersionProblem('model', '1.30')).toBeUndefined();
+    expect(kubernetesVersionProblem('model', '1.36')).toBeUndefined();
+    expect(kubernetesVersionProblem('model', undefined)).toBeUndefined();
+    expect(kubernetesVersionProblem('model', '1.29')).toBe(
+      'API "model": the cluster runs Kubernetes 1.29, and the API\'s manifests need 1.30 or later (the preStop sleep action of ' +
+        'its Deployment): upgrade the cluster, or set the right kubernetesVersion on its platform',
+    );
+  });
+
+  test('GIVEN an imported cluster whose platform says 1.29 WHEN an API is added THEN it stops at synth', () => {
+    const { stack, cluster } = clusterStack();
+    const platform = ApiPlatform.existing({ kubernetesVersion: eks.KubernetesVersion.of('1.29') });
+    const imported = eks.Cluster.fromClusterAttributes(stack, 'Imported', { clusterName: 'old', kubectlProvider: cluster.kubectlProvider });
+    expect(() => new RealtimeApi(stack, 'Model', { cluster: imported, platform, api: api({}), rolloutGate: false, monitoring: false })).toThrow(
+      /API "model": the cluster runs Kubernetes 1\.29, and the API's manifests need 1\.30 or later/,
+    );
   });
 });
