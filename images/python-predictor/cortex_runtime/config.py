@@ -3,12 +3,16 @@
 cortex-cdk renders it (constructs/predictor-config.ts; docs/kubernetes-objects.md, "Predictor-form
 APIs") into a ConfigMap mounted at ``$CORTEX_PREDICTOR_CONFIG``. Every problem is reported at once,
 one per line, naming the key, the value received and what is allowed.
+
+``CORTEX_MAX_BODY_SIZE`` (the largest request body) comes from the environment instead, so that a user
+sets it with ``predictor.env`` in cortex.yaml.
 """
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .errors import SettingsError
 
@@ -17,6 +21,12 @@ SETTINGS_ENV = "CORTEX_PREDICTOR_CONFIG"
 DEFAULT_SETTINGS_PATH = "/etc/cortex/predictor.json"
 PROJECT_DIR_ENV = "CORTEX_PROJECT_DIR"
 DEFAULT_PROJECT_DIR = "/opt/cortex/project"
+#: The largest request body, in bytes or with k/M/G (1000s) or Ki/Mi/Gi (1024s): the proxy's --max-body-size syntax.
+MAX_BODY_SIZE_ENV = "CORTEX_MAX_BODY_SIZE"
+#: The proxy's own default (--max-body-size 128Mi): the runtime refuses no body the proxy lets through.
+DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024
+SIZE_UNITS = {"": 1, "k": 1000, "K": 1000, "M": 1000**2, "G": 1000**3, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+_SIZE = re.compile(r"\s*(\d+)\s*(k|K|M|G|Ki|Mi|Gi)?\s*")
 
 PREDICTOR_TYPES = ("python", "tensorflow", "onnx")
 #: ``class``: a PythonPredictor/ONNXPredictor class (kind RealtimeAPI); ``function``: module-level
@@ -44,6 +54,7 @@ KNOWN_KEYS = (
     "compute",
     "style",
     "metadata",
+    "allow_debug",
 )
 
 
@@ -106,6 +117,11 @@ class Settings:
     style: str = "class"
     #: kind: api's metadata, handed to the function-style init/predict and request handlers.
     metadata: Dict[str, Any] = field(default_factory=dict)
+    #: Whether ``?debug=true`` logs requests' payloads and predictions (cortex.yaml's predictor.allow_debug;
+    #: absent: no, as in the cluster by default; ``cortex local`` sets it).
+    allow_debug: bool = False
+    #: The largest request body the runtime reads (``$CORTEX_MAX_BODY_SIZE``); larger ones get a 413.
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     #: Keys this runtime does not know (logged as a warning, not refused: the version gates the layout).
     unknown_keys: Tuple[str, ...] = ()
 
@@ -165,6 +181,37 @@ def _enum(problems: _Problems, obj: dict, key: str, allowed: Tuple[str, ...], pr
         problems.add(prefix + key, f"must be one of {', '.join(allowed)}, got {_describe(value)}")
         return default
     return value
+
+
+def _bool(problems: _Problems, obj: dict, key: str, *, default: bool) -> bool:
+    value = obj.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        problems.add(key, f"must be true or false, got {_describe(value)}")
+        return default
+    return value
+
+
+def parse_size(text: str) -> Optional[int]:
+    """``128Mi`` → 134217728; None unless a positive number of bytes in the proxy's size syntax."""
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        return None
+    size = int(match.group(1)) * SIZE_UNITS[match.group(2) or ""]
+    return size if size >= 1 else None
+
+
+def _max_body_bytes(problems: _Problems, environ: Mapping[str, str]) -> int:
+    text = environ.get(MAX_BODY_SIZE_ENV)
+    if text is None or text.strip() == "":
+        return DEFAULT_MAX_BODY_BYTES
+    size = parse_size(text)
+    if size is None:
+        problems.add(f"${MAX_BODY_SIZE_ENV}",
+                     f"must be a positive number of bytes, e.g. 1048576, 100M or 128Mi, got {_describe(text)}")
+        return DEFAULT_MAX_BODY_BYTES
+    return size
 
 
 def _mapping(problems: _Problems, obj: dict, key: str, prefix: str = "") -> Optional[dict]:
@@ -280,8 +327,9 @@ def _function_style_models(problems: _Problems, type_: Optional[str], models: Op
         problems.add("models", f"a function-style {type_} predictor needs its model: models.path")
 
 
-def parse_settings(raw: Any, source: str = "settings") -> Settings:
-    """Checks a decoded settings file; raises SettingsError listing every problem."""
+def parse_settings(raw: Any, source: str = "settings", environ: Optional[Mapping[str, str]] = None) -> Settings:
+    """Checks a decoded settings file, and the settings in ``environ`` (default: the process's environment);
+    raises SettingsError listing every problem."""
     if not isinstance(raw, dict):
         raise SettingsError(f"{source}: must be a JSON object, got {_describe(raw)}")
     version = raw.get("version")
@@ -308,6 +356,8 @@ def parse_settings(raw: Any, source: str = "settings") -> Settings:
     signature_key = _str(problems, raw, "signature_key")
     tracker = _tracker(problems, raw)
     compute = _compute(problems, raw)
+    allow_debug = _bool(problems, raw, "allow_debug", default=False)
+    max_body_bytes = _max_body_bytes(problems, os.environ if environ is None else environ)
     if style == "function":
         _function_style_models(problems, type_, models)
     if problems.lines:
@@ -330,6 +380,8 @@ def parse_settings(raw: Any, source: str = "settings") -> Settings:
         compute=compute,
         style=style or "class",
         metadata=metadata,
+        allow_debug=allow_debug,
+        max_body_bytes=max_body_bytes,
         unknown_keys=tuple(sorted(k for k in raw if k not in KNOWN_KEYS)),
     )
 

@@ -1,9 +1,12 @@
 """Typed exceptions, and the one place where any exception becomes an HTTP response.
 
 A predictor raises ``UserError`` (or a subclass) for a request it cannot serve: the caller gets a 400
-with the message. Anything else raised by ``predict`` is the server's fault: a 500 whose JSON body
-names the exception, with the traceback in the log. Starlette's ``HTTPException`` (and FastAPI's,
-which Cortex users raised) keeps its own status and detail.
+with the message. Starlette's ``HTTPException`` (and FastAPI's, which Cortex users raised) keeps its own
+status and detail: the predictor chose them for the caller. Anything else raised while serving a
+request is the server's fault: a 500 that says only "internal server error" and the request's id (the
+exception's text may hold what the caller must not see, a password in a connection string); the log
+has the exception and its traceback under the same id. Every error response carries the id in its body
+and in ``X-Request-Id``.
 """
 
 import logging
@@ -28,6 +31,12 @@ class UserError(CortexError):
 
 class InvalidPayloadError(UserError):
     """The body does not parse as its content type says."""
+
+
+class BodyTooLargeError(UserError):
+    """The body is larger than the runtime takes (``CORTEX_MAX_BODY_SIZE``): 413, before it is read further."""
+
+    status_code = 413
 
 
 class ModelNotFoundError(UserError):
@@ -60,6 +69,11 @@ class SettingsError(CortexError):
     """The settings file is missing, unreadable, or not what this runtime understands."""
 
 
+#: What a 5xx says to the caller; the rest is in the log, under the request id.
+INTERNAL_ERROR_MESSAGE = "internal server error"
+REQUEST_ID_HEADER = "x-request-id"
+
+
 def error_status(exc: BaseException) -> int:
     if isinstance(exc, CortexError):
         return exc.status_code
@@ -69,22 +83,38 @@ def error_status(exc: BaseException) -> int:
 
 
 def error_message(exc: BaseException) -> str:
+    """The whole story, for the log."""
     if isinstance(exc, HTTPException):
         return str(exc.detail)
     if isinstance(exc, CortexError):
         return str(exc)
-    # Not ours, not the user's on purpose: name the type so that the caller can report it usefully.
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def error_response(exc: BaseException, *, where: str = "predict") -> JSONResponse:
-    """The response for ``exc`` raised while serving a request; 5xx are logged with their traceback."""
+def public_message(exc: BaseException, status: int) -> str:
+    """What the caller may read: the message of a 4xx (about their request), of an HTTPException (the
+    predictor wrote it for them) and of the runtime's own 503; for any other 5xx, nothing of the exception."""
+    if isinstance(exc, HTTPException):
+        return str(exc.detail)
+    if status < 500 or isinstance(exc, NotReadyError):
+        return error_message(exc)
+    return INTERNAL_ERROR_MESSAGE
+
+
+def error_response(exc: BaseException, *, request_id: str, where: str = "predict",
+                   close: bool = False) -> JSONResponse:
+    """The response for ``exc`` raised while serving request ``request_id``; 5xx are logged with their
+    traceback. ``close``: the request's body was not read to its end, so the connection cannot be reused."""
     status = error_status(exc)
     message = error_message(exc)
     if status >= 500 and not isinstance(exc, NotReadyError):
-        logger.error("%s failed (%d): %s", where, status, message, exc_info=exc)
+        logger.error("request %s: %s failed (%d): %s", request_id, where, status, message, exc_info=exc)
     elif status >= 400:
-        logger.info("%s refused the request (%d): %s", where, status, message)
-    headers = getattr(exc, "headers", None) if isinstance(exc, HTTPException) else None
-    return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
+        logger.info("request %s: %s refused the request (%d): %s", request_id, where, status, message)
+    headers = dict(getattr(exc, "headers", None) or {}) if isinstance(exc, HTTPException) else {}
+    headers[REQUEST_ID_HEADER] = request_id
+    if close:
+        headers["connection"] = "close"
+    body = {"error": public_message(exc, status), "status": status, "request_id": request_id}
+    return JSONResponse(body, status_code=status, headers=headers)

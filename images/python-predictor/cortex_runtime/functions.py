@@ -11,8 +11,8 @@
 
 Arguments are passed by name when every parameter has one of Cortex's names, otherwise by position
 (Cortex called these functions positionally, so ``def predict(payload, meta)`` keeps working). With
-``?debug=true``, the server logs the raw sample and what ``predict`` returned; a model API also logs
-the values after ``pre_inference`` and after the model.
+``?debug=true``, when the API allows it (``allow_debug``), the server logs the raw sample and what
+``predict`` returned; a model API also logs the values after ``pre_inference`` and after the model.
 """
 
 import copy
@@ -141,7 +141,9 @@ class FunctionPredictor:
     def predict(self, payload: Any, query_params: Any, headers: Any) -> Any:
         if self.settings.type == "python":
             return self._predict({"sample": payload, "metadata": self.metadata})
-        return self._infer(payload, isinstance(query_params, dict) and query_params.get("debug", "").lower() == "true")
+        debug = (self.settings.allow_debug and isinstance(query_params, dict)
+                 and query_params.get("debug", "").lower() == "true")
+        return self._infer(payload, debug)
 
     def _infer(self, sample: Any, debug: bool) -> Any:
         api = self.settings.api_name

@@ -1,10 +1,13 @@
 """The HTTP surface: a Starlette app serving one predictor (which it is handed, ready or not).
 
-- ``POST /``: the body → ``payload`` (JSON for ``application/json`` and ``*+json``; ``FormData`` for
-  ``multipart/form-data`` and ``application/x-www-form-urlencoded``; the raw ``bytes`` otherwise),
-  with ``query_params`` and ``headers`` → ``predict`` → the response: JSON for dicts, lists, strings,
-  numbers, booleans and None (numpy values too); ``bytes`` as they are (``application/octet-stream``);
-  a Starlette ``Response`` as it is. ``?debug=true`` logs the payload and the prediction.
+- ``POST /``: the body → ``payload`` (payloads.py: JSON for ``application/json`` and ``*+json``; a
+  ``str`` for ``text/plain``; ``FormData`` for ``multipart/form-data`` and
+  ``application/x-www-form-urlencoded``; the raw ``bytes`` otherwise; a body over
+  ``$CORTEX_MAX_BODY_SIZE`` is a 413), with ``query_params`` and ``headers`` → ``predict`` → the
+  response: JSON for dicts, lists, strings, numbers, booleans and None (numpy values too); ``bytes`` as
+  they are (``application/octet-stream``); a Starlette ``Response`` as it is. Every response carries
+  ``X-Request-Id`` (the caller's, else a new one), which the log uses too. ``?debug=true`` logs the
+  payload and the prediction when the API allows it (``allow_debug``), and is ignored otherwise.
   ``post_predict`` runs after the response has been sent.
 - ``GET /``: the API's name, whether it is ready, and its models when it serves several.
 
@@ -22,17 +25,21 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any, Callable, Optional
+import re
+import reprlib
+import uuid
+from typing import Any, Callable, List, Optional
 
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask, BackgroundTasks
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .batching import Batcher
 from .config import Settings
-from .errors import CortexError, InvalidPayloadError, NotReadyError, error_response
+from .errors import REQUEST_ID_HEADER, CortexError, NotReadyError, error_response
+from .payloads import RequestBody, read_payload
 from .predictor import Predictor
 from .threads import PredictThreads
 from .tracker import FLUSH_INTERVAL_SECONDS, Tracker
@@ -42,9 +49,10 @@ logger = logging.getLogger("cortex_runtime")
 debug_logger = logging.getLogger("cortex_runtime.debug")
 debug_logger.setLevel(logging.INFO)
 
-JSON_TYPES = ("application/json",)
-FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 DEBUG_LOG_LIMIT = 10_000
+#: An incoming X-Request-Id is kept when it looks like one (Envoy's are UUIDs); anything else (control
+#: characters for the log, an id of kilobytes) is replaced by a new one.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+=/@-]{0,127}")
 
 
 class UnserializablePredictionError(CortexError):
@@ -75,33 +83,30 @@ def to_response(prediction: Any) -> Response:
     return Response(body.encode("utf-8"), media_type="application/json")
 
 
-async def read_payload(request: Request) -> Any:
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type in JSON_TYPES or media_type.endswith("+json"):
-        body = await request.body()
-        try:
-            return json.loads(body)
-        except ValueError as e:
-            raise InvalidPayloadError(f"the body is not valid JSON ({e}); content-type was {media_type}") from e
-    if media_type in FORM_TYPES:
-        try:
-            return await request.form()
-        except AssertionError as e:  # Starlette's way of saying python-multipart is missing
-            raise CortexError(f"form data cannot be read: {e}") from e
-    return await request.body()
+def request_id_of(headers: Any) -> str:
+    incoming = headers.get(REQUEST_ID_HEADER)
+    if incoming is not None and _REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return str(uuid.uuid4())
 
 
 def _for_log(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
-        text = f"<{len(value)} bytes> {bytes(value[:200])!r}"
-    elif isinstance(value, Response):
-        text = f"<{type(value).__name__} {value.status_code} {value.media_type}>"
-    else:
-        try:
-            text = json.dumps(value, default=_json_default, ensure_ascii=False)
-        except (TypeError, ValueError):
-            text = repr(value)
-    return text if len(text) <= DEBUG_LOG_LIMIT else text[:DEBUG_LOG_LIMIT] + f"... ({len(text)} characters)"
+        return f"<{len(value)} bytes> {bytes(value[:200])!r}"
+    if isinstance(value, Response):
+        return f"<{type(value).__name__} {value.status_code} {value.media_type}>"
+    # Encoded lazily and cut at the limit: a payload of 100 MiB is not turned into 100 MiB of text first.
+    pieces: List[str] = []
+    size = 0
+    try:
+        for piece in json.JSONEncoder(default=_json_default, ensure_ascii=False).iterencode(value):
+            pieces.append(piece)
+            size += len(piece)
+            if size > DEBUG_LOG_LIMIT:
+                return "".join(pieces)[:DEBUG_LOG_LIMIT] + "... (cut)"
+    except (TypeError, ValueError, RecursionError):
+        return reprlib.repr(value)
+    return "".join(pieces)
 
 
 def create_app(
@@ -116,6 +121,9 @@ def create_app(
     every process of the replica is ready; ``stuck``: why the replica is stuck (the watchdog), or None."""
     threads = PredictThreads(settings.threads_per_process)
     api_name = settings.api_name
+    debug_refused = False
+    # python-multipart warns once per byte found after a form's closing boundary: a log flood for the asking.
+    logging.getLogger("multipart").setLevel(logging.ERROR)
 
     async def run_predict(payload: Any, query_params: Any, headers: Any) -> Any:
         if predictor.predict_is_async:
@@ -139,13 +147,26 @@ def create_app(
         except Exception:  # the response is gone: the log is the only place left to say it
             logger.exception("%s: post_predict failed", api_name)
 
+    def wants_debug(query_params: Any) -> bool:
+        nonlocal debug_refused
+        if query_params.get("debug", "").lower() != "true":
+            return False
+        if settings.allow_debug:
+            return True
+        if not debug_refused:
+            debug_refused = True
+            logger.info("%s: ?debug=true is ignored: this API does not allow it (predictor.allow_debug)", api_name)
+        return False
+
     async def predict_endpoint(request: Request) -> Response:
+        request_id = request_id_of(request.headers)
         query_params = dict(request.query_params) if request.scope["query_string"] else {}
-        debug = query_params.get("debug", "").lower() == "true"
+        debug = wants_debug(query_params)
+        body = RequestBody(request.receive, request.headers, settings.max_body_bytes)
         try:
             if not predictor.ready:
                 raise NotReadyError("the predictor is not ready: its __init__ has not returned yet")
-            payload = await read_payload(request)
+            payload = await read_payload(body, request.headers.get("content-type", ""))
             headers = dict(request.headers) if predictor.wants_headers else {}
             if debug:
                 debug_logger.info("%s: debug: payload: %s", api_name, _for_log(payload))
@@ -156,8 +177,14 @@ def create_app(
             if debug:
                 debug_logger.info("%s: debug: prediction: %s", api_name, _for_log(prediction))
             response = to_response(prediction)
+        except ClientDisconnect:
+            logger.info("request %s: the client went away before its whole body arrived", request_id)
+            return Response(status_code=400)  # nobody reads it
         except Exception as e:
-            return error_response(e)
+            # A body left unread would be read and dropped by the server to reuse the connection: close it.
+            return error_response(e, request_id=request_id, close=not body.complete)
+        if REQUEST_ID_HEADER not in response.headers:
+            response.headers[REQUEST_ID_HEADER] = request_id
         if tracker is not None:
             try:
                 tracker.track(prediction)
@@ -185,7 +212,7 @@ def create_app(
             try:
                 body["models"] = {name: predictor.model_cache.versions(name) for name in predictor.model_cache.model_names()}
             except Exception as e:
-                return error_response(e, where="listing the models")
+                return error_response(e, request_id=request_id_of(request.headers), where="listing the models")
         return JSONResponse(body)
 
     async def metrics(request: Request) -> Response:

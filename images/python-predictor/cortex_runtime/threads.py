@@ -104,4 +104,5 @@ class PredictThreads:
                 loop.call_soon_threadsafe(_resolve, future, result, error)
             except RuntimeError:  # the loop is closed: nobody waits for this result any more
                 pass
-            del job, future, result, error
+            # Not one reference left while waiting for the next job: args holds the request's payload.
+            del job, future, fn, args, result, error

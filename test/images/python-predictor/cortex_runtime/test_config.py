@@ -125,3 +125,32 @@ class TestFunctionStyle:
         assert problems(settings(style="function", models={"dir": "models"})) == [
             "predictor.json: models: a function-style (kind: api) predictor takes one model: models.path",
         ]
+
+
+class TestRequestSettings:
+    """allow_debug (predictor.json) and CORTEX_MAX_BODY_SIZE (the environment)."""
+
+    def test_debug_is_off_unless_the_settings_allow_it(self):
+        assert parse_settings(settings()).allow_debug is False
+        assert parse_settings(settings(allow_debug=None)).allow_debug is False
+        assert parse_settings(settings(allow_debug=True)).allow_debug is True
+        assert problems(settings(allow_debug="yes")) == ['predictor.json: allow_debug: must be true or false, got "yes"']
+
+    def test_the_body_limit_defaults_to_the_proxys_128_mib(self):
+        assert parse_settings(settings(), environ={}).max_body_bytes == 128 * 1024 * 1024
+
+    @pytest.mark.parametrize("text, size", [
+        ("1048576", 1048576), ("100M", 100_000_000), ("128Mi", 134217728), (" 2 Gi ", 2 * 1024**3), ("10k", 10_000),
+    ])
+    def test_the_body_limit_takes_the_proxys_size_syntax(self, text, size):
+        assert parse_settings(settings(), environ={"CORTEX_MAX_BODY_SIZE": text}).max_body_bytes == size
+
+    @pytest.mark.parametrize("text", ["0", "-1", "1.5M", "128MB", "lots"])
+    def test_a_body_limit_that_is_not_a_size_is_refused_with_the_others(self, text):
+        with pytest.raises(SettingsError) as e:
+            parse_settings(settings(port=0), "predictor.json", environ={"CORTEX_MAX_BODY_SIZE": text})
+        assert str(e.value).splitlines() == [
+            "predictor.json: port: must be an integer from 1 to 65535, got 0",
+            f"predictor.json: $CORTEX_MAX_BODY_SIZE: must be a positive number of bytes, e.g. 1048576, 100M or 128Mi, "
+            f"got {json.dumps(text)}",
+        ]

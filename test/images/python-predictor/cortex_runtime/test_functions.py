@@ -153,7 +153,7 @@ class TestServing:
         assert sorted(results) == [0, 1] and hooks.most == 1
 
     def test_debug_logs_the_raw_sample_and_the_returned_value(self, serve, caplog):
-        server = serve("def predict(sample, metadata):\n    return {'label': 'setosa'}\n", function_settings())
+        server = serve("def predict(sample, metadata):\n    return {'label': 'setosa'}\n", function_settings(allow_debug=True))
         with caplog.at_level(logging.INFO, logger="cortex_runtime.debug"):
             server.post({"sepal_length": 5.1}, params={"debug": "true"})
             server.post({"quiet": 1})
@@ -196,8 +196,10 @@ class TestServing:
                     raise UserError("sample must be a mapping")
                 return 1 / 0
         """, function_settings())
-        assert server.post("bad").json() == {"error": "sample must be a mapping", "status": 400}
-        assert server.post("x").json() == {"error": "ZeroDivisionError: division by zero", "status": 500}
+        bad = server.post("bad")
+        assert bad.json() == {"error": "sample must be a mapping", "status": 400, "request_id": bad.headers["x-request-id"]}
+        failed = server.post("x")
+        assert failed.json() == {"error": "internal server error", "status": 500, "request_id": failed.headers["x-request-id"]}
 
 
 class FakeNodeArg:
@@ -270,19 +272,24 @@ class TestOnnxModel:
         server = serve("", function_settings(type="onnx", path=None, models={"path": "model.onnx"}),
                        files={"model.onnx": "x,y"})
         assert server.post({"x": [1], "y": [2]}).json() == [3.0]
-        assert server.post([1, 2]).json() == {
-            "error": "the model has several inputs (x, y): the sample (or pre_inference's result) must be a mapping of input name to value",
-            "status": 400,
-        }
+        assert server.post([1, 2]).json()["error"] == (
+            "the model has several inputs (x, y): the sample (or pre_inference's result) must be a mapping of input name to value"
+        )
         assert server.post({"z": 1}).json()["error"] == "the model has no input 'z'; its inputs are: x, y"
         assert server.post({"x": "abc", "y": 1}).status_code == 400
 
     def test_debug_logs_each_step(self, tmp_path, monkeypatch, caplog):
-        predictor = self.onnx(tmp_path, monkeypatch)
+        predictor = self.onnx(tmp_path, monkeypatch, allow_debug=True)
         with caplog.at_level(logging.INFO, logger="cortex_runtime.debug"):
             predictor.predict({"a": 1, "b": 2}, {"debug": "true"}, {})
         lines = [r.getMessage() for r in caplog.records if r.name == "cortex_runtime.debug"]
         assert lines == ["test-api: debug: after pre_inference: [1, 2]", "test-api: debug: after inference: [3.0]"]
+
+    def test_debug_logs_nothing_when_the_api_does_not_allow_it(self, tmp_path, monkeypatch, caplog):
+        predictor = self.onnx(tmp_path, monkeypatch)
+        with caplog.at_level(logging.DEBUG):
+            assert predictor.predict({"a": 1, "b": 2}, {"debug": "true"}, {}) == {"label": "odd"}
+        assert not [r for r in caplog.records if r.name == "cortex_runtime.debug"]
 
     def test_without_onnxruntime_the_start_fails_naming_what_is_missing(self, tmp_path, monkeypatch):
         monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime raises ImportError
