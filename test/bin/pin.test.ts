@@ -51,9 +51,9 @@ function pin(cwd: string, ...args: string[]) {
   return runCliAsync(['pin', '--insecure-registry', registry.host, ...args], cwd);
 }
 
-/** The Deployment `cortex manifests` renders, and the images of its containers. */
+/** The Deployment `cortex manifests` renders, and the images of its containers (a real proxy image: no placeholder note). */
 function deployment(cwd: string, ...args: string[]): { images: Record<string, string>; specHash: string } {
-  const { code, out, err } = runCli(['manifests', ...args], cwd);
+  const { code, out, err } = runCli(['manifests', '--proxy-image', 'example.com/proxy:1', ...args], cwd);
   expect({ code, err }).toEqual({ code: 0, err: '' });
   const objects = YAML.parseAllDocuments(out).map((d) => d.toJS() as KubeObject);
   return deploymentOf(objects);
