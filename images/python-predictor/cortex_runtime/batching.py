@@ -15,6 +15,7 @@ of the wrong shape fails them with a BatchResultError (500) that says what was e
 
 import asyncio
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Deque, List, Optional
@@ -52,6 +53,9 @@ class Batcher:
         self._closed = False
         #: Sizes of the batches run so far (the most recent last; bounded), for tests and logs.
         self.batch_sizes: Deque[int] = deque(maxlen=1000)
+        #: The time.monotonic() at which the running batch was handed to predict; None between batches. One
+        #: batch runs at a time: one that never returns holds every later request (the watchdog checks it).
+        self.running_since: Optional[float] = None
 
     @property
     def pending(self) -> int:
@@ -125,6 +129,7 @@ class Batcher:
 
     async def _run_one(self, batch: List[_Pending]) -> None:
         self.batch_sizes.append(len(batch))
+        self.running_since = time.monotonic()
         try:
             results = await self.run_batch(
                 [p.payload for p in batch], [p.query_params for p in batch], [p.headers for p in batch]
@@ -140,6 +145,8 @@ class Batcher:
                 if not p.future.done():
                     p.future.set_exception(e)
             return
+        finally:
+            self.running_since = None
         if not isinstance(results, (list, tuple)) or len(results) != len(batch):
             got = f"{len(results)} predictions" if isinstance(results, (list, tuple)) else f"a {type(results).__name__}"
             error = BatchResultError(

@@ -216,6 +216,7 @@ def run_worker(
         api_name=settings.api_name,
         ready=lambda: predictor.ready,
         shared=stuck_count,
+        batcher=app.state.batcher,
     )
     config = uvicorn.Config(
         ListenerDispatch(app, app.state.admin_app, admin_sock.getsockname()[1]),

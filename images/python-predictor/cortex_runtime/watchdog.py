@@ -3,10 +3,11 @@
 gunicorn's worker timeout, inside the process. Two things can wedge a runtime process:
 
 - **Every predict thread is stuck in one call** (a ``predict`` waiting forever on a lock, a socket, a
-  device...). Checked on the event loop at every server tick (0.1 s): once every one of the
-  ``threads_per_process`` threads has been in its current call for ``stuck_after`` seconds
-  (``networking.timeout``: by then the proxy has answered 504 and the client has gone), the process is
-  *stuck*: ``/healthz`` answers 503 (the proxy's readiness check follows it, so the pod leaves the
+  device...), or, with server-side batching, **the running batch is** (one batch runs at a time, so it
+  holds every later request, however many threads are free). Checked on the event loop at every server
+  tick (0.1 s): once every one of the ``threads_per_process`` threads has been in its current call (or the
+  batch in ``predict``) for ``stuck_after`` seconds (``networking.timeout``: by then the proxy has
+  answered 504 and the client has gone), the process is *stuck*: ``/healthz`` answers 503 (the proxy's readiness check follows it, so the pod leaves the
   Service's endpoints), and the log shows where each thread is. If a thread returns within ``grace``
   seconds, the process is ready again; otherwise it exits with code 3 (``EXIT_STUCK``) and the kubelet
   restarts the container. With several processes, one stuck process makes the whole replica not ready
@@ -52,10 +53,12 @@ class Watchdog:
         api_name: str,
         ready: Callable[[], bool],
         shared: Optional[Any] = None,
+        batcher: Optional[Any] = None,
         clock: Callable[[], float] = time.monotonic,
         exit_process: Callable[[int], Any] = os._exit,
     ) -> None:
-        """``shared``: a multiprocessing ``Value('i')`` counting the replica's stuck processes, or None."""
+        """``shared``: a multiprocessing ``Value('i')`` counting the replica's stuck processes, or None;
+        ``batcher``: the server-side Batcher (its ``running_since``), or None."""
         if not stuck_after > 0:
             raise ValueError(f"stuck_after ({stuck_after}) must be > 0")
         if not grace >= 0:
@@ -66,6 +69,7 @@ class Watchdog:
         self.api_name = api_name
         self.ready = ready
         self.shared = shared
+        self.batcher = batcher
         self.clock = clock
         self.exit_process = exit_process
         #: When this process became stuck (clock time), or None.
@@ -90,10 +94,10 @@ class Watchdog:
         now = self.clock()
         if self.ready():
             self._rearm_loop_deadline(now)
-        latest_start = self._latest_start_if_all_busy()
-        if latest_start is not None and now - latest_start >= self.stuck_after:
+        cause = self._stuck_cause(now)
+        if cause is not None:
             if self.stuck_since is None:
-                self._become_stuck(now, latest_start)
+                self._become_stuck(now, cause)
             elif now - self.stuck_since >= self.grace:
                 self._exit()
         elif self.stuck_since is not None:
@@ -112,6 +116,17 @@ class Watchdog:
         except Exception:  # noqa: B902 — nothing to cancel
             pass
 
+    def _stuck_cause(self, now: float) -> Optional[str]:
+        latest_start = self._latest_start_if_all_busy()
+        if latest_start is not None and now - latest_start >= self.stuck_after:
+            return (f"every predict thread ({len(self.threads.busy_since)}) has been in one call for more than "
+                    f"{self.stuck_after:g} s (networking.timeout)")
+        started = self.batcher.running_since if self.batcher is not None else None
+        if started is not None and now - started >= self.stuck_after:
+            return (f"the running batch (server_side_batching runs one at a time) has been in predict for more than "
+                    f"{self.stuck_after:g} s (networking.timeout)")
+        return None
+
     def _latest_start_if_all_busy(self) -> Optional[float]:
         latest = None
         for started in self.threads.busy_since:
@@ -121,13 +136,9 @@ class Watchdog:
                 latest = started
         return latest
 
-    def _become_stuck(self, now: float, latest_start: float) -> None:
-        count = len(self.threads.busy_since)
+    def _become_stuck(self, now: float, cause: str) -> None:
         self.stuck_since = now
-        self._reason = (
-            f"every predict thread ({count}) has been in one call for more than {self.stuck_after:g} s "
-            f"(networking.timeout); the process exits in {self.grace:g} s unless one returns"
-        )
+        self._reason = f"{cause}; the process exits in {self.grace:g} s unless it returns"
         if self.shared is not None:
             with self.shared.get_lock():
                 self.shared.value += 1
@@ -135,7 +146,7 @@ class Watchdog:
                      self._thread_stacks(now))
 
     def _recover(self, now: float) -> None:
-        logger.warning("%s: a predict thread returned after %.1f s stuck: ready again", self.api_name,
+        logger.warning("%s: predict returned after %.1f s stuck: ready again", self.api_name,
                        now - (self.stuck_since or now))
         self.stuck_since = None
         self._reason = None
@@ -145,7 +156,7 @@ class Watchdog:
 
     def _exit(self) -> None:
         logger.error(
-            "%s: every predict thread is still stuck %g s later: exiting with code %d so that the container "
+            "%s: predict is still stuck %g s later: exiting with code %d so that the container "
             "restarts. Where the threads are:\n%s",
             self.api_name, self.grace, EXIT_STUCK, self._thread_stacks(self.clock()),
         )

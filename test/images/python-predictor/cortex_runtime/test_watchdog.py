@@ -34,13 +34,13 @@ class FakeValue:
         return self._lock
 
 
-def watchdog_over(busy_since, *, stuck_after=10.0, grace=5.0, shared=None):
+def watchdog_over(busy_since, *, stuck_after=10.0, grace=5.0, shared=None, batcher=None):
     clock = FakeClock()
     exits = []
     threads = types.SimpleNamespace(busy_since=busy_since, threads=[threading.current_thread()] * len(busy_since))
     # ready=False: faulthandler (which would end this test process) is never armed here.
     dog = Watchdog(threads, stuck_after=stuck_after, grace=grace, api_name="test-api", ready=lambda: False,
-                   shared=shared, clock=clock, exit_process=exits.append)
+                   shared=shared, batcher=batcher, clock=clock, exit_process=exits.append)
     return dog, clock, exits
 
 
@@ -83,6 +83,18 @@ class TestRules:
         assert dog.stuck_reason() is None
         busy[0] = 1012.0
         clock.now = 1016.0
+        dog.tick()
+        assert dog.stuck_reason() is None and exits == []
+
+    def test_with_batching_a_batch_in_predict_past_the_timeout_is_stuck_whatever_the_free_threads(self):
+        # GIVEN two threads, one free, and a batch handed to predict at t=0 (one batch runs at a time)
+        batcher = types.SimpleNamespace(running_since=1000.0)
+        dog, clock, exits = watchdog_over([1000.0, None], batcher=batcher)
+        clock.now = 1010.0
+        dog.tick()
+        assert "the running batch (server_side_batching runs one at a time) has been in predict for more than 10 s" in dog.stuck_reason()
+        # WHEN the batch returns THEN ready again
+        batcher.running_since = None
         dog.tick()
         assert dog.stuck_reason() is None and exits == []
 
@@ -184,7 +196,7 @@ class TestStuckPredictor:
         assert runtime.wait_until_exited(WAIT) == EXIT_STUCK
         log = runtime.log
         assert "test-api: not ready: every predict thread (1)" in log
-        assert "every predict thread is still stuck 1 s later: exiting with code 3" in log
+        assert "predict is still stuck 1 s later: exiting with code 3" in log
         assert re.search(r'project/predictor\.py", line \d+, in predict\n    time\.sleep\(0\.01\)', log)
 
     def test_a_thread_that_returns_makes_the_runtime_ready_again(self, run_runtime, tmp_path):
@@ -200,7 +212,7 @@ class TestStuckPredictor:
         # THEN ready again, and serving
         wait_until(lambda: healthz(runtime).status_code == 200, "/healthz to recover")
         assert httpx.post(url, json={}, timeout=WAIT).json() == "released"
-        assert "a predict thread returned after" in runtime.log
+        assert "predict returned after" in runtime.log
         assert runtime.proc.poll() is None
 
     def test_with_several_processes_one_stuck_process_makes_the_replica_not_ready_then_stops_it(self, run_runtime, tmp_path):
@@ -219,6 +231,22 @@ class TestStuckPredictor:
         # AND THEN the stuck process exits with code 3, which stops the others, and the runtime exits 3
         assert runtime.wait_until_exited(WAIT) == EXIT_STUCK
         assert "exited with code 3: stopping the others" in runtime.log
+
+    def test_with_batching_a_hung_batch_is_stuck_though_threads_are_free(self, run_runtime, tmp_path):
+        # GIVEN batching with 4 threads: one batch at a time, so a hung batch holds every later request
+        marks = tmp_path / "marks"
+        marks.mkdir()
+        batching = {"max_batch_size": 2, "batch_interval_seconds": 0.01}
+        runtime = run_runtime(HANGS, settings(threads_per_process=4, server_side_batching=batching, config={"dir": str(marks)}),
+                              env={"CORTEX_REQUEST_TIMEOUT": "0.3", "CORTEX_STUCK_GRACE": "60"})
+        url = runtime.wait_ready()
+        send_in_background(url)
+        wait_until(lambda: any(marks.glob("started-*")), "predict to start")
+        # THEN stuck, naming the batch
+        wait_until(lambda: healthz(runtime).status_code == 503, "/healthz to fail")
+        assert "the running batch (server_side_batching runs one at a time)" in healthz(runtime).json()["detail"]
+        (marks / "release").touch()
+        wait_until(lambda: healthz(runtime).status_code == 200, "/healthz to recover")
 
     def test_an_event_loop_blocked_for_good_ends_the_process_with_the_tracebacks(self, run_runtime):
         # GIVEN an async predict that blocks the loop (so no Python code of the runtime can run)
