@@ -37,6 +37,7 @@ from typing import Any, Awaitable, Callable, List, MutableMapping, Optional
 
 import uvicorn
 
+from .batching import Batcher
 from .config import Settings
 from .errors import NotReadyError, PredictorLoadError
 from .predictor import Predictor
@@ -103,12 +104,14 @@ class RuntimeServer(uvicorn.Server):
     """
 
     def __init__(self, config: uvicorn.Config, *, api_name: str, drain_timeout: float,
-                 watchdog: Optional[Watchdog] = None, threads: Optional[PredictThreads] = None) -> None:
+                 watchdog: Optional[Watchdog] = None, threads: Optional[PredictThreads] = None,
+                 batcher: Optional[Batcher] = None) -> None:
         super().__init__(config)
         self.api_name = api_name
         self.drain_timeout = drain_timeout
         self.watchdog = watchdog
         self.threads = threads
+        self.batcher = batcher
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         first = not self.should_exit
@@ -130,6 +133,9 @@ class RuntimeServer(uvicorn.Server):
         # The calls still in predict get a 503 (their threads go on, their results are dropped), so that their
         # clients get an answer and their connections close; whatever is still open a moment later is cut.
         failed = self.threads.abandon(lambda: NotReadyError(DRAIN_DEADLINE_MESSAGE)) if self.threads is not None else 0
+        if self.batcher is not None:
+            # Fails the requests waiting for a batch, and those of a running batch that is not in a thread (async).
+            asyncio.get_running_loop().create_task(self.batcher.close())
         logger.warning("%s: the drain deadline (%g s) has passed with %d connection(s) still open: answering the %d "
                        "request(s) still in predict with 503, and stopping", self.api_name, self.drain_timeout,
                        len(self.server_state.connections), failed)
@@ -227,7 +233,7 @@ def run_worker(
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     server = RuntimeServer(config, api_name=settings.api_name, drain_timeout=lifecycle.drain_seconds,
-                           watchdog=watchdog, threads=app.state.threads)
+                           watchdog=watchdog, threads=app.state.threads, batcher=app.state.batcher)
     failures: List[BaseException] = []
 
     def load() -> None:

@@ -88,3 +88,18 @@ class TestSigterm:
         runtime.proc.send_signal(signal.SIGTERM)
         assert runtime.wait_until_exited(WAIT) == 0
         assert "the drain deadline (1 s) has passed" in runtime.log
+
+    def test_with_batching_every_caller_of_a_hung_batch_gets_503_at_the_drain_deadline(self, run_runtime, tmp_path):
+        # GIVEN a batch of two requests that never returns (the batch closes when full: both have arrived)
+        marks = marks_dir(tmp_path)
+        batching = {"max_batch_size": 2, "batch_interval_seconds": 60}
+        runtime = run_runtime(WAITS_FOR_RELEASE, settings(server_side_batching=batching, config={"dir": str(marks)}),
+                              env={"CORTEX_DRAIN_TIMEOUT": "1"})
+        url = runtime.wait_ready()
+        first, second = post_in_background(url), post_in_background(url)
+        wait_until(lambda: any(marks.glob("started-*")), "the batch to start")
+        # WHEN SIGTERM arrives THEN both callers get 503 at the deadline, and the process exits 0
+        runtime.proc.send_signal(signal.SIGTERM)
+        assert runtime.wait_until_exited(WAIT) == 0
+        wait_until(lambda: first and second, "both responses")
+        assert [r.status_code for r in first + second] == [503, 503], runtime.log
