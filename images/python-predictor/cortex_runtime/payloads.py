@@ -120,29 +120,35 @@ def _unquote(text: str) -> str:
     return "".join(out)
 
 
-def declared_length(headers: Headers) -> Optional[int]:
-    """The ``Content-Length`` (the HTTP server has checked it is a number), or None for a chunked body."""
-    value = headers.get("content-length")
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
+def body_headers(raw_headers: List[Tuple[bytes, bytes]]) -> Tuple[str, Optional[int]]:
+    """The ``Content-Type`` ("" when absent) and ``Content-Length`` (None: chunked) of an ASGI scope's headers,
+    in one pass (the HTTP server has checked that a Content-Length is a number)."""
+    content_type = ""
+    declared: Optional[int] = None
+    for name, value in raw_headers:
+        if name == b"content-type":
+            content_type = content_type or value.decode("latin-1")  # the first, as Starlette's headers.get
+        elif name == b"content-length":
+            try:
+                declared = int(value)
+            except ValueError:
+                pass
+    return content_type, declared
 
 
 class RequestBody:
     """The request's body as the server hands it over, counted against ``limit``.
 
-    ``complete``: the whole body has been read, so that the connection can carry another request.
+    ``declared``: its Content-Length, None when chunked. ``complete``: the whole body has been read, so that
+    the connection can carry another request.
     """
 
-    def __init__(self, receive: Any, headers: Headers, limit: int) -> None:
+    def __init__(self, receive: Any, declared: Optional[int], limit: int) -> None:
         self._receive = receive
         self.limit = limit
-        self.declared = declared_length(headers)
+        self.declared = declared
         self.received = 0
-        self.complete = self.declared == 0
+        self.complete = declared == 0
 
     def check_declared(self) -> None:
         if self.declared is not None and self.declared > self.limit:
@@ -151,33 +157,37 @@ class RequestBody:
     def _too_large(self, what: str) -> str:
         return f"the request body is larger than the {self.limit} bytes this API takes ({what})"
 
+    async def _next(self) -> bytes:
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        self.received += len(chunk)
+        if self.received > self.limit:
+            raise BodyTooLargeError(self._too_large(f"{self.received} bytes received so far"))
+        if not message.get("more_body", False):
+            self.complete = True
+        return chunk
+
     async def chunks(self) -> AsyncIterator[bytes]:
         """Each piece as it arrives; BodyTooLargeError as soon as the total passes the limit."""
         self.check_declared()
         while not self.complete:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnect()
-            chunk = message.get("body", b"")
-            self.received += len(chunk)
-            if self.received > self.limit:
-                raise BodyTooLargeError(self._too_large(f"{self.received} bytes received so far"))
-            if not message.get("more_body", False):
-                self.complete = True
+            chunk = await self._next()
             if chunk:
                 yield chunk
 
     async def read(self) -> Body:
         """The whole body, held once: a single piece as it came, or the pieces appended to one buffer."""
-        body: Body = b""
-        async for chunk in self.chunks():
-            if not body:
-                body = chunk
-            elif isinstance(body, bytearray):
-                body += chunk
-            else:
-                body = bytearray(body)
-                body += chunk
+        self.check_declared()
+        if self.complete:
+            return b""
+        first = await self._next()
+        if self.complete:  # the usual case: the whole body in one piece
+            return first
+        body = bytearray(first)
+        while not self.complete:
+            body += await self._next()
         return body
 
 

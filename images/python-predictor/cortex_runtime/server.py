@@ -5,8 +5,8 @@
   ``application/x-www-form-urlencoded``; the raw ``bytes`` otherwise; a body over
   ``$CORTEX_MAX_BODY_SIZE`` is a 413), with ``query_params`` and ``headers`` → ``predict`` → the
   response: JSON for dicts, lists, strings, numbers, booleans and None (numpy values too); ``bytes`` as
-  they are (``application/octet-stream``); a Starlette ``Response`` as it is. Every response carries
-  ``X-Request-Id`` (the caller's, else a new one), which the log uses too. ``?debug=true`` logs the
+  they are (``application/octet-stream``); a Starlette ``Response`` as it is. An error response carries
+  ``X-Request-Id`` (the caller's, else a new one), which its log line has too. ``?debug=true`` logs the
   payload and the prediction when the API allows it (``allow_debug``), and is ignored otherwise.
   ``post_predict`` runs after the response has been sent.
 - ``GET /``: the API's name, whether it is ready, and its models when it serves several.
@@ -39,7 +39,7 @@ from starlette.routing import Route
 from .batching import Batcher
 from .config import Settings
 from .errors import REQUEST_ID_HEADER, CortexError, NotReadyError, error_response
-from .payloads import RequestBody, read_payload
+from .payloads import RequestBody, body_headers, read_payload
 from .predictor import Predictor
 from .threads import PredictThreads
 from .tracker import FLUSH_INTERVAL_SECONDS, Tracker
@@ -159,14 +159,14 @@ def create_app(
         return False
 
     async def predict_endpoint(request: Request) -> Response:
-        request_id = request_id_of(request.headers)
         query_params = dict(request.query_params) if request.scope["query_string"] else {}
         debug = wants_debug(query_params)
-        body = RequestBody(request.receive, request.headers, settings.max_body_bytes)
+        content_type, declared = body_headers(request.scope["headers"])
+        body = RequestBody(request.receive, declared, settings.max_body_bytes)
         try:
             if not predictor.ready:
                 raise NotReadyError("the predictor is not ready: its __init__ has not returned yet")
-            payload = await read_payload(body, request.headers.get("content-type", ""))
+            payload = await read_payload(body, content_type)
             headers = dict(request.headers) if predictor.wants_headers else {}
             if debug:
                 debug_logger.info("%s: debug: payload: %s", api_name, _for_log(payload))
@@ -178,13 +178,11 @@ def create_app(
                 debug_logger.info("%s: debug: prediction: %s", api_name, _for_log(prediction))
             response = to_response(prediction)
         except ClientDisconnect:
-            logger.info("request %s: the client went away before its whole body arrived", request_id)
+            logger.info("request %s: the client went away before its whole body arrived", request_id_of(request.headers))
             return Response(status_code=400)  # nobody reads it
         except Exception as e:
             # A body left unread would be read and dropped by the server to reuse the connection: close it.
-            return error_response(e, request_id=request_id, close=not body.complete)
-        if REQUEST_ID_HEADER not in response.headers:
-            response.headers[REQUEST_ID_HEADER] = request_id
+            return error_response(e, request_id=request_id_of(request.headers), close=not body.complete)
         if tracker is not None:
             try:
                 tracker.track(prediction)
