@@ -168,7 +168,7 @@ function readKind(field: Field): ApiKind | 'api' | undefined {
   }
   // A kind written almost right is read as the kind it was meant to be, so that the entry's other
   // problems are reported in the same run ("every problem at once").
-  const meant = typeof field.value === 'string' ? suggest(field.value, API_KINDS) : undefined;
+  const meant = typeof field.value === 'string' ? (suggest(field.value, API_KINDS) as ApiKind | undefined) : undefined;
   if (meant !== undefined) {
     field.problem(`${allowed}; did you mean ${meant}? (the rest of the entry was checked as a ${meant})`);
     return meant;
