@@ -114,7 +114,9 @@ class Runtime:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "cortex_runtime", "--settings", str(settings), "--project-dir", str(workdir),
                  "--host", "127.0.0.1", "--port", str(self.port)],
-                env={**os.environ, "PYTHONPATH": str(runtime_dir), "PYTHONDONTWRITEBYTECODE": "1", **env},
+                env={**os.environ, "PYTHONPATH": str(runtime_dir), "PYTHONDONTWRITEBYTECODE": "1",
+                     # Any free admin port (a runtime without one, e.g. --compare with an older checkout, ignores it).
+                     "CORTEX_ADMIN_PORT": "0", **env},
                 stdout=log, stderr=subprocess.STDOUT,
             )
 
