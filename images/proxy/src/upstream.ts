@@ -66,10 +66,11 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const CONTENT_LENGTH = /^0*\d{1,15}$/;
 /**
  * A chunk-size line (RFC 9112 §7.1.1): hex digits (at most 2^52 after leading zeros), then extensions
- * `;name` or `;name=token` or `;name="quoted"`, with optional whitespace around `;` and `=` (BWS).
+ * `;name`, `;name=token` or `;name="quoted"`. No whitespace around `;` and `=`: RFC 9112 allows it (BWS),
+ * llhttp refuses it, and so does this parser (never more lenient than Node's own).
  */
 const CHUNK_SIZE_LINE =
-  /^0*([0-9a-fA-F]{1,13})(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"))?)*$/;
+  /^0*([0-9a-fA-F]{1,13})(?:;[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"))?)*$/;
 
 const enum State {
   Idle,
@@ -414,8 +415,9 @@ export class UpstreamConnection {
         }
         case 14:
           if (name.toLowerCase() === 'content-length') {
-            // One Content-Length, of digits (a second one, even equal, is refused: llhttp and nginx do too).
-            if (contentLength !== -1 || !CONTENT_LENGTH.test(value)) return this.fail(UPSTREAM_PROTOCOL_ERROR);
+            // One Content-Length, of digits (a second one, even equal, is refused: llhttp and nginx do too),
+            // and no tab after them (llhttp refuses one there).
+            if (contentLength !== -1 || !CONTENT_LENGTH.test(value) || tabAfterValue(head, end, colon)) return this.fail(UPSTREAM_PROTOCOL_ERROR);
             contentLength = Number(value);
           }
           break;
@@ -627,6 +629,16 @@ function trimOws(value: string): string {
   while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
   while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
   return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+/** Whether the whitespace after a field value (which ends at `end`; its colon at `colon`) holds a tab. */
+function tabAfterValue(head: string, end: number, colon: number): boolean {
+  for (let i = end - 1; i > colon; i--) {
+    const c = head.charCodeAt(i);
+    if (c === 9) return true;
+    if (c !== 32) return false;
+  }
+  return false;
 }
 
 /** Whether the connection stays open after this response, by the Connection header's options. */
