@@ -51,6 +51,9 @@ const MAX_SWEEP_INTERVAL_MS = 1000;
 
 const kExchange = Symbol('cortex.exchange');
 type Carrier = { [kExchange]?: Exchange };
+/** On a client socket: a response that closes the connection is on its way; later requests are not served. */
+const kClosing = Symbol('cortex.closing');
+type ClientSocket = http.IncomingMessage['socket'] & { [kClosing]?: boolean };
 
 function json(error: string, message: string): Buffer {
   return Buffer.from(JSON.stringify({ error, message }) + '\n');
@@ -69,6 +72,8 @@ interface Answers {
   readonly tooManyHeaders: Buffer;
   readonly unsupportedTransferEncoding: Buffer;
   readonly badFraming: Buffer;
+  readonly duplicateHost: Buffer;
+  readonly missingHost: Buffer;
 }
 
 export class ProxyHandler {
@@ -120,16 +125,22 @@ export class ProxyHandler {
       tooManyHeaders: json('too_many_headers', `the request has more than ${MAX_REQUEST_HEADERS} header fields`),
       unsupportedTransferEncoding: json('not_implemented', 'the only Transfer-Encoding accepted on requests is "chunked"'),
       badFraming: json('bad_request', 'the request has conflicting Content-Length headers'),
+      duplicateHost: json('bad_request', 'the request has more than one Host header'),
+      missingHost: json('bad_request', 'an HTTP/1.1 request must have a Host header'),
     };
   }
 
   /** The request listener of the proxy's server. */
   public readonly handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    // A request that arrives after the proxy's last answer on its connection (which is closing) is not served.
-    if (!req.socket.writable) {
-      req.socket.destroy();
+    const socket = req.socket as ClientSocket;
+    if (socket[kClosing] === true) {
+      // Pipelined after a response that closes the connection (the client's Connection: close, or a refusal):
+      // not served, as nginx stops reading requests there. The earlier response still goes out.
+      req.resume();
+      if (!socket.writable) socket.destroy();
       return;
     }
+    if (!res.shouldKeepAlive) socket[kClosing] = true;
     this.openExchanges++;
     const exchange = new Exchange(this, req, res);
     try {
@@ -211,6 +222,9 @@ const enum Refusal {
   TooManyHeaders = 431,
   UnsupportedTransferEncoding = 501,
   BadFraming = 400,
+  /** Like nginx: two Host headers could route one way here and another way in the user's server. */
+  DuplicateHost = 1400,
+  MissingHost = 2400,
 }
 
 /** One request through the proxy, from its arrival to the end of its response. */
@@ -302,6 +316,12 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
       case Refusal.UnsupportedTransferEncoding:
         this.reply(501, answers.unsupportedTransferEncoding, true);
         break;
+      case Refusal.DuplicateHost:
+        this.reply(400, answers.duplicateHost, true);
+        break;
+      case Refusal.MissingHost:
+        this.reply(400, answers.missingHost, true);
+        break;
       default:
         this.reply(400, answers.badFraming, true);
         break;
@@ -348,7 +368,10 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
           if (name.toLowerCase() === 'te') continue;
           break;
         case 4:
-          if (name.toLowerCase() === 'host') host = value;
+          if (name.toLowerCase() === 'host') {
+            if (host !== undefined) return Refusal.DuplicateHost;
+            host = value;
+          }
           break;
         case 6:
           // Node's server already told the client to go on; the upstream gets the body without asking.
@@ -418,7 +441,12 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     if (connection !== undefined) headers = withoutListedHeaders(headers, connection);
     headers += `X-Forwarded-For: ${forwardedFor === undefined ? client : `${forwardedFor}, ${client}`}\r\n`;
     if (!hasProto) headers += 'X-Forwarded-Proto: http\r\n';
-    if (host === undefined) headers += `Host: ${handler.userAuthority}\r\n`;
+    if (host === undefined) {
+      // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (checked here, not by Node, so that the
+      // connection is marked closing like every other refusal); HTTP/1.0 may omit it.
+      if (req.httpVersionMinor === 1 && req.httpVersionMajor === 1) return Refusal.MissingHost;
+      headers += `Host: ${handler.userAuthority}\r\n`;
+    }
     else if (!hasForwardedHost) headers += `X-Forwarded-Host: ${host}\r\n`;
     // The body's framing is the proxy's, whatever the client wrote: chunked, or the length Node checked.
     if (transferEncoding !== undefined) {
@@ -704,6 +732,7 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
   private reply(status: number, body: Buffer, close: boolean): void {
     const headers = ['Content-Type', 'application/json', 'Content-Length', String(body.length)];
     if (close) {
+      (this.req.socket as ClientSocket)[kClosing] = true;
       // The client may still be sending (a body the proxy does not read): close without resetting.
       lingerAfterResponse(this.req.socket, this.handler.options.lingeringTimeMs);
       headers.push('Connection', 'close');

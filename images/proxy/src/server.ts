@@ -177,6 +177,8 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
       // Set explicitly: with requestTimeout 0, Node turns its head timeout off too.
       headersTimeout: config.requestHeadTimeoutMs,
       connectionsCheckingInterval: headCheckInterval(config.requestHeadTimeoutMs),
+      // The request handler refuses a missing Host itself (and stops serving that connection).
+      requireHostHeader: false,
     },
     handler.handle,
   );

@@ -492,3 +492,75 @@ export async function expectHealthy(proxy: ProxyProcess, upstream: RecordingUpst
   }
   if (!proxy.alive()) throw new Error(`cortex-proxy died (${String(await proxy.exited)}):\n${proxy.output().slice(-3000)}`);
 }
+
+/**
+ * One proxy child and its recording upstream for a test file: `reset()` before each case (a fresh upstream
+ * behaviour, and a new proxy if a case killed the old one, so that each case is judged on its own), `check()`
+ * after each case, `stop()` after all.
+ */
+export class HostileFixture {
+  public static async start(settings: ProxySettings, behaviour: UpstreamBehaviour = echo): Promise<HostileFixture> {
+    const upstream = await RecordingUpstream.start(behaviour);
+    const proxy = await startProxyProcess(upstream.port, settings);
+    return new HostileFixture(settings, upstream, proxy);
+  }
+
+  private constructor(
+    private readonly settings: ProxySettings,
+    public readonly upstream: RecordingUpstream,
+    public proxy: ProxyProcess,
+  ) {}
+
+  /** The pool's idle limit: the max concurrency. */
+  public get maxIdle(): number {
+    return Number(this.settings['max-concurrency'] ?? 1);
+  }
+
+  public async reset(behaviour: UpstreamBehaviour = echo): Promise<void> {
+    this.upstream.reset(behaviour);
+    if (!this.proxy.alive()) this.proxy = await startProxyProcess(this.upstream.port, this.settings);
+  }
+
+  public check(): Promise<void> {
+    return expectHealthy(this.proxy, this.upstream, this.maxIdle);
+  }
+
+  public async stop(): Promise<void> {
+    await this.proxy.stop();
+    await this.upstream.close();
+  }
+}
+
+/** What a raw exchange produced: the complete responses, the bytes, how the connection ended (if it did). */
+export interface Collected {
+  readonly responses: ParsedResponse[];
+  readonly statuses: number[];
+  readonly text: string;
+  /** The proxy closed the connection (within the wait). */
+  readonly closed: boolean;
+}
+
+/**
+ * Sends `bytes` on a fresh connection and collects until `responses` complete responses arrived or the
+ * proxy closed the connection (at most `timeoutMs`); then closes the connection.
+ */
+export async function collect(port: number, bytes: string | Buffer, responses = 1, timeoutMs = 5000): Promise<Collected> {
+  const client = await RawClient.connect(port);
+  try {
+    client.write(bytes).catch(() => undefined);
+    await client
+      .waitFor(() => parseResponses(client.received).responses.length >= responses, timeoutMs)
+      .catch((error: Error) => {
+        if (!client.isClosed) throw error;
+      });
+    let parsed = parseResponses(client.received).responses;
+    // A response that announces the close: the close must follow.
+    if (parsed.length > 0 && /close/i.test(parsed[parsed.length - 1].header('connection') ?? '')) {
+      await client.closedWithin(timeoutMs);
+      parsed = parseResponses(client.received).responses;
+    }
+    return { responses: parsed, statuses: parsed.map((r) => r.status), text: client.text, closed: client.isClosed };
+  } finally {
+    client.destroy();
+  }
+}
