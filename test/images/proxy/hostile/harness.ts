@@ -150,9 +150,13 @@ export interface RawResult {
 
 /** A client on a raw TCP connection: exact bytes out, everything in, until the connection closes. */
 export class RawClient {
-  public static connect(port: number): Promise<RawClient> {
+  /**
+   * @param keepWriting go on writing after the server's FIN (as clients that upload first and read after do);
+   *   by default Node ends the client's side too when the server ends its own
+   */
+  public static connect(port: number, options: { keepWriting?: boolean } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(port, LOOPBACK);
+      const socket = net.connect({ port, host: LOOPBACK, allowHalfOpen: options.keepWriting === true });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.removeListener('error', reject);
@@ -362,7 +366,10 @@ export interface UpstreamRequest {
   header(name: string): string | undefined;
   /** Every header of that name. */
   headers(name: string): string[];
-  /** The whole body, once it arrived (resolves with what arrived if the request broke off). */
+  /**
+   * The whole body, once it arrived (what arrived, if the request broke off). Collected from its first use:
+   * use it at once (as `echo` does), or read `req` yourself.
+   */
   readonly body: Promise<Buffer>;
 }
 
@@ -444,12 +451,15 @@ export class RecordingUpstream {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    const body = new Promise<Buffer>((resolve) => {
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => resolve(Buffer.concat(chunks)));
-      req.on('close', () => resolve(Buffer.concat(chunks)));
-    });
+    // Collected from the first use of `body` only: a behaviour that reads the body itself (a 1 GiB one) keeps none.
+    let body: Promise<Buffer> | undefined;
+    const collectBody = (): Promise<Buffer> =>
+      (body ??= new Promise<Buffer>((resolve) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => resolve(Buffer.concat(chunks)));
+        req.on('close', () => resolve(Buffer.concat(chunks)));
+      }));
     res.on('error', () => undefined);
     const raw = req.rawHeaders;
     const all = (name: string): string[] => headersNamed(raw, name);
@@ -461,7 +471,9 @@ export class RecordingUpstream {
       rawHeaders: raw,
       header: (name) => all(name)[0],
       headers: all,
-      body,
+      get body() {
+        return collectBody();
+      },
     };
     this.requests.push(request);
     this.waiters.splice(0).forEach((w) => w());
