@@ -11,6 +11,12 @@ export const PROXY_CPU_REQUEST = '100m';
 export const PROXY_MEMORY_REQUEST = '100Mi';
 export const PROXY_MEMORY_LIMIT = '512Mi';
 
+/**
+ * The proxy's timeouts on silence (a request head that does not arrive, a body that stops moving): nginx's
+ * 60 s, or `networking.timeout` when that is shorter (the gateway has given up on the request by then).
+ */
+export const PROXY_SILENCE_TIMEOUT_SECONDS = 60;
+
 /** Where the proxy serves readiness (on its admin port). */
 export const PROXY_HEALTH_PATH = '/healthz';
 /** Where the proxy serves Prometheus metrics (on its admin port). */
@@ -28,7 +34,8 @@ export interface ProxySidecarProps {
   readonly preStopSleepSeconds: number;
   /**
    * `networking.timeout`: the gateway gives up on a request then, so the proxy stops queueing it
-   * (`--queue-timeout`) and waiting for the user's server (`--upstream-timeout`) then too.
+   * (`--queue-timeout`) and waiting for the user's server (`--upstream-timeout`) then too; its timeouts on
+   * silence (`--request-head-timeout`, `--body-idle-timeout`) are never longer.
    */
   readonly requestTimeoutSeconds: number;
   /** How long the proxy may drain after SIGTERM before the kubelet would kill it (`--drain-timeout`). */
@@ -85,6 +92,7 @@ export class ProxySidecar {
 
   /** The command-line flags of `cortex-proxy`. */
   public get args(): string[] {
+    const silence = Math.min(PROXY_SILENCE_TIMEOUT_SECONDS, this.requestTimeoutSeconds);
     return [
       '--port', String(PROXY_PORT),
       '--admin-port', String(PROXY_ADMIN_PORT),
@@ -93,6 +101,8 @@ export class ProxySidecar {
       '--max-queue-length', String(this.maxQueueLength),
       '--queue-timeout', milliseconds(this.requestTimeoutSeconds),
       '--upstream-timeout', milliseconds(this.requestTimeoutSeconds),
+      '--request-head-timeout', milliseconds(silence),
+      '--body-idle-timeout', milliseconds(silence),
       '--drain-timeout', milliseconds(this.drainTimeoutSeconds),
       ...(this.userAdminPort === undefined ? [] : ['--user-admin-port', String(this.userAdminPort)]),
     ];

@@ -1,4 +1,5 @@
 import { PROXY_CONTAINER_NAME, ProxySidecar, ProxySidecarProps } from '../../constructs/proxy-sidecar';
+import { parseCommandLine } from '../../images/proxy/src/config';
 import { CortexValidationError } from '../../lib/config/errors';
 
 const PROPS: ProxySidecarProps = {
@@ -15,8 +16,20 @@ describe('ProxySidecar', () => {
   test('GIVEN concurrency and queue THEN the cortex-proxy flags', () => {
     expect(new ProxySidecar(PROPS).args).toEqual([
       '--port', '8888', '--admin-port', '15000', '--user-port', '8080', '--max-concurrency', '2', '--max-queue-length', '50',
-      '--queue-timeout', '120500ms', '--upstream-timeout', '120500ms', '--drain-timeout', '40000ms',
+      '--queue-timeout', '120500ms', '--upstream-timeout', '120500ms',
+      '--request-head-timeout', '60000ms', '--body-idle-timeout', '60000ms', '--drain-timeout', '40000ms',
     ]);
+  });
+
+  test('the timeouts on silence: 60 s, or networking.timeout when shorter', () => {
+    const args = new ProxySidecar({ ...PROPS, requestTimeoutSeconds: 7.5 }).args;
+    expect(args[args.indexOf('--request-head-timeout') + 1]).toBe('7500ms');
+    expect(args[args.indexOf('--body-idle-timeout') + 1]).toBe('7500ms');
+    expect(args[args.indexOf('--upstream-timeout') + 1]).toBe('7500ms');
+  });
+
+  test('every flag the chart passes is one cortex-proxy accepts', () => {
+    expect(parseCommandLine(new ProxySidecar({ ...PROPS, userAdminPort: 8081 }).args).help).toBe(false);
   });
 
   test('the container: name, ports, readiness on the admin port, resources, preStop sleep', () => {

@@ -112,9 +112,10 @@ describe('RealtimeApiChart', () => {
       const proxy = containersByName(deploymentOf(api)).proxy;
       expect(proxy.args).toEqual([
         '--port', '8888', '--admin-port', '15000', '--user-port', '9000', '--max-concurrency', '4', '--max-queue-length', '64',
-        // networking.timeout (600 s) bounds the queue and the wait for the user's server; the drain gets the
-        // grace period (620 s) less the preStop sleep (15 s) and the exit slack (5 s).
-        '--queue-timeout', '600000ms', '--upstream-timeout', '600000ms', '--drain-timeout', '600000ms',
+        // networking.timeout (600 s) bounds the queue and the wait for the user's server, and silence at most
+        // 60 s; the drain gets the grace period (620 s) less the preStop sleep (15 s) and the exit slack (5 s).
+        '--queue-timeout', '600000ms', '--upstream-timeout', '600000ms',
+        '--request-head-timeout', '60000ms', '--body-idle-timeout', '60000ms', '--drain-timeout', '600000ms',
       ]);
     });
 
