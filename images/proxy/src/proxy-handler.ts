@@ -267,7 +267,6 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     (req as Carrier)[kExchange] = this;
     (res as Carrier)[kExchange] = this;
     res.on('close', onResponseClose);
-    res.on('error', onResponseError);
   }
 
   public start(): void {
@@ -614,6 +613,9 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
   }
 
   public upstreamBody(chunk: Buffer): boolean {
+    // Only while the exchange with the user's server is under way: a write after the response ended would
+    // be an 'error' event on it (no listener is added per request for that).
+    if (this.upstream === null) return true;
     this.progress++;
     if (this.res.write(chunk)) return true;
     if (!this.awaitingDrain) {
@@ -624,6 +626,7 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
   }
 
   public upstreamEnd(last: Buffer | undefined): void {
+    if (this.upstream === null) return;
     this.upstream = null;
     this.downloading = false;
     if (last === undefined) this.res.end();
@@ -820,7 +823,4 @@ function onRequestError(this: http.IncomingMessage): void {
 function onResponseDrain(this: http.ServerResponse): void {
   (this as Carrier)[kExchange]!.responseDrained();
 }
-/** Node reports a write after the response ended as an 'error' event: never let one go unheard. */
-function onResponseError(this: http.ServerResponse, error: Error): void {
-  (this as Carrier)[kExchange]!.crashed(error);
-}
+

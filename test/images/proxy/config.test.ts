@@ -102,6 +102,25 @@ describe('parseCommandLine', () => {
     );
   });
 
+  test('the timeouts on silence and the lingering time are durations', () => {
+    expect(config(['--request-head-timeout', '5s', '--body-idle-timeout', '250ms', '--lingering-time', '1m'])).toMatchObject({
+      requestHeadTimeoutMs: 5000,
+      bodyIdleTimeoutMs: 250,
+      lingeringTimeMs: 60_000,
+    });
+    expect(() => config(['--body-idle-timeout', '0'])).toThrow(/--body-idle-timeout \("0"\) must be a duration of at least 1ms/);
+  });
+
+  test('--forwarded-allow-ips: IP addresses and CIDR ranges, * for any, none for no one', () => {
+    expect(config(['--forwarded-allow-ips', '10.0.0.0/8, 192.168.1.7,fd00::/8,::1']).forwardedAllowIps).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1']);
+    expect(config(['--forwarded-allow-ips', '*']).forwardedAllowIps).toEqual(['*']);
+    expect(config(['--forwarded-allow-ips', 'none']).forwardedAllowIps).toEqual([]);
+    expect(config([], { CORTEX_PROXY_FORWARDED_ALLOW_IPS: '172.16.0.0/12' }).forwardedAllowIps).toEqual(['172.16.0.0/12']);
+    for (const bad of ['gateway', '10.0.0.0/33', '::/129', '10.0.0.0/', '1.2.3.4,,5.6.7.8', '10.0.0.0/8/1', 'none,10.0.0.1']) {
+      expect(() => config(['--forwarded-allow-ips', bad])).toThrow(/--forwarded-allow-ips .* must be a comma-separated list of IP addresses or CIDR ranges/);
+    }
+  });
+
   test('GIVEN --help or -h THEN help, whatever else is given', () => {
     expect(parseCommandLine(['--help'])).toEqual({ help: true });
     expect(parseCommandLine(['-h', '--port', '1'])).toEqual({ help: true });
@@ -110,7 +129,10 @@ describe('parseCommandLine', () => {
 
 describe('USAGE', () => {
   test('lists every flag with its environment variable', () => {
-    for (const flag of ['port', 'admin-port', 'host', 'user-port', 'user-host', 'max-concurrency', 'max-queue-length', 'queue-timeout', 'upstream-timeout', 'drain-timeout', 'max-body-size', 'keep-alive-timeout']) {
+    for (const flag of [
+      'port', 'admin-port', 'host', 'user-port', 'user-host', 'max-concurrency', 'max-queue-length', 'queue-timeout', 'upstream-timeout',
+      'drain-timeout', 'max-body-size', 'keep-alive-timeout', 'request-head-timeout', 'body-idle-timeout', 'lingering-time', 'forwarded-allow-ips',
+    ]) {
       expect(USAGE).toContain(`--${flag}`);
       expect(USAGE).toContain(envName(flag));
     }

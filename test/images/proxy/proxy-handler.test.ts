@@ -482,6 +482,22 @@ describe('limits and bad input', () => {
     expect((await send(p.port)).status).toBe(200);
   });
 
+  test('an unexpected error in the request path ends that request (its connection closed), never the process', async () => {
+    const p = await start();
+    const pool = p.handler.pool;
+    const acquire = pool.acquire.bind(pool);
+    let failures = 1;
+    pool.acquire = () => {
+      if (failures-- > 0) throw new Error('injected fault');
+      return acquire();
+    };
+    expect(String(await send(p.port).catch((e: Error) => e))).toMatch(/socket hang up|ECONNRESET/);
+    expect(p.logLines.join('\n')).toMatch(/internal error on a request, its connection closed: Error: injected fault/);
+    await waitFor(() => p.handler.open === 0 && p.breaker.active === 0, 'the failed exchange to finish and free its slot');
+    upstream.autoRespond = true;
+    expect((await send(p.port)).status).toBe(200);
+  });
+
   test('a client that leaves while its request is inside: the upstream request is aborted, counted as 499', async () => {
     const p = await start({ maxConcurrency: 1 });
     const req = open(p.port, { path: '/abandoned' });

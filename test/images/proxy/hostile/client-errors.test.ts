@@ -4,7 +4,7 @@
  * `headersSent` of the finished response Node had already set to null). After every case: the proxy is
  * alive, its in-flight gauge is 0, no upstream connection leaked.
  */
-import { expectHealthy, ProxyProcess, RawClient, RecordingUpstream, startProxyProcess, statusesOf, UpstreamRequest } from './harness';
+import { expectHealthy, ProxyProcess, RawClient, RecordingUpstream, requestsAnswered, startProxyProcess, statusesOf, until, UpstreamRequest } from './harness';
 
 const VALID = 'GET /first HTTP/1.1\r\nHost: api\r\n\r\n';
 
@@ -126,6 +126,22 @@ describe('a client that half-closes mid-upload after the proxy answered', () => 
       await small.stop();
       await slow.close();
     }
+  });
+});
+
+describe('a client that half-closes (FIN) while its request is inside', () => {
+  test('it has left, as nginx takes it: the upstream request is aborted, the slot freed, counted as 499', async () => {
+    const held: UpstreamRequest[] = [];
+    upstream.reset((r) => held.push(r));
+    const before = await requestsAnswered(proxy, 499);
+    const client = await RawClient.connect(proxy.port);
+    await client.write('GET /slow HTTP/1.1\r\nHost: api\r\n\r\n');
+    const request = await upstream.received(1);
+    const aborted = new Promise<void>((resolve) => request.res.on('close', () => resolve()));
+    client.end();
+    await client.closedWithin(5000);
+    await aborted;
+    await until(async () => (await requestsAnswered(proxy, 499)) === before + 1, 'the 499 to be counted');
   });
 });
 
