@@ -268,7 +268,10 @@ interface ConnectionOutcome {
   error: string | undefined;
   /** Who ended it: the proxy (close), the client's plan, the quiet window, or the case budget. */
   closedBy: 'proxy' | 'client' | 'quiet' | 'budget';
+  /** Requests written (the last one maybe in part). */
   requestsWritten: number;
+  /** Requests written whole: a server may answer the others with 408 or 400 (they are incomplete). */
+  fullyWritten: number;
 }
 
 /** Wakes waiters on socket events; `next(ms)` resolves at the next event or after ms. */
@@ -296,9 +299,12 @@ interface Budget {
   readonly cut: Set<net.Socket>;
 }
 
-/** Whether final response `index` answers a HEAD request (undefined: the client cannot know). */
-function headOf(requests: readonly RequestPlan[], index: number): boolean | undefined {
-  if (index >= requests.length) return undefined;
+/**
+ * Whether final response `index` answers a HEAD request (undefined: the client cannot know, when a request
+ * before it was malformed on purpose or it was not written whole).
+ */
+function headOf(requests: readonly RequestPlan[], index: number, fullyWritten: number): boolean | undefined {
+  if (index >= requests.length || index >= fullyWritten) return undefined;
   for (let i = 0; i <= index; i++) if (!requests[i].wellFramed) return undefined;
   return requests[index].method === 'HEAD';
 }
@@ -310,8 +316,8 @@ async function runConnection(
   budget: Budget,
   quietMs: number,
 ): Promise<ConnectionOutcome> {
-  const stream = new ResponseStream((i) => headOf(plan.requests, i));
-  const outcome: ConnectionOutcome = { plan, index, stream, writes: [], end: 'clean', error: undefined, closedBy: 'proxy', requestsWritten: 0 };
+  const stream = new ResponseStream((i) => headOf(plan.requests, i, outcome.fullyWritten));
+  const outcome: ConnectionOutcome = { plan, index, stream, writes: [], end: 'clean', error: undefined, closedBy: 'proxy', requestsWritten: 0, fullyWritten: 0 };
   const signal = new Signal();
   let closed = false;
   let lastEvent = Date.now();
@@ -337,18 +343,21 @@ async function runConnection(
   await Promise.race([new Promise((resolve) => socket.once('connect', resolve)), closedPromise]);
   if (plan.startDelayMs > 0) await delay(plan.startDelayMs);
 
-  const write = (bytes: Buffer, pauseMs: number): void => {
-    if (closed || socket.destroyed || !socket.writable || bytes.length === 0) return;
+  /** Writes `bytes`; false when the connection can no longer take them. */
+  const write = (bytes: Buffer, pauseMs: number): boolean => {
+    if (bytes.length === 0) return true;
+    if (closed || socket.destroyed || !socket.writable) return false;
     outcome.writes.push({ pauseMs, bytes });
     socket.write(bytes);
     lastEvent = Date.now();
+    return true;
   };
   const last = plan.writes === undefined ? plan.requests.length - 1 : -1;
   for (const recorded of plan.writes ?? []) {
     if (recorded.pauseMs > 0) await delay(recorded.pauseMs);
     write(recorded.bytes, recorded.pauseMs);
   }
-  if (plan.writes !== undefined) outcome.requestsWritten = plan.requests.length;
+  if (plan.writes !== undefined && !closed) outcome.requestsWritten = outcome.fullyWritten = plan.requests.length;
   for (let i = 0; i <= last && !closed; i++) {
     let pause = 0;
     if (plan.pacing === 'sequential' && i > 0) {
@@ -361,16 +370,18 @@ async function runConnection(
     const request = plan.requests[i];
     const bytes = i === last && plan.ending === 'stall' ? request.bytes.subarray(0, plan.stallAt) : request.bytes;
     let from = 0;
+    let whole = bytes.length === request.bytes.length;
     for (const [at, gap] of plan.splits[i]) {
       if (at >= bytes.length || closed) break;
-      write(bytes.subarray(from, at), pause);
+      whole = write(bytes.subarray(from, at), pause) && whole;
       from = at;
       pause = gap;
       if (gap > 0) await delay(gap);
     }
     if (closed) break;
-    write(bytes.subarray(from), pause);
+    whole = write(bytes.subarray(from), pause) && whole;
     outcome.requestsWritten++;
+    if (whole) outcome.fullyWritten++;
   }
 
   const allAnswered = (): boolean => plan.requests.every((r) => r.wellFramed) && stream.responses.length >= plan.requests.length;
@@ -455,7 +466,7 @@ function checkResponses(caseIndex: number, outcome: ConnectionOutcome, forwarded
   for (let k = 0; k < stream.responses.length; k++) {
     const response = stream.responses[k];
     const echo = parseEcho(headerValue(response, 'x-fuzz-echo'));
-    const aligned = headOf(plan.requests, k) !== undefined;
+    const aligned = headOf(plan.requests, k, outcome.fullyWritten) !== undefined;
     if (
       aligned &&
       echo === undefined &&
@@ -641,7 +652,12 @@ function describeCase(env: Env, plan: CasePlan, result: CaseResult, violation: {
   const { options } = env;
   const lines: string[] = [];
   lines.push(`VIOLATION ${violation.kind} in case ${plan.caseIndex} (seed ${options.seed}): ${violation.detail}`);
-  lines.push(`  rerun: node dist/bench/fuzz-proxy/run.js --proxy ${options.proxyMain} --seed ${options.seed} --case ${plan.caseIndex}`);
+  const timing = `${options.caseBudgetMs === undefined ? '' : ` --budget ${options.caseBudgetMs}`}${options.quietMs === undefined ? '' : ` --quiet ${options.quietMs}`}`;
+  lines.push(
+    options.replay === undefined
+      ? `  rerun: node dist/bench/fuzz-proxy/run.js --proxy ${options.proxyMain} --seed ${options.seed} --case ${plan.caseIndex}${timing}`
+      : `  replayed from a reproducer file (--replay)`,
+  );
   lines.push(`  proxy flags: ${env.args.join(' ')}`);
   if (plan.plainArrivals.size > 0) lines.push(`  upstream arrivals answered plainly: ${[...plan.plainArrivals].join(', ')}`);
   const connections = result.outcomes.map((o) => {
