@@ -53,7 +53,9 @@ const kExchange = Symbol('cortex.exchange');
 type Carrier = { [kExchange]?: Exchange };
 /** On a client socket: a response that closes the connection is on its way; later requests are not served. */
 const kClosing = Symbol('cortex.closing');
-type ClientSocket = http.IncomingMessage['socket'] & { [kClosing]?: boolean };
+/** On a client socket: the exchanges whose responses wait behind an earlier one (pipelining). */
+const kWaitingTurn = Symbol('cortex.waitingTurn');
+type ClientSocket = http.IncomingMessage['socket'] & { [kClosing]?: boolean; [kWaitingTurn]?: Set<Exchange> };
 
 function json(error: string, message: string): Buffer {
   return Buffer.from(JSON.stringify({ error, message }) + '\n');
@@ -240,6 +242,8 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
   private retried = false;
   private listening = false;
   private awaitingDrain = false;
+  /** Its response waited behind an earlier one on the same connection (see waitForTurn). */
+  private waitingTurn = false;
   /** The request body is on its way to the user's server. */
   private uploading = false;
   /** The client is paused until the user's server takes more of the body. */
@@ -271,6 +275,9 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
 
   public start(): void {
     const handler = this.handler;
+    // Pipelined behind a response still being written: Node holds this one back until its turn, and if the
+    // connection closes first, destroys it without a 'close' event. The connection's own close ends it then.
+    if (this.res.socket === null) this.waitForTurn();
     const refusal = this.readRequest();
     if (refusal !== Refusal.None) {
       this.refuse(refusal);
@@ -694,11 +701,24 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     return this.done;
   }
 
+  private waitForTurn(): void {
+    const socket = this.req.socket as ClientSocket;
+    let waiting = socket[kWaitingTurn];
+    if (waiting === undefined) {
+      waiting = new Set();
+      socket[kWaitingTurn] = waiting;
+      socket.once('close', onPipelinedConnectionClose);
+    }
+    waiting.add(this);
+    this.waitingTurn = true;
+  }
+
   /** @internal the response is over: sent, or its connection gone */
   public finished(): void {
     if (this.done) return;
     this.done = true;
     const { handler, res } = this;
+    if (this.waitingTurn) (this.req.socket as ClientSocket)[kWaitingTurn]?.delete(this);
     const options = handler.options;
     options.breaker.withdraw(this);
     this.clearTimer();
@@ -796,6 +816,13 @@ function withoutListedHeaders(block: string, connection: string): string {
 
 function isSafeMethod(method: string | undefined): boolean {
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
+}
+
+/** A connection with pipelined exchanges closed: those whose responses never got their turn end now. */
+function onPipelinedConnectionClose(this: ClientSocket): void {
+  const waiting = this[kWaitingTurn];
+  if (waiting === undefined) return;
+  for (const exchange of [...waiting]) exchange.finished();
 }
 
 function uncorkUpstream(upstream: UpstreamConnection): void {

@@ -129,12 +129,17 @@ function answerAfterPendingResponses(context: ClientErrorContext, socket: Client
   if (!socket.writable) return;
   const error = socket[kClientError] as NodeJS.ErrnoException;
   const [status, reason] = CLIENT_ERROR_STATUS[error.code ?? ''] ?? [400, 'Bad Request'];
-  const kind = status === 408 ? 'request_timeout' : status === 400 ? 'bad_request' : status === 413 ? 'body_too_large' : 'headers_too_large';
-  const body = JSON.stringify({ error: kind, message: `malformed HTTP request (${error.code ?? error.message})` }) + '\n';
   context.metrics.count(status);
-  socket.write(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  if (status === 408) {
+    // No body: the head never arrived, and if it was a HEAD's, the client reads no body in the answer.
+    socket.write(`HTTP/1.1 408 ${reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+  } else {
+    const kind = status === 400 ? 'bad_request' : status === 413 ? 'body_too_large' : 'headers_too_large';
+    const body = JSON.stringify({ error: kind, message: `malformed HTTP request (${error.code ?? error.message})` }) + '\n';
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
   closeLingering(socket, context.lingeringTimeMs);
 }
 

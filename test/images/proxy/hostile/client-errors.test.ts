@@ -175,6 +175,22 @@ describe('pipelining', () => {
     expect(result.text).toContain('0123456789');
   });
 
+  test('a client that leaves while a pipelined response waits its turn: every exchange ends, every slot is freed', async () => {
+    const held: UpstreamRequest[] = [];
+    upstream.reset((r) => {
+      held.push(r);
+      // The first response starts and stalls; the second is complete at once, and waits behind it.
+      if (r.url === '/1') r.res.writeHead(200, { 'Content-Length': '100' }).write('partial');
+      else r.res.end('second');
+    });
+    const client = await RawClient.connect(proxy.port);
+    await client.write('GET /1 HTTP/1.1\r\nHost: api\r\n\r\nGET /2 HTTP/1.1\r\nHost: api\r\n\r\n');
+    await upstream.received(2);
+    await client.waitFor('partial');
+    await until(() => held[1].res.writableFinished, 'the second response to leave the user server');
+    client.destroy();
+  });
+
   test('three valid pipelined requests: three responses, in order', async () => {
     const client = await RawClient.connect(proxy.port);
     await client.write('GET /1 HTTP/1.1\r\nHost: api\r\n\r\nGET /2 HTTP/1.1\r\nHost: api\r\n\r\nGET /3 HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n');
