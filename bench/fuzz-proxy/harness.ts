@@ -156,8 +156,8 @@ export function buildCase(seed: number, caseIndex: number): CasePlan {
 
 /**
  * The flags the proxy is started with: small limits, and every timeout it has short (duration flags this
- * fuzzer does not know by name, `--*timeout*` and `--*-time`, get 200ms), so that stalls end within a case.
- * Read from its --help: flags the proxy does not have are left out.
+ * fuzzer does not know by name, `--*timeout*` and `--*-time`, get 200ms; idle timeouts 2 s), so that stalls
+ * end within a case. Read from its --help: flags the proxy does not have are left out.
  */
 export function proxyArgs(proxyMain: string): string[] {
   const help = spawnSync(process.execPath, [proxyMain, '--help'], { encoding: 'utf8' });
@@ -172,7 +172,12 @@ export function proxyArgs(proxyMain: string): string[] {
     ['keep-alive-timeout', '2s'],
     ['drain-timeout', '1s'],
   ]);
-  for (const flag of flags) if ((flag.includes('timeout') || flag.endsWith('-time')) && !wanted.has(flag)) wanted.set(flag, '200ms');
+  for (const flag of flags) {
+    if (wanted.has(flag) || !(flag.includes('timeout') || flag.endsWith('-time'))) continue;
+    // An idle timeout longer than the in-flight check's wait: a proxy that misses a client's departure must not
+    // be rescued by the timeout before the check looks (the client's own quiet window ends a stalled exchange).
+    wanted.set(flag, flag.includes('idle') ? `${SETTLE_MS + 500}ms` : '200ms');
+  }
   const args: string[] = [];
   for (const [flag, value] of wanted) if (flags.has(flag)) args.push(`--${flag}`, value);
   return args;
