@@ -12,7 +12,7 @@
  * (`npm install --no-save undici@7` in an empty directory) and point CORTEX_BENCH_UNDICI at it.
  *
  * The adapter does what upstream.ts does for the request path, no more: the head the request path built is
- * split back into undici's header list (~0.3 µs for the benchmark's five lines, measured apart), and the
+ * split back into undici's header list (~0.4 µs for the benchmark's five lines, measured apart), and the
  * response's hop-by-hop headers are dropped. undici's own header and body timeouts are off: the request
  * path has its own, as with upstream.ts.
  */
