@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from 'cdk8s-plus-30';
 import { PROXY_ADMIN_PORT, type ContainerSpec, type ProbeSpec, type RealtimeApiSpec } from '../lib/config/types';
 import { drainPlan, type DrainPlan } from './drain';
 import { NODE_GROUP_LABEL, SPEC_HASH_ANNOTATION, selectorLabels } from './names';
@@ -185,8 +185,7 @@ function nodeGroupAffinity(nodeGroups: readonly string[] | undefined): k8s.Affin
 /**
  * The pod template of an API's Deployment, and the hash of everything in it (plus the ConfigMap it
  * mounts). Rendered to JSON here rather than through KubeDeployment so that the hash is taken over
- * exactly what is applied, and so that the `sleep` preStop action (Kubernetes 1.30; absent from
- * cdk8s-plus-27's 1.27 typings) can be expressed.
+ * exactly what is applied, including the `sleep` preStop action (Kubernetes 1.30).
  */
 export function renderPodTemplate(options: PodTemplateOptions): RenderedPodTemplate {
   const { api } = options;

@@ -1,7 +1,7 @@
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from 'cdk8s-plus-30';
 import type { PreStopHandler, ProbeHandler, ProbeSpec } from '../lib/config/types';
 
-/** A container's `lifecycle`, as rendered JSON (the 1.27 typings of cdk8s-plus-27 lack the `sleep` action). */
+/** A container's `lifecycle`, as rendered JSON (written when the typings lacked the `sleep` action; cdk8s-plus-30's have it). */
 export type LifecycleJson = { preStop: Record<string, unknown> };
 
 function handlerToKube(handler: ProbeHandler): Pick<k8s.Probe, 'httpGet' | 'tcpSocket' | 'exec'> {

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from 'cdk8s-plus-30';
 import { PROXY_ADMIN_PORT, PROXY_PORT } from '../lib/config/types';
 import { LifecycleJson, sleepPreStop } from './probes';
 import { checkImage, checkIntegerInRange } from './validation';

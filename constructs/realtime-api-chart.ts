@@ -1,5 +1,5 @@
 import { ApiObject, Chart, ChartProps } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from 'cdk8s-plus-30';
 import { Construct } from 'constructs';
 import {
   PROXY_PORT,

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from 'cdk8s-plus-30';
 import type { ComputeSpec } from '../lib/config/types';
 
 /** Extended resource of the NVIDIA device plugin: whole GPUs. */

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from 'cdk8s-plus-30';
 import { probeToKube, sleepPreStop, userPreStop } from '../../constructs/probes';
 import { probe } from './fixtures';
 

@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-27';
+import { k8s } from 'cdk8s-plus-30';
 import {
   GPU_RESOURCE,
   NEURON_RESOURCE,
