@@ -142,6 +142,14 @@ const KINDS: ReadonlyArray<readonly [number, string, (rng: Rng, d: Draft, ctx: R
     d.method = rng.pick(METHODS_WITH_BODY);
     withLength(d, randomBody(rng, ctx.maxBody));
   }],
+  [3, 'over-limit', (rng, d, ctx) => {
+    // A body over --max-body-size (413), declared or chunked: the proxy must not read it, nor stop noticing the
+    // connection because of it.
+    d.method = rng.pick(['POST', 'PUT']);
+    const body = Buffer.from(rng.text(ctx.maxBody + rng.range(1, 8192)), 'latin1');
+    if (rng.chance(0.6)) withLength(d, body);
+    else withChunked(rng, d, body);
+  }],
   [8, 'chunked', (rng, d, ctx) => {
     d.method = rng.pick(METHODS_WITH_BODY);
     withChunked(rng, d, randomBody(rng, ctx.maxBody), rng.pick(['chunked', 'chunked', 'Chunked', 'gzip, chunked', 'chunked ']));

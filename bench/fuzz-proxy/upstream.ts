@@ -759,7 +759,7 @@ const RECIPES: ReadonlyArray<readonly [number, string, (rng: Rng, d: Draft) => S
     return finish(d, writes(rng, draftBytes(d)));
   }],
   [6, 'stall', (rng, d) => finish(d, writes(rng, draftBytes(d), rng.pick([30, 80, 150, 250, 400])))],
-  [3, 'hold', (rng, d) => {
+  [5, 'hold', (rng, d) => {
     const bytes = draftBytes(d);
     const upTo = rng.pick([0, rng.int(bytes.length), bytes.length - d.wire.length, bytes.length - Math.floor(d.wire.length / 2)]);
     return [...(upTo > 0 ? writes(rng, bytes.subarray(0, upTo)) : []), { hold: true }];
