@@ -8,7 +8,7 @@
  * - what the proxy forwarded is well-formed, unambiguously framed HTTP/1.1;
  * - once the case's sockets are closed: `cortex_in_flight_requests` is back to 0, a plain request through the
  *   main port is answered by the upstream, the upstream connections are no more than the pool keeps idle
- *   (max concurrency + 2) plus a small allowance, and the proxy's open file descriptors do not grow.
+ *   (max concurrency) plus a small allowance, and the proxy's open file descriptors do not grow.
  *
  * A case is deterministic for its seed and number (`caseSeed(seed, n)`); timing is not, so a violation is
  * reported with the exact bytes each side sent, and `shrink` looks for a smaller case that still fails.
@@ -136,7 +136,10 @@ export function caseFromData(data: unknown): CasePlan {
 export const FUZZ_MAX_BODY = 64 * 1024;
 /** The proxy's --max-concurrency while fuzzing. */
 export const FUZZ_MAX_CONCURRENCY = 2;
-/** Idle upstream connections the proxy may keep: its pool keeps max concurrency + 2 (proxy-handler.ts). */
+/**
+ * Idle upstream connections the proxy may keep beyond max concurrency: its pool keeps max concurrency idle
+ * (proxy-handler.ts); the old proxy kept 2 more (kubelet probes bypassed the limit), so the same bound fits both.
+ */
 const POOL_ALLOWANCE = 2;
 /** Beyond that: connections the proxy just closed whose close the upstream has not seen yet. */
 const CONNECTION_SLACK = 2;
