@@ -334,7 +334,8 @@ class UpstreamConnection {
       .flatMap(([, v]) => v.split(','))
       .map((c) => c.trim().toLowerCase());
     if (lengths.length > 0 && codings.length > 0) return this.broken('a request with both Content-Length and Transfer-Encoding', bytes);
-    if (lengths.length > 1) return this.broken(`a request with ${lengths.length} Content-Length headers`, bytes);
+    if (new Set(lengths).size > 1) return this.broken(`a request with different Content-Lengths (${lengths.join(', ')})`, bytes);
+    if (lengths.length > 1) this.upstream.note('a request forwarded with a repeated Content-Length', lines[0]);
     if (lengths.length === 1 && !/^[0-9]{1,15}$/.test(lengths[0])) return this.broken(`Content-Length ${JSON.stringify(lengths[0])}`, bytes);
     if (codings.length > 0 && codings[codings.length - 1] !== 'chunked') {
       return this.broken(`a request body framed by Transfer-Encoding ${JSON.stringify(codings.join(', '))} (not ending in chunked)`, bytes);
