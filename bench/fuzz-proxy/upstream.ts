@@ -336,7 +336,7 @@ class UpstreamConnection {
     if (lengths.length > 0 && codings.length > 0) return this.broken('a request with both Content-Length and Transfer-Encoding', bytes);
     if (new Set(lengths).size > 1) return this.broken(`a request with different Content-Lengths (${lengths.join(', ')})`, bytes);
     if (lengths.length > 1) this.upstream.note('a request forwarded with a repeated Content-Length', lines[0]);
-    if (lengths.length === 1 && !/^[0-9]{1,15}$/.test(lengths[0])) return this.broken(`Content-Length ${JSON.stringify(lengths[0])}`, bytes);
+    if (lengths.length > 0 && !/^[0-9]{1,15}$/.test(lengths[0])) return this.broken(`Content-Length ${JSON.stringify(lengths[0])}`, bytes);
     if (codings.length > 0 && codings[codings.length - 1] !== 'chunked') {
       return this.broken(`a request body framed by Transfer-Encoding ${JSON.stringify(codings.join(', '))} (not ending in chunked)`, bytes);
     }
@@ -356,7 +356,7 @@ class UpstreamConnection {
     this.bodyLength = 0;
     const bodyRead = new Promise<void>((resolve) => (this.bodyDone = resolve));
     if (codings.length > 0) this.state = State.ChunkSize;
-    else if (lengths.length === 1 && Number(lengths[0]) > 0) {
+    else if (lengths.length > 0 && Number(lengths[0]) > 0) {
       this.state = State.Length;
       this.remaining = Number(lengths[0]);
     } else this.requestDone();
