@@ -61,6 +61,33 @@ describe('startProxy', () => {
     await upstream.close();
   });
 
+  test('the request port: the head timeout on (Node turns it off with requestTimeout 0), a header count above the forwarded one', async () => {
+    const upstream = await TestUpstream.start({ autoRespond: true });
+    const proxy = await startTestProxy(upstream.port, { requestHeadTimeoutMs: 1234 });
+    try {
+      expect(proxy.server.headersTimeout).toBe(1234);
+      expect(proxy.server.requestTimeout).toBe(0);
+      expect(proxy.server.maxHeadersCount).toBe(1001);
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+
+  test('an error on a listening server (a failed accept) is logged, not thrown', async () => {
+    const upstream = await TestUpstream.start({ autoRespond: true });
+    const proxy = await startTestProxy(upstream.port);
+    try {
+      expect(() => proxy.server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }))).not.toThrow();
+      expect(() => proxy.adminServer.emit('error', new Error('accept ENFILE'))).not.toThrow();
+      expect(proxy.logLines.join('\n')).toMatch(/the request port: accept EMFILE/);
+      expect((await send(proxy.port)).status).toBe(200);
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+
   test('idle client connections are kept open for the keep-alive timeout (longer than the gateway\'s)', async () => {
     const upstream = await TestUpstream.start({ autoRespond: true });
     const proxy = await startTestProxy(upstream.port);
