@@ -217,13 +217,12 @@ const KINDS: ReadonlyArray<readonly [number, string, (rng: Rng, d: Draft, ctx: R
     d.method = 'GET';
     d.target += `?q=${rng.text(rng.pick([8000, 40_000, 70_000]))}`;
   }],
-  [3, 'cl-and-te', (rng, d, ctx) => {
+  [3, 'cl-and-te', (rng, d) => {
     d.method = 'POST';
     const body = randomBody(rng, 4096);
     withChunked(rng, d, body);
     insertAt(rng, d.headers, ['Content-Length', String(rng.chance(0.5) ? body.length : d.wire.length)]);
     d.wellFramed = false;
-    void ctx;
   }],
   [3, 'bad-content-length', (rng, d) => {
     d.method = 'POST';

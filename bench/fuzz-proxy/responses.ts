@@ -67,7 +67,6 @@ export class ResponseStream {
   private bodyLength = 0;
   /** The last response answered a HEAD request (so it had no body). */
   private afterHead = false;
-  private readonly listeners: Array<() => void> = [];
 
   /**
    * @param isHead whether final response number `index` answers a HEAD request: true, false, or undefined
@@ -76,19 +75,12 @@ export class ResponseStream {
    */
   constructor(private readonly isHead: (index: number) => boolean | undefined) {}
 
-  /** Called after every push that completed a response. */
-  public onResponse(listener: () => void): void {
-    this.listeners.push(listener);
-  }
-
   public push(data: Buffer): void {
     if (this.received < 256 * 1024) this.firstBytes.push(data.subarray(0, 256 * 1024 - this.received));
     this.received += data.length;
     if (this.state === State.Broken) return;
     this.buf = this.buf.length === 0 ? data : Buffer.concat([this.buf, data]);
-    const before = this.responses.length;
     this.parse(false);
-    if (this.responses.length !== before) for (const listener of this.listeners) listener();
   }
 
   /** The connection closed: how the stream ended (a violation is recorded in `violation`). */

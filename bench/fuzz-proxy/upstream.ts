@@ -220,11 +220,11 @@ export class FuzzUpstream {
     if (this.replay !== undefined) {
       const recorded = this.replay.get(requestLine)?.shift();
       if (recorded !== undefined) return { kind: `replay ${recorded.kind}`, readFirst: recorded.readFirst, build: () => stepsFromData(recorded.steps) };
-      return plainRecipe(new Rng(0), request);
+      return plainRecipe(request);
     }
     const arrival = this.arrivals++;
     const rng = new Rng(mix32(this.caseSeed, arrival));
-    const recipe = this.plain.has(arrival) ? plainRecipe(rng, request) : randomRecipe(rng, request);
+    const recipe = this.plain.has(arrival) ? plainRecipe(request) : randomRecipe(rng, request);
     this.kinds.set(recipe.kind, (this.kinds.get(recipe.kind) ?? 0) + 1);
     return recipe;
   }
@@ -587,13 +587,12 @@ function finish(d: Draft, steps: Step[]): Step[] {
   return steps;
 }
 
-function plainRecipe(rng: Rng, request: ForwardedRequest): Recipe {
+function plainRecipe(request: ForwardedRequest): Recipe {
   return {
     kind: 'plain',
     readFirst: true,
     build: (digest) => {
       const body = Buffer.from('plain', 'latin1');
-      void rng;
       return [{ write: Buffer.from(`HTTP/1.1 200 OK\r\nX-Fuzz-Echo: ${echoValue(request.token ?? 'none', digest)}\r\nContent-Length: ${body.length}\r\n\r\nplain`, 'latin1') }];
     },
   };
@@ -798,8 +797,7 @@ const RECIPES: ReadonlyArray<readonly [number, string, (rng: Rng, d: Draft) => S
     for (let i = 0; i < n; i++) d.headers.push(`X-M${i}: ${i}`);
     return finish(d, writes(rng, draftBytes(d)));
   }],
-  [2, 'upgrade', (rng, d) => {
-    void d;
+  [2, 'upgrade', (rng) => {
     return [{ write: Buffer.from('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\u0081\u0005hello', 'latin1') }, rng.chance(0.5) ? { hold: true } : { end: true }];
   }],
   [2, 'interim-with-body', (rng, d) => {
