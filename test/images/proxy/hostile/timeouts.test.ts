@@ -7,7 +7,9 @@
  */
 import { collect, HostileFixture, parseResponses, RawClient, UpstreamRequest } from './harness';
 
-const IDLE_MS = 500;
+const IDLE_MS = 800;
+/** What a test's streams send at, well inside the idle timeout (a loaded CI machine delays timers). */
+const TICK_MS = 100;
 const HEAD_MS = 500;
 
 let fixture: HostileFixture;
@@ -108,7 +110,7 @@ describe('body idle timeout, before the response', () => {
           sent += piece.length;
         }
       })().catch(() => undefined);
-      await client.waitFor(/HTTP\/1\.1 504 /, IDLE_MS * 10);
+      await client.waitFor(/HTTP\/1\.1 504 /, IDLE_MS * 6);
       await upload;
       const result = await client.closedWithin(5000);
       expect(parseResponses(result.data).responses.map((r) => r.status)).toEqual([504]);
@@ -122,17 +124,17 @@ describe('body idle timeout, before the response', () => {
     await fixture.reset();
     const client = await RawClient.connect(fixture.proxy.port);
     try {
-      const pieces = 12;
+      const pieces = Math.ceil((2 * IDLE_MS) / TICK_MS);
       await client.write(`POST /upload HTTP/1.1\r\nHost: api\r\nContent-Length: ${pieces * 10}\r\n\r\n`);
       for (let i = 0; i < pieces; i++) {
         await client.write('0123456789');
-        await new Promise((resolve) => setTimeout(resolve, IDLE_MS / 5));
+        await new Promise((resolve) => setTimeout(resolve, TICK_MS));
       }
       await client.waitFor(`"bodyLength":${pieces * 10}`);
     } finally {
       client.destroy();
     }
-  });
+  }, 15_000);
 
   test('inference longer than the idle timeout before the response head is not cut (the upstream timeout governs it)', async () => {
     await fixture.reset((r) => {
@@ -141,7 +143,7 @@ describe('body idle timeout, before the response', () => {
     const result = await collect(fixture.proxy.port, 'POST /think HTTP/1.1\r\nHost: api\r\nContent-Length: 2\r\n\r\nhi', 1, IDLE_MS * 10);
     expect(result.statuses).toEqual([200]);
     expect(result.responses[0].body.toString()).toBe('done');
-  });
+  }, 15_000);
 });
 
 describe('body idle timeout, while the response streams', () => {
@@ -195,8 +197,8 @@ describe('body idle timeout, while the response streams', () => {
     }
   });
 
-  test('a 15-event stream with an event every idle/5, three times longer than the idle timeout: never cut', async () => {
-    const events = 15;
+  test('a stream with an event every 100 ms, three times longer than the idle timeout: never cut', async () => {
+    const events = Math.ceil((3 * IDLE_MS) / TICK_MS);
     await fixture.reset((r) => {
       r.res.writeHead(200, { 'Content-Type': 'text/event-stream' });
       let sent = 0;
@@ -210,10 +212,10 @@ describe('body idle timeout, while the response streams', () => {
           clearInterval(timer);
           r.res.end();
         }
-      }, IDLE_MS / 5);
+      }, TICK_MS);
     });
-    const result = await collect(fixture.proxy.port, 'GET /events HTTP/1.1\r\nHost: api\r\n\r\n', 1, IDLE_MS * 20);
+    const result = await collect(fixture.proxy.port, 'GET /events HTTP/1.1\r\nHost: api\r\n\r\n', 1, IDLE_MS * 10);
     expect(result.statuses).toEqual([200]);
     expect(result.responses[0].body.toString().match(/data: \d+/g)?.length).toBe(events);
-  });
+  }, 15_000);
 });
