@@ -338,7 +338,7 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
   public crashed(error: unknown): void {
     this.handler.options.log.limited('internal', `internal error on a request, its connection closed: ${(error as Error)?.stack ?? String(error)}`);
     this.abortUpstream();
-    this.res.destroy();
+    this.cut();
   }
 
   /**
@@ -543,7 +543,7 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
       this.reply(stalledUpstream ? 504 : 408, stalledUpstream ? handler.answers.upstreamStalled : handler.answers.clientStalled, true);
     } else {
       handler.options.log.limited('idle', `a response body did not move for ${ms} ms (the user's server or the client stalled): cutting it`);
-      this.res.destroy();
+      this.cut();
     }
   }
 
@@ -559,7 +559,7 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
       this.uploading = false;
       this.abortUpstream();
       if (!this.res.headersSent) this.reply(413, this.handler.answers.bodyTooLarge, true);
-      else this.res.destroy();
+      else this.cut();
       return;
     }
     if (this.upstream !== null && !this.upstream.write(chunk)) {
@@ -583,7 +583,7 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     this.uploading = false;
     this.abortUpstream();
     if (this.res.headersSent) {
-      this.res.destroy();
+      this.cut();
       return;
     }
     this.clearTimer();
@@ -647,7 +647,7 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     const res = this.res;
     if (res.headersSent) {
       // Too late for a status: cut the response, the client sees it incomplete.
-      res.destroy();
+      this.cut();
       return;
     }
     // A keep-alive connection the user's server closed just as it was reused: try once more on a fresh
@@ -670,7 +670,7 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
   private upstreamFailedWith(status: number, why: string): void {
     const handler = this.handler;
     handler.options.log.limited('failed', `the exchange with the user's server (${handler.userAuthority}) failed (${why}): answering ${status}`);
-    if (this.res.headersSent) this.res.destroy();
+    if (this.res.headersSent) this.cut();
     else this.reply(status, handler.answers.upstreamFailed, false);
   }
 
@@ -735,6 +735,15 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     const code = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
     options.metrics.observe(code, (performance.now() - this.startedAt) / 1000);
     handler.exchangeFinished();
+  }
+
+  /**
+   * Ends the response unfinished: its connection is closed (the client sees it incomplete). The socket
+   * itself, as a response still queued behind an earlier one (pipelining) has none of its own yet.
+   */
+  private cut(): void {
+    this.res.destroy();
+    this.req.socket.destroy();
   }
 
   private abortUpstream(): void {

@@ -29,9 +29,10 @@ afterEach(async () => {
   await upstream.close();
 });
 
-async function start(overrides: Partial<ProxyConfig> = {}, userPort = upstream.port): Promise<RunningProxy> {
-  proxy = await startTestProxy(userPort, { maxConcurrency: 4, maxQueueLength: 8, ...overrides });
-  return proxy;
+async function start(overrides: Partial<ProxyConfig> = {}, userPort = upstream.port): Promise<RunningProxy & { logLines: string[] }> {
+  const started = await startTestProxy(userPort, { maxConcurrency: 4, maxQueueLength: 8, ...overrides });
+  proxy = started;
+  return started;
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -496,6 +497,19 @@ describe('limits and bad input', () => {
     await waitFor(() => p.handler.open === 0 && p.breaker.active === 0, 'the failed exchange to finish and free its slot');
     upstream.autoRespond = true;
     expect((await send(p.port)).status).toBe(200);
+  });
+
+  test('an unexpected error in a pipelined request (its response queued behind another): the connection closes, every exchange ends', async () => {
+    const p = await start();
+    const pool = p.handler.pool;
+    const acquire = pool.acquire.bind(pool);
+    let calls = 0;
+    pool.acquire = () => {
+      if (++calls === 2) throw new Error('injected fault');
+      return acquire();
+    };
+    await rawExchange(p.port, 'GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => p.handler.open === 0 && p.breaker.active === 0, 'both exchanges to finish and free their slots');
   });
 
   test('a client that leaves while its request is inside: the upstream request is aborted, counted as 499', async () => {
