@@ -775,6 +775,9 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     // user's server's reason on the response, and Node would keep it ("502 OK").
     this.res.writeHead(status, STATUS_CODES[status], headers);
     this.res.end(body);
+    // A body that is not forwarded is read into the void now, not once this answer's turn comes: unread, it
+    // would stop the connection's reading, and a client that resets or closes would go unnoticed meanwhile.
+    if (!this.listening) this.req.resume();
   }
 }
 

@@ -191,6 +191,31 @@ describe('pipelining', () => {
     client.destroy();
   });
 
+  test('a client that resets while a refused request waits behind a stalled response: noticed at once, everything ends', async () => {
+    const held: UpstreamRequest[] = [];
+    const slow = await RecordingUpstream.start((r) => {
+      held.push(r);
+      r.res.writeHead(200, { 'Content-Length': '100' }).write('partial');
+    });
+    // The body idle timeout (60 s by default) would end the stalled response only much later.
+    const small = await startProxyProcess(slow.port, { 'max-concurrency': 2, 'max-body-size': '64Ki', 'lingering-time': '1s' });
+    try {
+      const client = await RawClient.connect(small.port);
+      await client.write('GET /1 HTTP/1.1\r\nHost: api\r\n\r\n');
+      const request = await slow.received(1);
+      const aborted = new Promise<void>((resolve) => request.res.on('close', () => resolve()));
+      await client.waitFor('partial');
+      // Refused (413) without reading its body; the answer waits its turn behind the stalled response.
+      await client.write(`PUT /2 HTTP/1.1\r\nHost: api\r\nContent-Length: ${256 * 1024}\r\n\r\n${'a'.repeat(256 * 1024)}`);
+      client.socket.resetAndDestroy();
+      await aborted;
+      await expectHealthy(small, slow, 2);
+    } finally {
+      await small.stop();
+      await slow.close();
+    }
+  });
+
   test('three valid pipelined requests: three responses, in order', async () => {
     const client = await RawClient.connect(proxy.port);
     await client.write('GET /1 HTTP/1.1\r\nHost: api\r\n\r\nGET /2 HTTP/1.1\r\nHost: api\r\n\r\nGET /3 HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n');
