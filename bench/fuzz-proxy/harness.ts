@@ -186,6 +186,14 @@ export function proxyArgs(proxyMain: string): string[] {
   return args;
 }
 
+/** Proxies started and not yet exited: `stopAllProxies` kills them (a fuzzer interrupted must not leave one behind). */
+const liveProxies = new Set<ProxyProcess>();
+
+/** Kills every proxy this process started that is still running (by PID; synchronous, for signal handlers). */
+export function stopAllProxies(): void {
+  for (const proxy of liveProxies) if (proxy.alive) proxy.child.kill('SIGKILL');
+}
+
 /** The proxy as a child process. */
 export class ProxyProcess {
   public static async start(main: string, userPort: number, args: string[]): Promise<ProxyProcess> {
@@ -194,6 +202,8 @@ export class ProxyProcess {
       env: { PATH: process.env.PATH },
     });
     const proxy = new ProxyProcess(child);
+    liveProxies.add(proxy);
+    void proxy.exited.then(() => liveProxies.delete(proxy));
     const deadline = Date.now() + 10_000;
     while (!/listening on/.test(proxy.output)) {
       if (!proxy.alive) throw new Error(`the proxy exited at start (${proxy.exitStatus}):\n${proxy.output}`);

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CasePlan, caseFromData, formatReport, runFuzz } from './harness';
+import { CasePlan, caseFromData, formatReport, runFuzz, stopAllProxies } from './harness';
 
 const DEFAULT_PROXY = path.resolve(__dirname, '..', '..', 'images', 'proxy', 'src', 'main.js');
 
@@ -41,6 +41,14 @@ function integer(name: string, text: string | undefined, fallback: number, min =
     process.exit(2);
   }
   return value;
+}
+
+// Interrupted (Ctrl-C, `timeout`): the proxy child goes too.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.on(signal, () => {
+    stopAllProxies();
+    process.exit(code);
+  });
 }
 
 async function main(): Promise<void> {

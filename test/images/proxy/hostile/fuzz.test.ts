@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { buildCase, formatReport, runFuzz } from '../../../../bench/fuzz-proxy/harness';
+import { buildCase, formatReport, runFuzz, stopAllProxies } from '../../../../bench/fuzz-proxy/harness';
 import { ResponseStream } from '../../../../bench/fuzz-proxy/responses';
 import { echoValue, parseEcho } from '../../../../bench/fuzz-proxy/upstream';
 
@@ -123,6 +123,8 @@ describe('cortex-proxy under the fuzzer', () => {
   beforeAll(() => {
     if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does)`);
   });
+  // A run cut short (a timeout) leaves no proxy behind.
+  afterAll(() => stopAllProxies());
 
   test(`seed ${SEED}, ${CASES} cases: every invariant holds after every case`, async () => {
     // GIVEN the real proxy (short timeouts) in front of the fuzzing upstream
