@@ -106,7 +106,15 @@ function onClientError(context: ClientErrorContext, error: NodeJS.ErrnoException
       return;
     }
     const unread = socket.parser?.incoming;
-    if (unread !== null && unread !== undefined && !unread.complete) {
+    const midRequest = unread !== null && unread !== undefined && !unread.complete;
+    if (error.code === 'HPE_INVALID_EOF_STATE' && (midRequest || (socket._httpMessage !== null && socket._httpMessage !== undefined))) {
+      // The client ended its side (FIN) in the middle of a request, or with responses still to come: it has
+      // left, as when it does so between requests (Node then ends those exchanges; nginx logs a 499). Waiting
+      // would hold their slots until a timeout, for a client that may be gone for good.
+      socket.destroy();
+      return;
+    }
+    if (midRequest) {
       // The error is in a request's body (or the connection ended in it): that request's exchange answers
       // (400, or its response is cut) and closes. If its response already went out, nothing more is said.
       if (!endBrokenRequest(unread, error.code ?? error.message)) closeLingering(socket, context.lingeringTimeMs);

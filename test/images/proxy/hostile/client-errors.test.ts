@@ -145,6 +145,26 @@ describe('a client that half-closes (FIN) while its request is inside', () => {
   });
 });
 
+describe('a client that half-closes (FIN) in the middle of a pipelined request body', () => {
+  test('while the response before it streams: it has left, both exchanges end (not held until the idle timeout)', async () => {
+    const held: UpstreamRequest[] = [];
+    upstream.reset((r) => {
+      held.push(r);
+      if (r.url === '/1') r.res.writeHead(200, { 'Content-Length': '100' }).write('partial');
+    });
+    const client = await RawClient.connect(proxy.port);
+    await client.write('GET /1 HTTP/1.1\r\nHost: api\r\n\r\n');
+    await upstream.received(1);
+    await client.waitFor('partial');
+    await client.write('POST /2 HTTP/1.1\r\nHost: api\r\nContent-Length: 1000\r\n\r\nonly this much');
+    const second = await upstream.received(2);
+    const aborted = new Promise<void>((resolve) => second.res.on('close', () => resolve()));
+    client.end();
+    await client.closedWithin(5000);
+    await aborted;
+  });
+});
+
 describe('pipelining', () => {
   test('a malformed second request does not lose the first one\'s response (it is answered first, then 400)', async () => {
     const held: UpstreamRequest[] = [];
