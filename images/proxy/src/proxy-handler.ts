@@ -158,7 +158,13 @@ export class ProxyHandler {
    */
   public readonly handleContinue = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const declared = req.headers['content-length'];
-    if (declared === undefined || !(Number(declared) > this.options.maxBodyBytes)) res.writeContinue();
+    if (declared === undefined || !(Number(declared) > this.options.maxBodyBytes)) {
+      // A pipelined request's response waits for the ones before it, without a socket: a 100 written now
+      // would be buffered into this response and land between its head and its body. Send it when the
+      // response reaches the connection, unless the answer has been written by then.
+      if (res.socket !== null) res.writeContinue();
+      else res.once('socket', writeContinueIfUnanswered);
+    }
     this.handle(req, res);
   };
 
@@ -824,6 +830,10 @@ function withoutListedHeaders(block: string, connection: string): string {
     if (line !== '' && !listed.includes(line.slice(0, line.indexOf(':')).toLowerCase())) out += `${line}\r\n`;
   }
   return out;
+}
+
+function writeContinueIfUnanswered(this: http.ServerResponse): void {
+  if (!this.headersSent) this.writeContinue();
 }
 
 function isSafeMethod(method: string | undefined): boolean {

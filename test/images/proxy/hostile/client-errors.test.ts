@@ -244,4 +244,28 @@ describe('pipelining', () => {
     expect(result.text.indexOf('"/1"')).toBeLessThan(result.text.indexOf('"/2"'));
     expect(result.text.indexOf('"/2"')).toBeLessThan(result.text.indexOf('"/3"'));
   });
+
+  /**
+   * Found by bench/fuzz-proxy: the 100 Continue of a pipelined request was buffered into its own queued
+   * response, and went out between that response's head and its body (`HTTP/1.1 200 ... 100 Continue ... bb`).
+   */
+  test.each([
+    ['answered before the first response is out: no 100 at all', 0],
+    ['still unanswered when its turn comes: the 100, then the response', 300],
+  ])('Expect: 100-continue on a pipelined request %s', async (_, secondDelayMs) => {
+    upstream.reset((request) => {
+      const delay = request.url === '/a' ? 100 : secondDelayMs;
+      const body = request.url === '/a' ? 'a' : 'bb';
+      void request.body.then(() => setTimeout(() => request.res.writeHead(200, { 'Content-Length': body.length }).end(body), delay));
+    });
+    const client = await RawClient.connect(proxy.port);
+    await client.write(
+      'GET /a HTTP/1.1\r\nHost: api\r\n\r\nPOST /b HTTP/1.1\r\nHost: api\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello',
+    );
+    const { text } = await client.closedWithin(5000);
+    const heads = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+    expect(heads).toEqual(secondDelayMs === 0 ? ['200', '200'] : ['200', '100', '200']);
+    // Each response's body follows its own head.
+    expect(text).toMatch(/\r\n\r\na(HTTP\/1\.1 100 Continue\r\n\r\n)?HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nbb$/);
+  });
 });
