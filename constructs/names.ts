@@ -1,6 +1,5 @@
 /**
- * The names the charts, the platform, the proxy and the CLI agree on (see DESIGN.md, "Names the
- * pieces agree on", and docs/kubernetes-objects.md). Change one only together with all its users.
+ * The names the charts, the platform, the proxy and the CLI agree on (see docs/kubernetes-objects.md). Change one only together with all its users.
  */
 
 /** Pod label carrying the API's name; half of every selector. */

@@ -11,7 +11,7 @@ import { apiStatus, ApiStatus, ApiStatusCode, podProblem, replicaCounts, Replica
  */
 
 /**
- * The Istio namespace and the gateway Service whose load balancer serves every API (DESIGN.md): the
+ * The Istio namespace and the gateway Service whose load balancer serves every API (constructs/names.ts): the
  * gateway chart's release bears the `Gateway` object's name, so its Service does too.
  */
 export const [GATEWAY_NAMESPACE, GATEWAY_SERVICE] = APIS_GATEWAY.split('/');

@@ -3,8 +3,8 @@ import { KubeClient, KubeConnectionError } from './client';
 /**
  * An API's live figures from the cluster's Prometheus, read through the Kubernetes API's service proxy
  * (`/api/v1/namespaces/<ns>/services/<service>:<port>/proxy/...`): no port-forward, no public
- * Prometheus, only the kubeconfig. The series are the proxy sidecars' (DESIGN.md, "Names the pieces
- * agree on"), labelled by the scrape job with the pods' `cortex.dev/api-name` and `namespace`.
+ * Prometheus, only the kubeconfig. The series are the proxy sidecars' (docs/kubernetes-objects.md, "Metrics and the
+ * Prometheus contract"), labelled by the scrape job with the pods' `cortex.dev/api-name` and `namespace`.
  */
 
 // From constructs/names.ts, which loads nothing (constructs/autoscaling.ts would load cdk8s).

@@ -1,7 +1,7 @@
 /**
  * The proxy's Prometheus metrics, in the text exposition format (version 0.0.4), written by hand: a
  * request costs two array increments and a short bucket scan; everything else is computed at scrape
- * time. The names are a contract (DESIGN.md, "Names the pieces agree on"): the autoscaler's query and
+ * time. The names are a contract (docs/kubernetes-objects.md, "Metrics and the Prometheus contract"): the autoscaler's query and
  * `cortex get` read them.
  */
 
