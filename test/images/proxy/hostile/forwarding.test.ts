@@ -73,18 +73,21 @@ describe('header count', () => {
     return ['POST /many HTTP/1.1', 'Host: api', ...filler, 'Content-Length: 5', '', 'hello'].join('\r\n');
   }
 
-  test('1000 headers: forwarded whole, the body with them', async () => {
-    const result = await collect(fixture.proxy.port, manyHeaders(1000));
+  // 990: with the X-Forwarded-* the proxy adds, still within the 1,000 fields a Node 22+ user server takes.
+  test('990 headers: forwarded whole, the body with them', async () => {
+    const result = await collect(fixture.proxy.port, manyHeaders(990));
     expect(result.statuses).toEqual([200]);
     const received = fixture.upstream.requests[0];
     expect((await received.body).toString()).toBe('hello');
     expect(received.headers('content-length')).toEqual(['5']);
   });
 
-  test('2500 headers: 431, nothing forwarded (never a request without its Content-Length)', async () => {
-    const result = await collect(fixture.proxy.port, manyHeaders(2500));
+  // Refused by the proxy's count on Node 20 (whose parser keeps some and drops the rest), by Node's parser itself
+  // from Node 22 (at most 1,000 fields): a 431 either way.
+  test('1500 headers: 431, nothing forwarded (never a request without its Content-Length)', async () => {
+    const result = await collect(fixture.proxy.port, manyHeaders(1500));
     expect(result.statuses).toEqual([431]);
-    expect(result.responses[0].body.toString()).toContain('too_many_headers');
+    expect(result.responses[0].body.toString()).toMatch(/too_many_headers|headers_too_large/);
     expect(result.closed).toBe(true);
     expect(fixture.upstream.requests.length).toBe(0);
   });

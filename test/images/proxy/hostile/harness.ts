@@ -406,7 +406,11 @@ export class RecordingUpstream {
 
   private constructor(behaviour: UpstreamBehaviour) {
     this.behaviour = behaviour;
-    this.server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 600_000 }, (req, res) => this.onRequest(req, res));
+    // Heads as large as the proxy forwards (its own limit is 64 KiB; Node's default 16 KiB would answer 431 itself,
+    // and Node 22 counts some bytes per header line more than Node 20 does).
+    this.server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 600_000, maxHeaderSize: 256 * 1024 }, (req, res) =>
+      this.onRequest(req, res),
+    );
     this.server.on('connection', (socket: net.Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));

@@ -15,7 +15,9 @@
  * - a Transfer-Encoding other than exactly one `chunked` (llhttp decodes `gzip, chunked` and hands on
  *   gzip unlabelled, reads `chunked, gzip` or `identity` to the end), or one in an HTTP/1.0 response,
  * - a Content-Length over 2^53 - 1 (llhttp takes up to 2^64 - 1; no body that large ever comes),
- * - a chunk extension `name=` with an empty value (llhttp takes it; RFC 9112 wants a token or quoted string).
+ * - a chunk extension `name=` with an empty value (llhttp takes it; RFC 9112 wants a token or quoted string),
+ * - a tab after a Content-Length's digits (Node 22's and 24's llhttp take it, Node 20's refuses it; upstream.ts
+ *   refuses it on every Node).
  *
  * `CASES` runs in `npm test`; `UPSTREAM_LLHTTP_CASES=200000 npx jest test/images/proxy/hostile/upstream-llhttp`
  * runs longer by hand (the seed: `UPSTREAM_LLHTTP_SEED`).
@@ -39,7 +41,8 @@ type Stricter =
   | 'ctl-in-reason'
   | 'transfer-encoding'
   | 'huge-length'
-  | 'empty-extension-value';
+  | 'empty-extension-value'
+  | 'length-tab';
 
 interface Case {
   readonly bytes: string;
@@ -171,6 +174,7 @@ function generate(random: Random): Case {
     if (m(0.04)) {
       text = random.pick([`+${length}`, '-1', `${length}, ${length}`, '', `0x${length.toString(16)}`, `${length} `, `\t${length}`, `${length}\t`, `${length}a`, '99999999999999999']);
       if (text === '99999999999999999') stricter.add('huge-length');
+      if (text.endsWith('\t')) stricter.add('length-tab');
     }
     headers.push(`Content-Length: ${text}`);
     if (m(0.02)) headers.push(`Content-Length: ${m(0.5) ? text : length + 1}`);
