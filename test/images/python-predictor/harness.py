@@ -36,6 +36,23 @@ from cortex_runtime.tracker import Tracker  # noqa: E402
 #: Upper bound for anything a test waits for; reaching it means the behaviour is missing.
 WAIT = 10.0
 
+#: A predictor whose predict marks that it started (a file in ``config["dir"]``) and then blocks until the test
+#: creates ``release`` there: a request held inside predict for as long as a test needs (hang, drain, watchdog).
+WAITS_FOR_RELEASE = """
+    import os
+    import time
+
+    class PythonPredictor:
+        def __init__(self, config):
+            self.dir = config["dir"]
+
+        def predict(self, payload):
+            open(os.path.join(self.dir, f"started-{os.getpid()}-{time.monotonic_ns()}"), "w").close()
+            while not os.path.exists(os.path.join(self.dir, "release")):
+                time.sleep(0.01)
+            return "released"
+"""
+
 
 def settings(**overrides: Any) -> Dict[str, Any]:
     """A settings file's content, as cortex-cdk renders it (every key present), with overrides."""

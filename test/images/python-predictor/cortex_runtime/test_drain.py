@@ -4,23 +4,7 @@ import signal
 import threading
 
 import httpx
-from harness import WAIT, settings, wait_until
-
-# predict blocks until the test's release file exists; it marks each call it starts.
-WAITS_FOR_RELEASE = """
-    import os
-    import time
-
-    class PythonPredictor:
-        def __init__(self, config):
-            self.dir = config["dir"]
-
-        def predict(self, payload):
-            open(os.path.join(self.dir, f"started-{os.getpid()}-{time.monotonic_ns()}"), "w").close()
-            while not os.path.exists(os.path.join(self.dir, "release")):
-                time.sleep(0.01)
-            return "released"
-"""
+from harness import WAIT, WAITS_FOR_RELEASE, settings, wait_until
 
 
 def post_in_background(url):

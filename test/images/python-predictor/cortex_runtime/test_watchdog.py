@@ -10,7 +10,7 @@ import types
 
 import httpx
 import pytest
-from harness import WAIT, settings, wait_until
+from harness import WAIT, WAITS_FOR_RELEASE, settings, wait_until
 
 from cortex_runtime.watchdog import EXIT_STUCK, Watchdog
 
@@ -128,20 +128,7 @@ class TestRules:
 
 # predict blocks until the test's release file exists (never, unless the test creates it); it marks the
 # calls it has started, so the test knows a thread is busy.
-HANGS = """
-    import os
-    import time
-
-    class PythonPredictor:
-        def __init__(self, config):
-            self.dir = config["dir"]
-
-        def predict(self, payload):
-            open(os.path.join(self.dir, f"started-{os.getpid()}-{time.monotonic_ns()}"), "w").close()
-            while not os.path.exists(os.path.join(self.dir, "release")):
-                time.sleep(0.01)
-            return "released"
-"""
+HANGS = WAITS_FOR_RELEASE
 
 # An async predict that blocks the event loop itself: nothing in the process can answer any more.
 BLOCKS_THE_LOOP = """
