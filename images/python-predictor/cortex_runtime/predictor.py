@@ -5,7 +5,7 @@
 the user's signature has them:
 
 - ``__init__``: ``config`` (the settings' config), ``python_client`` / ``model_client`` (type python
-  with models), ``onnx_client`` (type onnx);
+  with models), ``onnx_client`` (type onnx), ``metrics_client`` (custom metrics: custom_metrics.py);
 - ``predict``: ``payload``, ``query_params``, ``headers``;
 - ``post_predict``: ``response``, ``payload``, ``query_params``, ``headers``.
 
@@ -24,6 +24,7 @@ import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .config import Settings
+from .custom_metrics import CustomMetrics
 from .errors import PredictorInitError, PredictorLoadError
 from .models import ModelCache, ModelClient
 
@@ -75,7 +76,7 @@ class Predictor:
     """The predictor of one API in this process. Construct, then ``load()`` (in a thread: it may be slow)."""
 
     def __init__(self, settings: Settings, project_dir: str, *, process_index: int = 0,
-                 model_cache_dir: Optional[str] = None) -> None:
+                 model_cache_dir: Optional[str] = None, metrics_dir: Optional[str] = None) -> None:
         self.settings = settings
         self.project_dir = project_dir
         self.process_index = process_index
@@ -84,6 +85,9 @@ class Predictor:
             model_cache_dir or os.environ.get(MODEL_CACHE_DIR_ENV) or os.path.join(tempfile.gettempdir(), "cortex-models")
         )
         self.instance: Any = None
+        #: The predictor's custom metrics (``metrics_client``), served at /metrics; ``metrics_dir``: the directory the
+        #: processes of a replica share them through.
+        self.custom_metrics = CustomMetrics(settings.api_name, shared_dir=metrics_dir, process_index=process_index)
         self.model_cache: Optional[ModelCache] = None
         self._ready = threading.Event()
         #: Whether predict or post_predict asks for the request's headers (building them costs).
@@ -139,7 +143,7 @@ class Predictor:
         if not callable(getattr(cls, "predict", None)):
             raise PredictorLoadError(f"{s.path}: {class_name} has no predict() method")
 
-        offered: Dict[str, Any] = {"config": copy.deepcopy(s.config)}
+        offered: Dict[str, Any] = {"config": copy.deepcopy(s.config), "metrics_client": self.custom_metrics.client}
         holder: Dict[str, Any] = {}
         if s.models is not None:
             if s.type == "onnx":

@@ -206,7 +206,7 @@ def run_worker(
     stuck_count: Optional[Any] = None,
 ) -> int:
     """Serves on ``sock`` and ``admin_sock`` until told to stop; loads the predictor meanwhile. Returns the exit code."""
-    predictor = Predictor(settings, project_dir, process_index=process_index)
+    predictor = Predictor(settings, project_dir, process_index=process_index, metrics_dir=tracker_dir)
     tracker = (
         Tracker(settings.tracker, settings.api_name, shared_dir=tracker_dir, process_index=process_index)
         if settings.tracker is not None
@@ -312,7 +312,8 @@ def run(settings: Settings, project_dir: str, sock: socket.socket, admin_sock: s
     ctx = multiprocessing.get_context("fork")
     ready_count = ctx.Value("i", 0)
     stuck_count = ctx.Value("i", 0)
-    tracker_dir = tempfile.mkdtemp(prefix="cortex-tracker-") if settings.tracker is not None else None
+    # The tracker's and the custom metrics' figures of each process, for whichever process answers /metrics.
+    tracker_dir = tempfile.mkdtemp(prefix="cortex-tracker-")
     workers = [
         ctx.Process(
             target=_worker_main,

@@ -16,7 +16,7 @@ routes each connection by the port it arrived on), which the proxy reads and cli
 
 - ``GET /healthz``: 200 once the predictor's ``__init__`` has returned (in every process), else 503; 503
   too while the watchdog finds every predict thread stuck (watchdog.py).
-- ``GET /metrics``: the tracker's Prometheus metrics (empty without a tracker).
+- ``GET /metrics``: the tracker's and the predictor's custom metrics (``metrics_client``), Prometheus' text format.
 
 Errors become responses in one place: errors.error_response.
 """
@@ -215,6 +215,10 @@ def create_app(
 
     async def metrics(request: Request) -> Response:
         text = tracker.exposition() if tracker is not None else ""
+        try:
+            text += predictor.custom_metrics.exposition()
+        except Exception:
+            logger.exception("%s: the custom metrics (metrics_client) cannot be read", api_name)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     @contextlib.asynccontextmanager

@@ -1,0 +1,1 @@
+"""See ``cortex_internal``: ``log`` (the ``cortex`` logger) and ``metrics`` (``MetricsClient``)."""
