@@ -3,16 +3,20 @@
 A predictor raises ``UserError`` (or a subclass) for a request it cannot serve: the caller gets a 400
 with the message. Starlette's ``HTTPException`` (and FastAPI's, which Cortex users raised) keeps its own
 status and detail: the predictor chose them for the caller. Anything else raised while serving a
-request is the server's fault: a 500 that says only "internal server error" and the request's id (the
-exception's text may hold what the caller must not see, a password in a connection string); the log
-has the exception and its traceback under the same id. Every error response carries the id in its body
-and in ``X-Request-Id``.
+request is the server's fault: a 500 that says only "internal server error" (the exception's text may
+hold what the caller must not see, a password in a connection string); the log has the exception and
+its traceback under the request's id.
+
+The body is the message as text (``text/plain``), as Cortex v0.30 answered: its clients read an error
+as text. One exception, also Cortex's: a body that is not valid JSON under ``application/json`` is
+answered in JSON, ``{"error": message}``. Every error response carries the request's id in
+``X-Request-Id``.
 """
 
 import logging
 
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 logger = logging.getLogger("cortex_runtime")
 
@@ -31,6 +35,10 @@ class UserError(CortexError):
 
 class InvalidPayloadError(UserError):
     """The body does not parse as its content type says."""
+
+
+class InvalidJSONError(InvalidPayloadError):
+    """An ``application/json`` body that is not JSON (or nested too deeply): answered ``{"error": message}``."""
 
 
 class BodyTooLargeError(UserError):
@@ -103,7 +111,7 @@ def public_message(exc: BaseException, status: int) -> str:
 
 
 def error_response(exc: BaseException, *, request_id: str, where: str = "predict",
-                   close: bool = False) -> JSONResponse:
+                   close: bool = False) -> Response:
     """The response for ``exc`` raised while serving request ``request_id``; 5xx are logged with their
     traceback. ``close``: the request's body was not read to its end, so the connection cannot be reused."""
     status = error_status(exc)
@@ -116,5 +124,6 @@ def error_response(exc: BaseException, *, request_id: str, where: str = "predict
     headers[REQUEST_ID_HEADER] = request_id
     if close:
         headers["connection"] = "close"
-    body = {"error": public_message(exc, status), "status": status, "request_id": request_id}
-    return JSONResponse(body, status_code=status, headers=headers)
+    if isinstance(exc, InvalidJSONError):
+        return JSONResponse({"error": public_message(exc, status)}, status_code=status, headers=headers)
+    return PlainTextResponse(public_message(exc, status), status_code=status, headers=headers)

@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .config import Settings
@@ -141,7 +142,7 @@ class FunctionPredictor:
     def predict(self, payload: Any, query_params: Any, headers: Any) -> Any:
         if self.settings.type == "python":
             return self._predict({"sample": payload, "metadata": self.metadata})
-        debug = (self.settings.allow_debug and isinstance(query_params, dict)
+        debug = (self.settings.allow_debug and isinstance(query_params, Mapping)  # Starlette's QueryParams
                  and query_params.get("debug", "").lower() == "true")
         return self._infer(payload, debug)
 

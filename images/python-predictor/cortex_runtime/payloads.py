@@ -2,10 +2,12 @@
 
 By the request's media type (Cortex v0.30's rules):
 
-- ``application/json`` and ``*+json``: the parsed JSON. Invalid JSON, invalid UTF-8 and nesting deeper
-  than Python's recursion limit allow (about 900 levels) are 400s;
-- ``text/plain``: a ``str``, decoded with the ``charset`` parameter (default UTF-8); a body that is
-  not text in that charset, or an unknown charset, is a 400;
+- ``application/json``: the parsed JSON. Invalid JSON, invalid UTF-8 and nesting deeper than Python's
+  recursion limit allow (about 900 levels) are 400s, answered ``{"error": ...}`` (errors.InvalidJSONError);
+  other ``*+json`` types are "anything else", as in Cortex;
+- ``text/plain``: a ``str``, decoded with the ``charset`` parameter (default UTF-8: ``latin-1``,
+  ``utf-16``… as Python's codecs name them); a body that is not text in that charset, or an unknown
+  charset, is a 400;
 - ``multipart/form-data`` and ``application/x-www-form-urlencoded``: Starlette's ``FormData`` (values
   are ``str``, or ``UploadFile`` for a multipart part with a file name). A malformed body is a 400;
   so are more than ``MAX_FORM_FIELDS`` fields or ``MAX_FORM_FILES`` files, a field (not a file) over
@@ -37,7 +39,7 @@ from typing import Any, AsyncIterator, Dict, List, Optional, Tuple, Union
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.requests import ClientDisconnect
 
-from .errors import BodyTooLargeError, InvalidPayloadError
+from .errors import BodyTooLargeError, InvalidJSONError, InvalidPayloadError
 
 logger = logging.getLogger("cortex_runtime")
 
@@ -194,7 +196,7 @@ class RequestBody:
 async def read_payload(body: RequestBody, content_type: str) -> Any:
     """The payload for a body of ``content_type`` (the raw header value); errors are InvalidPayloadError (400)."""
     media_type, params = parse_options(content_type) if content_type else ("", {})
-    if media_type in JSON_TYPES or media_type.endswith("+json"):
+    if media_type in JSON_TYPES:
         return parse_json(await body.read(), media_type)
     if media_type in TEXT_TYPES:
         return decode_text(await body.read(), params.get("charset") or "utf-8")
@@ -212,16 +214,16 @@ def parse_json(raw: Body, media_type: str) -> Any:
     try:
         text = raw.decode(json.detect_encoding(raw), "surrogatepass")
     except UnicodeDecodeError as e:
-        raise InvalidPayloadError(f"the body is not valid JSON: it is not UTF-8 text ({e}); content-type was {media_type}") from e
+        raise InvalidJSONError(f"the body is not valid JSON: it is not UTF-8 text ({e}); content-type was {media_type}") from e
     del raw
     try:
         return json.loads(text)
     except RecursionError as e:
-        raise InvalidPayloadError(
+        raise InvalidJSONError(
             "the body is not valid JSON for this API: it is nested deeper than the runtime parses (about 900 levels)"
         ) from e
     except ValueError as e:
-        raise InvalidPayloadError(f"the body is not valid JSON ({e}); content-type was {media_type}") from e
+        raise InvalidJSONError(f"the body is not valid JSON ({e}); content-type was {media_type}") from e
 
 
 def decode_text(raw: Body, charset: str) -> str:

@@ -1,15 +1,17 @@
 """The HTTP surface: a Starlette app serving one predictor (which it is handed, ready or not).
 
-- ``POST /``: the body → ``payload`` (payloads.py: JSON for ``application/json`` and ``*+json``; a
-  ``str`` for ``text/plain``; ``FormData`` for ``multipart/form-data`` and
-  ``application/x-www-form-urlencoded``; the raw ``bytes`` otherwise; a body over
-  ``$CORTEX_MAX_BODY_SIZE`` is a 413), with ``query_params`` and ``headers`` → ``predict`` → the
-  response: JSON for dicts, lists, strings, numbers, booleans and None (numpy values too); ``bytes`` as
-  they are (``application/octet-stream``); a Starlette ``Response`` as it is. An error response carries
-  ``X-Request-Id`` (the caller's, else a new one), which its log line has too. ``?debug=true`` logs the
-  payload and the prediction when the API allows it (``allow_debug``), and is ignored otherwise.
-  ``post_predict`` runs after the response has been sent.
-- ``GET /``: the API's name, whether it is ready, and its models when it serves several.
+- ``POST /`` (and ``/predict``, ``/predict/``: Cortex's route, which its clients and chained APIs
+  call): the body → ``payload`` (payloads.py: JSON for ``application/json``; a ``str`` for
+  ``text/plain``; ``FormData`` for ``multipart/form-data`` and ``application/x-www-form-urlencoded``;
+  the raw ``bytes`` otherwise; a body over ``$CORTEX_MAX_BODY_SIZE`` is a 413), with ``query_params``
+  and ``headers`` as Starlette's ``QueryParams`` and ``Headers`` (what Cortex passed) → ``predict`` →
+  the response, as Cortex v0.30 sent it: a ``str`` as ``text/plain``; ``bytes`` as
+  ``application/octet-stream``; a Starlette ``Response`` as it is; anything else as JSON (numpy values
+  too). An error response carries ``X-Request-Id`` (the caller's, else a new one), which its log line
+  has too. ``?debug=true`` logs the payload and the prediction when the API allows it
+  (``allow_debug``), and is ignored otherwise. ``post_predict`` runs after the response has been sent.
+- ``GET /`` (and ``/predict``): Cortex's ``{"message": ...}`` summary, with the models' versions
+  (``model_metadata``) when models are set, plus the API's name and whether it is ready.
 
 and, on a second app served on the runtime's internal admin port (``app.state.admin_app``; serve.py
 routes each connection by the port it arrived on), which the proxy reads and clients cannot reach:
@@ -28,6 +30,7 @@ import logging
 import re
 import reprlib
 import uuid
+from collections.abc import Mapping
 from typing import Any, Callable, List, Optional
 
 from starlette.applications import Starlette
@@ -53,6 +56,12 @@ DEBUG_LOG_LIMIT = 10_000
 #: An incoming X-Request-Id is kept when it looks like one (Envoy's are UUIDs); anything else (control
 #: characters for the log, an id of kilobytes) is replaced by a new one.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+=/@-]{0,127}")
+#: Cortex's routes for predictions: "/" is what the gateway's rewrite and `cortex local` send; "/predict" is
+#: what Cortex's own runtime served (its VirtualService rewrote /<api> to /predict; chained APIs called
+#: http://api-<name>:8888/predict).
+PREDICT_PATHS = ("/", "/predict", "/predict/")
+#: What Cortex v0.30's GET said (its clients and health checks may look for it).
+SUMMARY_MESSAGE = "make a prediction by sending a post request to this endpoint with a json payload"
 
 
 class UnserializablePredictionError(CortexError):
@@ -65,17 +74,23 @@ def _json_default(value: Any) -> Any:
         return value.tolist()
     if hasattr(value, "item") and callable(value.item):
         return value.item()
+    if isinstance(value, Mapping):  # Starlette's QueryParams, Headers, FormData: a predictor may echo them
+        return dict(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def to_response(prediction: Any) -> Response:
+    """As Cortex v0.30 sent a prediction. NaN and infinities are written as Python's json writes them (NaN,
+    Infinity), as Cortex did: Python clients read them back, strict JSON parsers refuse them."""
     if isinstance(prediction, Response):
         return prediction
     if isinstance(prediction, (bytes, bytearray, memoryview)):
         return Response(bytes(prediction), media_type="application/octet-stream")
+    if isinstance(prediction, str):
+        return Response(prediction.encode("utf-8"), media_type="text/plain")  # Starlette adds "; charset=utf-8"
     try:
-        body = json.dumps(prediction, default=_json_default, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as e:
+        body = json.dumps(prediction, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError) as e:
         raise UnserializablePredictionError(
             f"predict returned a {type(prediction).__name__} that cannot be sent as JSON ({e}); return a dict, "
             "list, str, number, bytes or a starlette Response"
@@ -159,7 +174,8 @@ def create_app(
         return False
 
     async def predict_endpoint(request: Request) -> Response:
-        query_params = dict(request.query_params) if request.scope["query_string"] else {}
+        # Starlette's own types, as Cortex passed them: headers["Content-Type"] and query_params.getlist work.
+        query_params = request.query_params
         debug = wants_debug(query_params)
         content_type, declared = body_headers(request.scope["headers"])
         body = RequestBody(request.receive, declared, settings.max_body_bytes)
@@ -167,7 +183,7 @@ def create_app(
             if not predictor.ready:
                 raise NotReadyError("the predictor is not ready: its __init__ has not returned yet")
             payload = await read_payload(body, content_type)
-            headers = dict(request.headers) if predictor.wants_headers else {}
+            headers = request.headers
             if debug:
                 debug_logger.info("%s: debug: payload: %s", api_name, _for_log(payload))
             if batcher is not None:
@@ -205,12 +221,14 @@ def create_app(
         return JSONResponse({"status": "loading"}, status_code=503)
 
     async def status(request: Request) -> Response:
-        body: dict = {"api_name": api_name, "ready": is_ready()}
+        body: dict = {"message": SUMMARY_MESSAGE, "api_name": api_name, "ready": is_ready()}
         if predictor.model_cache is not None:
             try:
-                body["models"] = {name: predictor.model_cache.versions(name) for name in predictor.model_cache.model_names()}
+                models = {name: predictor.model_cache.versions(name) for name in predictor.model_cache.model_names()}
             except Exception as e:
                 return error_response(e, request_id=request_id_of(request.headers), where="listing the models")
+            body["model_metadata"] = {name: {"versions": versions} for name, versions in models.items()}
+            body["models"] = models
         return JSONResponse(body)
 
     async def metrics(request: Request) -> Response:
@@ -236,10 +254,10 @@ def create_app(
             threads.shutdown()
 
     app = Starlette(
-        routes=[
-            Route("/", predict_endpoint, methods=["POST"]),
-            Route("/", status, methods=["GET"]),
-        ],
+        routes=[route for path in PREDICT_PATHS for route in (
+            Route(path, predict_endpoint, methods=["POST"]),
+            Route(path, status, methods=["GET"]),
+        )],
         lifespan=lifespan,
     )
     # Not on the API's port: what the proxy forwards from clients must not reach these.

@@ -101,7 +101,7 @@ class TestBodyLimit:
             b"Content-Length: 0", b"Content-Length: %d" % (LIMIT + 1)))
         assert status == 413
         assert headers["connection"] == "close"
-        assert f"larger than the {LIMIT} bytes this API takes" in httpx.Response(413, content=body).json()["error"]
+        assert f"larger than the {LIMIT} bytes this API takes" in body.decode()
         assert hooks.called == []
         assert_alive(limited.url)
 
@@ -256,7 +256,7 @@ class TestText:
         server = serve(SIZES)
         status, _, response = exchange(server.url, post_request(body, content_type))
         assert status == 400
-        assert message in httpx.Response(400, content=response).json()["error"]
+        assert message in response.decode()
 
 
 MULTIPART = "multipart/form-data; boundary=xyz"
@@ -285,7 +285,7 @@ class TestForms:
         server = serve(SIZES)
         status, _, response = exchange(server.url, post_request(body, content_type))
         assert status == 400, response[:300]
-        assert message in httpx.Response(400, content=response).json()["error"]
+        assert message in response.decode()
         assert hooks.called == []
         assert_alive(server.url)
 
@@ -334,8 +334,7 @@ class TestErrors:
         assert status == 500
         assert b"hunter2" not in body and b"postgres" not in body and b"RuntimeError" not in body
         request_id = headers["x-request-id"]
-        assert httpx.Response(500, content=body).json() == {
-            "error": "internal server error", "status": 500, "request_id": request_id}
+        assert body == b"internal server error"
         logged = [r for r in caplog.records if request_id in r.getMessage()]
         assert len(logged) == 1 and "db password=hunter2" in logged[0].getMessage() and logged[0].exc_info
 
@@ -345,7 +344,6 @@ class TestErrors:
             response = httpx.post(server.url, params={"raise": "1"}, json={},
                                   headers={"X-Request-Id": "7f3c9a2e-1b2d-4c5e-8f90-123456789abc"}, timeout=WAIT)
         assert response.headers["x-request-id"] == "7f3c9a2e-1b2d-4c5e-8f90-123456789abc"
-        assert response.json()["request_id"] == "7f3c9a2e-1b2d-4c5e-8f90-123456789abc"
         assert any("7f3c9a2e-1b2d-4c5e-8f90-123456789abc" in r.getMessage() for r in caplog.records)
 
     @pytest.mark.parametrize("incoming", ["x" * 129, "has spaces in it", '"quoted"', "-leading-dash"])

@@ -197,9 +197,10 @@ class TestServing:
                 return 1 / 0
         """, function_settings())
         bad = server.post("bad")
-        assert bad.json() == {"error": "sample must be a mapping", "status": 400, "request_id": bad.headers["x-request-id"]}
+        assert (bad.status_code, bad.text) == (400, "sample must be a mapping")
         failed = server.post("x")
-        assert failed.json() == {"error": "internal server error", "status": 500, "request_id": failed.headers["x-request-id"]}
+        assert (failed.status_code, failed.text) == (500, "internal server error")
+        assert bad.headers["x-request-id"] and failed.headers["x-request-id"]
 
 
 class FakeNodeArg:
@@ -272,10 +273,10 @@ class TestOnnxModel:
         server = serve("", function_settings(type="onnx", path=None, models={"path": "model.onnx"}),
                        files={"model.onnx": "x,y"})
         assert server.post({"x": [1], "y": [2]}).json() == [3.0]
-        assert server.post([1, 2]).json()["error"] == (
+        assert server.post([1, 2]).text == (
             "the model has several inputs (x, y): the sample (or pre_inference's result) must be a mapping of input name to value"
         )
-        assert server.post({"z": 1}).json()["error"] == "the model has no input 'z'; its inputs are: x, y"
+        assert server.post({"z": 1}).text == "the model has no input 'z'; its inputs are: x, y"
         assert server.post({"x": "abc", "y": 1}).status_code == 400
 
     def test_debug_logs_each_step(self, tmp_path, monkeypatch, caplog):

@@ -22,7 +22,7 @@ class TestTwoListeners:
         # GIVEN a runtime with a tracker, which has served one prediction
         runtime = run_runtime(PREDICTOR, settings(tracker={"key": None, "model_type": "classification"}))
         url = runtime.wait_ready()
-        assert httpx.post(url, json={}, timeout=WAIT).json() == "setosa"
+        assert httpx.post(url, json={}, timeout=WAIT).text == "setosa"
         # WHEN a client asks the API's port (what the proxy forwards) for them THEN 404
         for path in ("/healthz", "/metrics"):
             assert httpx.get(url + path, timeout=WAIT).status_code == 404, path

@@ -57,19 +57,19 @@ class TestEviction:
         assert cache.on_disk() == [("a", "2"), ("b", "1"), ("c", "1")]
 
         # WHEN a, evicted from memory but still on disk, is asked for THEN it is loaded again, not fetched
-        assert server.post({}, params={"model": "a"}).json() == "a2"
+        assert server.post({}, params={"model": "a"}).text == "a2"
         assert cache.in_memory() == [("c", "1"), ("a", "2")]
         assert cache.on_disk() == [("b", "1"), ("c", "1"), ("a", "2")]
 
         # WHEN d is asked for THEN b leaves the disk (least recently used there), c leaves memory
-        assert server.post({}, params={"model": "d"}).json() == "d"
+        assert server.post({}, params={"model": "d"}).text == "d"
         assert cache.in_memory() == [("a", "2"), ("d", "1")]
         assert cache.on_disk() == [("c", "1"), ("a", "2"), ("d", "1")]
         assert on_disk(cache.cache_dir) == ["a/2", "c/1", "d/1"]
         assert hooks.loads == ["a2", "b", "c", "a2", "d"]
 
         # WHEN a model in memory is asked for THEN nothing is loaded
-        assert server.post({}, params={"model": "d"}).json() == "d"
+        assert server.post({}, params={"model": "d"}).text == "d"
         assert hooks.loads == ["a2", "b", "c", "a2", "d"]
 
     def test_without_cache_sizes_every_model_stays(self, serve, hooks):
@@ -84,8 +84,8 @@ class TestEviction:
         hooks.loads = []
         server = serve(SOURCE, settings(models={"dir": "models", "cache_size": 1, "disk_cache_size": 1}),
                        files=MODEL_FILES)
-        assert server.post({}, params={"model": "a", "version": "1"}).json() == "a1"
-        assert server.post({}, params={"model": "a"}).json() == "a2"
+        assert server.post({}, params={"model": "a", "version": "1"}).text == "a1"
+        assert server.post({}, params={"model": "a"}).text == "a2"
         assert server.predictor.model_cache.on_disk() == [("a", "2")]
         assert on_disk(server.predictor.model_cache.cache_dir) == ["a/2"]
 
@@ -97,18 +97,18 @@ class TestNamesAndVersions:
         return serve(SOURCE, settings(models={"dir": "models"}), files=MODEL_FILES)
 
     def test_a_version_is_chosen_with_version_and_defaults_to_the_highest(self, server):
-        assert server.post({}, params={"model": "a", "version": "1"}).json() == "a1"
-        assert server.post({}, params={"model": "a"}).json() == "a2"
+        assert server.post({}, params={"model": "a", "version": "1"}).text == "a1"
+        assert server.post({}, params={"model": "a"}).text == "a2"
 
     def test_an_unknown_model_is_a_404_naming_the_models(self, server):
         response = server.post({}, params={"model": "zebra"})
         assert response.status_code == 404
-        assert response.json()["error"] == "no model named 'zebra'; the models are: a, b, c, d"
+        assert response.text == "no model named 'zebra'; the models are: a, b, c, d"
 
     def test_an_unknown_version_is_a_404_naming_the_versions(self, server):
         response = server.post({}, params={"model": "a", "version": "7"})
         assert response.status_code == 404
-        assert response.json()["error"] == "model 'a' has no version 7; its versions are: 1, 2"
+        assert response.text == "model 'a' has no version 7; its versions are: 1, 2"
 
     def test_a_version_that_is_not_a_number_is_a_400(self, server):
         assert server.post({}, params={"model": "a", "version": "latest"}).status_code == 400
@@ -116,7 +116,7 @@ class TestNamesAndVersions:
     def test_no_name_with_several_models_is_a_400(self, server):
         response = server.post({})
         assert response.status_code == 400
-        assert "a model name is required (?model=NAME), one of: a, b, c, d" in response.json()["error"]
+        assert "a model name is required (?model=NAME), one of: a, b, c, d" in response.text
 
     def test_get_root_lists_the_models_and_their_versions(self, server):
         assert server.client.get("/").json()["models"] == {"a": ["1", "2"], "b": ["1"], "c": ["1"], "d": ["1"]}
@@ -126,9 +126,9 @@ class TestNamesAndVersions:
         named = serve(SOURCE, settings(models={"paths": [{"name": "first", "path": "models/b", "signature_key": None},
                                                          {"name": "second", "path": "models/c"}]}),
                       files=MODEL_FILES, project_name="named")
-        assert named.post({}, params={"model": "second"}).json() == "c"
+        assert named.post({}, params={"model": "second"}).text == "c"
         single = serve(SOURCE, settings(models={"path": "models/a"}), files=MODEL_FILES, project_name="single")
-        assert single.post({}).json() == "a2"
+        assert single.post({}).text == "a2"
 
 
 class TestPredictorContract:
@@ -141,7 +141,7 @@ class TestPredictorContract:
     def test_model_client_is_the_other_name_of_python_client(self, serve, hooks):
         hooks.loads = []
         source = SOURCE.replace("python_client", "model_client")
-        assert serve(source, settings(models={"dir": "models"}), files=MODEL_FILES).post({}, params={"model": "c"}).json() == "c"
+        assert serve(source, settings(models={"dir": "models"}), files=MODEL_FILES).post({}, params={"model": "c"}).text == "c"
 
 
 class FakeS3:

@@ -37,6 +37,8 @@ ECHO = """
                                 headers={"x-predictor": "yes"})
             if kind == "headers":
                 return {"x-custom": headers.get("x-custom"), "params": query_params}
+            if kind == "nan":
+                return {"score": float("nan")}
             if kind == "set":
                 return {1, 2}
             raise AssertionError(kind)
@@ -62,14 +64,22 @@ class TestResponses:
         response = server.client.post("/", data={"key": "value"})
         assert response.json() == {"payload": {"key": "value"}, "type": "FormData"}
 
-    def test_json_for_strings_numbers_lists_and_none(self, serve):
+    def test_json_for_numbers_lists_and_none(self, serve):
         server = serve(ECHO)
-        for kind, expected in [("str", "setosa"), ("int", 3), ("float", 0.25), ("list", [1, "two", None, True]),
-                               ("none", None)]:
+        for kind, expected in [("int", 3), ("float", 0.25), ("list", [1, "two", None, True]), ("none", None)]:
             response = server.post({}, params={"return": kind})
             assert response.status_code == 200
             assert response.headers["content-type"] == "application/json"
             assert response.json() == expected
+
+    def test_a_string_is_sent_as_text_as_cortex_did(self, serve):
+        response = serve(ECHO).post({}, params={"return": "str"})
+        assert (response.status_code, response.headers["content-type"], response.text) == (
+            200, "text/plain; charset=utf-8", "setosa")
+
+    def test_nan_is_written_as_pythons_json_writes_it_as_cortex_did(self, serve):
+        response = serve(ECHO).post({}, params={"return": "nan"})
+        assert (response.status_code, response.text) == (200, '{"score":NaN}')
 
     def test_numpy_values_become_json(self, serve):
         server = serve(ECHO)
@@ -90,7 +100,31 @@ class TestResponses:
     def test_query_params_and_headers_reach_predict(self, serve):
         server = serve(ECHO)
         response = server.post({}, params={"return": "headers", "model": "a"}, headers={"X-Custom": "v"})
+        # QueryParams, a Mapping, is sent as the JSON object of its last values
         assert response.json() == {"x-custom": "v", "params": {"return": "headers", "model": "a"}}
+
+    def test_query_params_and_headers_are_starlettes_types(self, serve):
+        source = """
+            class PythonPredictor:
+                def __init__(self, config):
+                    pass
+
+                def predict(self, payload, query_params, headers):
+                    return {
+                        "types": [type(query_params).__name__, type(headers).__name__],
+                        "content_type": headers["Content-Type"],
+                        "tags": query_params.getlist("tag"),
+                        "last_tag": query_params["tag"],
+                        "as_dict": dict(query_params),
+                        "missing": [query_params.get("nope", "default"), headers.get("X-Nope")],
+                        "keys": sorted(k for k in headers if k.startswith("x-")),
+                    }
+        """
+        response = serve(source).client.post("/?tag=a&tag=b", json={}, headers={"X-One": "1"})
+        assert response.json() == {
+            "types": ["QueryParams", "Headers"], "content_type": "application/json", "tags": ["a", "b"],
+            "last_tag": "b", "as_dict": {"tag": "b"}, "missing": ["default", None], "keys": ["x-one"],
+        }
 
     def test_a_prediction_that_is_not_json_is_a_500_explained_in_the_log(self, serve, caplog):
         server = serve(ECHO)
@@ -117,21 +151,32 @@ class TestErrors:
                 raise KeyError("boom")
     """
 
-    def test_user_error_is_a_400_with_its_message(self, serve):
+    def test_user_error_is_a_400_with_its_message_as_text(self, serve):
         response = serve(self.SOURCE).post({"raise": "user"})
-        assert response.status_code == 400
-        request_id = response.headers["x-request-id"]
-        assert response.json() == {"error": "petal_length is missing", "status": 400, "request_id": request_id}
+        assert (response.status_code, response.headers["content-type"], response.text) == (
+            400, "text/plain; charset=utf-8", "petal_length is missing")
+        assert response.headers["x-request-id"]
 
-    def test_starlette_http_exception_keeps_its_status(self, serve):
+    def test_starlette_http_exception_keeps_its_status_and_detail(self, serve):
         response = serve(self.SOURCE).post({"raise": "http"})
-        assert (response.status_code, response.json()["error"]) == (429, "slow down")
+        assert (response.status_code, response.text) == (429, "slow down")
 
-    def test_invalid_json_is_a_400(self, serve):
+    def test_any_other_exception_is_a_500_internal_server_error(self, serve):
+        response = serve(self.SOURCE).post({"raise": "other"})
+        assert (response.status_code, response.text) == (500, "internal server error")
+
+    def test_invalid_json_is_a_400_in_json_as_cortex_answered_it(self, serve):
         server = serve(self.SOURCE)
         response = server.client.post("/", content=b"{not json", headers={"content-type": "application/json"})
-        assert response.status_code == 400
+        assert (response.status_code, response.headers["content-type"]) == (400, "application/json")
+        assert list(response.json()) == ["error"]
         assert "the body is not valid JSON" in response.json()["error"]
+
+    def test_a_body_that_is_not_text_in_its_charset_is_a_400_as_text(self, serve):
+        server = serve(self.SOURCE)
+        response = server.client.post("/", content=b"\xff", headers={"content-type": "text/plain; charset=ascii"})
+        assert response.status_code == 400
+        assert response.text.startswith("the body is not valid ascii text")
 
 
 class TestReadiness:
@@ -159,14 +204,14 @@ class TestReadiness:
         assert server.admin.get("/healthz").status_code == 503
         response = server.post({})
         assert response.status_code == 503
-        assert "__init__ has not returned" in response.json()["error"]
-        assert server.client.get("/").json() == {"api_name": "test-api", "ready": False}
+        assert "__init__ has not returned" in response.text
+        assert server.client.get("/").json()["ready"] is False
 
         # WHEN __init__ returns THEN ready
         hooks.init_may_return.set()
         loader.join(WAIT)
         assert server.admin.get("/healthz").status_code == 200
-        assert server.post({}).json() == "ok"
+        assert server.post({}).text == "ok"
 
     def test_healthz_is_503_before_load_is_even_called(self, serve):
         server = serve(self.SLOW_INIT, load=False)
@@ -201,7 +246,8 @@ class TestPostPredict:
         assert response.json() == {"label": 42}
         assert not hooks.done.is_set()
         wait_until(lambda: hooks.events, "post_predict to start")
-        assert hooks.events == [("post_predict started", {"label": 42}, {"x": 21}, {"q": "1"})]
+        (started, response_arg, payload_arg, query_params_arg), = hooks.events
+        assert (started, response_arg, payload_arg, dict(query_params_arg)) == ("post_predict started", {"label": 42}, {"x": 21}, {"q": "1"})
 
         # WHEN released THEN it completes
         hooks.release.set()
@@ -220,7 +266,7 @@ class TestPostPredict:
         """
         server = serve(source)
         with caplog.at_level(logging.ERROR, logger="cortex_runtime"):
-            assert server.post({}).json() == "fine"
+            assert server.post({}).text == "fine"
             wait_until(lambda: any("post_predict failed" in r.getMessage() for r in caplog.records), "the log")
 
 
@@ -318,10 +364,24 @@ class TestAsyncPredict:
         assert serve(source).post(1).json() == {"async": 1}
 
 
-class TestStatus:
-    def test_get_root_says_the_api_name_and_readiness(self, serve):
+class TestRoutes:
+    def test_get_says_cortexs_message_the_api_name_and_readiness(self, serve):
         server = serve(ECHO)
-        assert server.client.get("/").json() == {"api_name": "test-api", "ready": True}
+        expected = {"message": "make a prediction by sending a post request to this endpoint with a json payload",
+                    "api_name": "test-api", "ready": True}
+        for path in ("/", "/predict", "/predict/"):
+            assert server.client.get(path).json() == expected
+
+    def test_post_predict_serves_predictions_as_post_root_does(self, serve):
+        server = serve(ECHO)
+        for path in ("/predict", "/predict/"):
+            response = server.client.post(path, json={"a": 1})
+            assert (response.status_code, response.json()) == (200, {"payload": {"a": 1}, "type": "dict"})
+
+    def test_other_paths_are_404(self, serve):
+        server = serve(ECHO)
+        assert server.client.post("/predictions", json={}).status_code == 404
+        assert server.client.post("/predict/x", json={}).status_code == 404
 
     def test_metrics_is_empty_without_a_tracker(self, serve):
         response = serve(ECHO).admin.get("/metrics")

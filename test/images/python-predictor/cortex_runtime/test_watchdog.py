@@ -198,7 +198,7 @@ class TestStuckPredictor:
         (marks / "release").touch()
         # THEN ready again, and serving
         wait_until(lambda: healthz(runtime).status_code == 200, "/healthz to recover")
-        assert httpx.post(url, json={}, timeout=WAIT).json() == "released"
+        assert httpx.post(url, json={}, timeout=WAIT).text == "released"
         assert "predict returned after" in runtime.log
         assert runtime.proc.poll() is None
 
