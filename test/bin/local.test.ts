@@ -116,9 +116,17 @@ describe('cortex local iris-classifier, end to end (real processes on loopback)'
       body: fs.readFileSync(path.join(project, 'sample.json')),
     });
 
-    // THEN a class name, through the proxy
+    // THEN a class name, through the proxy, as text (a str prediction: Cortex sent text/plain)
     expect(response.status).toBe(200);
-    expect(await response.json()).toBe('setosa');
+    expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await response.text()).toBe('setosa');
+    // AND Cortex's own route, /predict, serves the same
+    const viaPredict = await fetch(`http://127.0.0.1:${port}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: fs.readFileSync(path.join(project, 'sample.json')),
+    });
+    expect([viaPredict.status, await viaPredict.text()]).toEqual([200, 'setosa']);
     expect(output).toMatch(/\[proxy\] cortex-proxy: listening on 127\.0\.0\.1:\d+/);
     expect(output).toMatch(/\[api\] .*iris-classifier: ready/);
 
@@ -265,7 +273,7 @@ describe('cortex local with a predictor that hangs, end to end on loopback', () 
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(20_000),
       });
-    expect(await (await post({})).json()).toBe('setosa');
+    expect(await (await post({})).text()).toBe('setosa');
 
     // WHEN a request hangs in predict THEN the proxy answers 504 (not after its 600 s default)
     const hung = await post({ hang: true });
