@@ -23,6 +23,7 @@ const PACKAGES = {
   numpy: 'python3-numpy',
   sklearn: 'python3-sklearn',
   joblib: 'python3-joblib',
+  boto3: 'python3-boto3',
 };
 
 /** The packages whose modules do not import (all of them, with python3 itself, when there is no python3). */

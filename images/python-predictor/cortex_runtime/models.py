@@ -3,7 +3,8 @@
 The models are named by the settings' ``models`` (Cortex's ``multi_model_reloading`` for type python,
 ``models`` for onnx): one ``path`` (the model ``get_model()`` returns without a name), ``paths``
 (named), or a ``dir`` whose sub-directories are the models. Each model's directory holds either its
-files (one version, ``1``) or integer-named version directories (the highest is the default).
+files (one version, ``1``) or integer-named version directories. A version is asked for by its number
+or as ``"latest"`` (Cortex's name and default: the highest version number; ``"highest"`` is accepted too).
 
 ``get_model(name, version)`` makes sure the model is *on disk* (fetched into the cache directory: an
 S3 download, or a symbolic link for a local path, which costs nothing) and *in memory* (the
@@ -13,6 +14,10 @@ Every model version is one entry. Memory ⊆ disk: a model evicted from disk lea
 
 Each process has its own caches (its own directory under the cache root): processes never share
 models in memory anyway, and separate directories need no cross-process locking.
+
+S3 is read with boto3's usual credentials; when there are none, the requests go unsigned (anonymous), as
+Cortex did, which is what public model buckets need. ``AWS_ENDPOINT_URL_S3`` (or ``AWS_ENDPOINT_URL``)
+points S3 elsewhere (MinIO, a test's fake), with boto3 versions older than those that read it themselves.
 """
 
 import logging
@@ -32,7 +37,16 @@ logger = logging.getLogger("cortex_runtime.models")
 DEFAULT_MODEL_NAME = "_cortex_default"
 #: Version of a model whose directory has no version sub-directories.
 UNVERSIONED = "1"
+#: The version selector Cortex documents, and the default: the highest version number (not the newest upload).
+LATEST = "latest"
+#: This runtime's earlier name for LATEST, still accepted.
 HIGHEST = "highest"
+_VERSION_NUMBER = re.compile(r"^[0-9]+$")
+
+
+def is_version_number(name: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes "²", which ``int`` refuses."""
+    return _VERSION_NUMBER.match(name) is not None
 
 ModelKey = Tuple[str, str]
 
@@ -64,14 +78,30 @@ class LocalStorage:
         os.symlink(self.resolve(path), dest)
 
 
+def s3_endpoint_url() -> Optional[str]:
+    """The S3 endpoint the AWS SDKs would use instead of AWS's, or None.
+
+    Recent botocore reads these variables itself; passing the value on makes older ones (Debian's) do the same.
+    """
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true":
+        return None
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
 class S3Storage:
-    """``s3://bucket/prefix`` model directories; boto3 is imported on first use only."""
+    """``s3://bucket/prefix`` model directories; boto3 is imported on first use only.
+
+    Without AWS credentials (none in the environment, the shared files, the pod's role...), requests are sent
+    unsigned, as Cortex did: a public bucket answers them; a private one answers 403, which names the cause.
+    """
 
     def __init__(self) -> None:
         self._client = None
+        self._anonymous = False
+        self._announced: set = set()
         self._lock = threading.Lock()
 
-    def _s3(self):
+    def _s3(self, bucket: str):
         with self._lock:
             if self._client is None:
                 try:
@@ -80,8 +110,35 @@ class S3Storage:
                     raise RuntimeError(
                         "models on s3:// need boto3, which is not installed: add boto3 to the project's requirements.txt"
                     ) from e
-                self._client = boto3.client("s3")
+                session = boto3.Session()
+                options: Dict[str, Any] = {}
+                endpoint = s3_endpoint_url()
+                if endpoint is not None:
+                    options["endpoint_url"] = endpoint
+                if session.get_credentials() is None:
+                    from botocore import UNSIGNED
+                    from botocore.config import Config
+
+                    options["config"] = Config(signature_version=UNSIGNED)
+                    self._anonymous = True
+                self._client = session.client("s3", **options)
+            if self._anonymous and bucket not in self._announced:
+                self._announced.add(bucket)
+                logger.info("no AWS credentials found: reading s3://%s anonymously (unsigned requests, as for a "
+                            "public bucket)", bucket)
             return self._client
+
+    def _refused(self, error: Exception, bucket: str) -> Optional[Exception]:
+        """A clearer error for a 403 to an unsigned request (None for any other error)."""
+        response = getattr(error, "response", None)  # botocore's ClientError
+        code = str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+        if self._anonymous and code in ("403", "AccessDenied"):
+            return PermissionError(
+                f"s3://{bucket} refused an anonymous request ({code}): no AWS credentials were found, so the "
+                "runtime read S3 unsigned, which only public buckets allow; give the API credentials (the pod's "
+                "role, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) or make the objects public"
+            )
+        return None
 
     @staticmethod
     def split(path: str) -> Tuple[str, str]:
@@ -99,9 +156,15 @@ class S3Storage:
         kwargs: Dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         if delimiter:
             kwargs["Delimiter"] = "/"
-        for page in self._s3().get_paginator("list_objects_v2").paginate(**kwargs):
-            dirs.extend(p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", []))
-            files.extend(o["Key"][len(prefix):] for o in page.get("Contents", []))
+        try:
+            for page in self._s3(bucket).get_paginator("list_objects_v2").paginate(**kwargs):
+                dirs.extend(p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", []))
+                files.extend(o["Key"][len(prefix):] for o in page.get("Contents", []))
+        except Exception as e:
+            refused = self._refused(e, bucket)
+            if refused is None:
+                raise
+            raise refused from e
         return dirs, files
 
     def exists(self, path: str) -> bool:
@@ -125,17 +188,28 @@ class S3Storage:
         for relative in files:
             if relative.endswith("/"):
                 continue
-            target = os.path.join(partial, relative)
+            target = os.path.normpath(os.path.join(partial, relative))
+            if not target.startswith(partial + os.sep):
+                raise ValueError(f"{path}: the object {relative!r} would land outside the model's directory")
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            self._s3().download_file(bucket, f"{prefix}/{relative}" if prefix else relative, target)
+            self._download(bucket, f"{prefix}/{relative}" if prefix else relative, target)
         os.rename(partial, dest)
 
     def fetch_object(self, path: str, dest: str) -> None:
         """One object (a model that is a single file, such as ``s3://bucket/iris.onnx``) to the file ``dest``."""
         bucket, key = self.split(path)
         partial = dest + ".partial"
-        self._s3().download_file(bucket, key, partial)
+        self._download(bucket, key, partial)
         os.rename(partial, dest)
+
+    def _download(self, bucket: str, key: str, target: str) -> None:
+        try:
+            self._s3(bucket).download_file(bucket, key, target)
+        except Exception as e:
+            refused = self._refused(e, bucket)
+            if refused is None:
+                raise
+            raise refused from e
 
 
 def _is_s3(path: str) -> bool:
@@ -207,10 +281,10 @@ class ModelCache:
         path = self.model_paths()[name]
         storage = self._storage(path)
         entries = storage.list_entries(path)
-        versions = sorted((e for e in entries if e.isdigit()), key=int)
+        versions = sorted((e for e in entries if is_version_number(e)), key=int)
         if versions and len(versions) != len(entries):
             logger.warning("model %s (%s): ignoring %s beside its version directories", name, path,
-                           ", ".join(e for e in entries if not e.isdigit()))
+                           ", ".join(e for e in entries if not is_version_number(e)))
         versioned = bool(versions)
         if not versioned:
             if not entries:
@@ -222,7 +296,7 @@ class ModelCache:
             self._versioned[name] = versioned
         return versions
 
-    def resolve(self, model_name: Optional[str], model_version: Any = HIGHEST) -> ModelKey:
+    def resolve(self, model_name: Optional[str], model_version: Any = LATEST) -> ModelKey:
         paths = self.model_paths()
         if model_name is None or model_name == "":
             if DEFAULT_MODEL_NAME in paths:
@@ -235,13 +309,10 @@ class ModelCache:
             raise ModelNotFoundError(
                 f"no model named {model_name!r}; the models are: {', '.join(sorted(paths)) or 'none'}"
             )
+        version = _version_asked(model_version)
         versions = self.versions(model_name)
-        if model_version is None or model_version == "" or model_version == HIGHEST:
+        if version == LATEST:
             return model_name, versions[-1]
-        version = str(model_version)
-        if not version.isdigit():
-            raise UserError(f"model version must be a positive integer or {HIGHEST!r}, got {model_version!r}")
-        version = str(int(version))
         if version not in versions:
             raise ModelNotFoundError(
                 f"model {model_name!r} has no version {version}; its versions are: {', '.join(versions)}"
@@ -255,7 +326,7 @@ class ModelCache:
 
     # -- the caches -------------------------------------------------------------------------------
 
-    def get_model(self, model_name: Optional[str] = None, model_version: Any = HIGHEST) -> Any:
+    def get_model(self, model_name: Optional[str] = None, model_version: Any = LATEST) -> Any:
         key = self.resolve(model_name, model_version)
         with self._lock:
             if key in self._memory:
@@ -323,6 +394,22 @@ class ModelCache:
             return list(self._disk)
 
 
+def _version_asked(model_version: Any) -> str:
+    """A version number as its directory is named ("007" → "7"), or LATEST (also for None, "" and "highest")."""
+    if model_version is None:
+        return LATEST
+    if isinstance(model_version, str):
+        if model_version in ("", LATEST, HIGHEST):
+            return LATEST
+        if is_version_number(model_version):
+            return str(int(model_version))
+    elif isinstance(model_version, int) and not isinstance(model_version, bool) and model_version >= 0:
+        return str(model_version)
+    shown = repr(model_version)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    raise UserError(f"model version must be a version number (such as \"2\" or 2) or {LATEST!r}, got {shown}")
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
@@ -340,11 +427,12 @@ class ModelClient:
     def __init__(self, cache: ModelCache) -> None:
         self._cache = cache
 
-    def get_model(self, model_name: Optional[str] = None, model_version: Any = HIGHEST) -> Any:
+    def get_model(self, model_name: Optional[str] = None, model_version: Any = LATEST) -> Any:
         """The loaded model (what the predictor's ``load_model`` returned); loads it when needed.
 
-        Raises ModelNotFoundError (404) for an unknown name or version, UserError (400) when several
-        models are served and no name is given.
+        ``model_version``: a version number (``"2"`` or ``2``), or ``"latest"`` (also None or omitted): the
+        highest version number, as in Cortex. Raises ModelNotFoundError (404) for an unknown name or version,
+        UserError (400) for a version that is neither, or when several models are served and no name is given.
         """
         return self._cache.get_model(model_name, model_version)
 

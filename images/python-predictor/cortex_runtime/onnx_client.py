@@ -10,7 +10,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from .errors import PredictorLoadError, UserError
-from .models import HIGHEST, ModelCache
+from .models import LATEST, ModelCache
 
 
 def import_onnxruntime():
@@ -41,16 +41,20 @@ def onnx_session_loader(onnxruntime) -> Any:
 
 
 class ONNXClient:
-    """``predict(model_input, model_name=None, model_version="highest")`` runs a model's session."""
+    """``predict(model_input, model_name=None, model_version="latest")`` runs a model's session.
+
+    ``model_version`` as for the Python predictor's ``get_model``: a version number, or ``"latest"`` (the default:
+    the highest version number, as in Cortex).
+    """
 
     def __init__(self, cache: ModelCache) -> None:
         self._cache = cache
 
-    def get_model(self, model_name: Optional[str] = None, model_version: Any = HIGHEST) -> Any:
+    def get_model(self, model_name: Optional[str] = None, model_version: Any = LATEST) -> Any:
         """The model's ``onnxruntime.InferenceSession``."""
         return self._cache.get_model(model_name, model_version)
 
-    def predict(self, model_input: Any, model_name: Optional[str] = None, model_version: Any = HIGHEST) -> List[Any]:
+    def predict(self, model_input: Any, model_name: Optional[str] = None, model_version: Any = LATEST) -> List[Any]:
         """Runs the model: a mapping of input name → array, or one array for a model with one input."""
         session = self.get_model(model_name, model_version)
         inputs = session.get_inputs()

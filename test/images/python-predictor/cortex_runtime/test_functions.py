@@ -8,6 +8,7 @@ import types
 
 import httpx
 import pytest
+from fake_s3 import fake_boto3
 from harness import WAIT, settings, wait_until, write_project
 
 from cortex_runtime.config import parse_settings
@@ -332,13 +333,13 @@ class FakeS3:
 
 class TestModelFetch:
     def test_an_s3_file_is_downloaded(self, tmp_path, monkeypatch):
-        monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda service: FakeS3({"iris/sklearn.onnx": b"m"})))
+        monkeypatch.setitem(sys.modules, "boto3", fake_boto3(FakeS3({"iris/sklearn.onnx": b"m"})))
         path = fetch_model("s3://bucket/iris/sklearn.onnx", str(tmp_path), str(tmp_path / "cache"))
         assert path.endswith("sklearn.onnx") and open(path, "rb").read() == b"m"
 
     def test_an_s3_prefix_is_downloaded_as_a_directory(self, tmp_path, monkeypatch):
         s3 = FakeS3({"tf/1/saved_model.pb": b"pb", "tf/1/variables/v": b"v"})
-        monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda service: s3))
+        monkeypatch.setitem(sys.modules, "boto3", fake_boto3(s3))
         path = fetch_model("s3://bucket/tf", str(tmp_path), str(tmp_path / "cache"))
         assert open(f"{path}/1/variables/v", "rb").read() == b"v"
 
@@ -348,7 +349,7 @@ class TestModelFetch:
             fetch_model("s3://bucket/m.pkl", str(tmp_path), str(tmp_path / "cache"))
 
     def test_a_missing_s3_object_is_named(self, tmp_path, monkeypatch):
-        monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda service: FakeS3({})))
+        monkeypatch.setitem(sys.modules, "boto3", fake_boto3(FakeS3({})))
         with pytest.raises(PredictorLoadError, match="model: cannot fetch s3://bucket/m.pkl: KeyError"):
             fetch_model("s3://bucket/m.pkl", str(tmp_path), str(tmp_path / "cache"))
 

@@ -1,15 +1,16 @@
 """models.py: models loaded on demand by name and version, two LRU caches (memory, disk)."""
 
+import logging
 import os
 import sys
-import types
 
 import pytest
+from fake_s3 import FakeS3Server, no_aws_credentials
 from harness import settings
 
 from cortex_runtime.config import ModelPath, ModelsSettings
 from cortex_runtime.errors import ModelNotFoundError, UserError
-from cortex_runtime.models import ModelCache
+from cortex_runtime.models import ModelCache, s3_endpoint_url
 
 SOURCE = """
     import os
@@ -110,8 +111,27 @@ class TestNamesAndVersions:
         assert response.status_code == 404
         assert response.text == "model 'a' has no version 7; its versions are: 1, 2"
 
-    def test_a_version_that_is_not_a_number_is_a_400(self, server):
-        assert server.post({}, params={"model": "a", "version": "latest"}).status_code == 400
+    def test_latest_is_the_highest_version_number_and_highest_its_older_name(self, server):
+        for version, weights in (("latest", "a2"), ("highest", "a2"), ("01", "a1")):
+            response = server.post({}, params={"model": "a", "version": version})
+            assert response.status_code == 200 and weights in response.text
+
+    @pytest.mark.parametrize("version", ["newest", "Latest", "-1", "1.0", "²", " 1", "x" * 200])
+    def test_a_version_neither_a_number_nor_latest_is_a_400_naming_what_is_allowed(self, server, version):
+        response = server.post({}, params={"model": "a", "version": version})
+        assert response.status_code == 400
+        assert "model version must be a version number" in response.text and "or 'latest', got " in response.text
+        assert "x" * 100 not in response.text
+
+    def test_version_arguments_of_get_model(self, tmp_path):
+        for version in ("1", "2"):
+            (tmp_path / "m" / version).mkdir(parents=True)
+        cache = ModelCache(ModelsSettings(path="m"), os.path.basename, str(tmp_path / "c"), str(tmp_path))
+        assert [cache.resolve(None, v)[1] for v in ("latest", None, "", "highest", 1, "2", 2)] == ["2", "2", "2", "2", "1", "2", "2"]
+        assert cache.resolve(None)[1] == "2"
+        for bad in (True, -1, 1.0, ["1"], b"1"):
+            with pytest.raises(UserError, match="model version must be a version number"):
+                cache.resolve(None, bad)
 
     def test_no_name_with_several_models_is_a_400(self, server):
         response = server.post({})
@@ -144,43 +164,88 @@ class TestPredictorContract:
         assert serve(source, settings(models={"dir": "models"}), files=MODEL_FILES).post({}, params={"model": "c"}).text == "c"
 
 
-class FakeS3:
-    """Just what S3Storage calls of boto3's client, over a dict of key → bytes."""
-
-    def __init__(self, objects):
-        self.objects = objects
-        self.downloads = []
-
-    def get_paginator(self, name):
-        assert name == "list_objects_v2"
-        return self
-
-    def paginate(self, Bucket, Prefix, Delimiter=None):
-        keys = [k for k in self.objects if k.startswith(Prefix)]
-        if Delimiter:
-            prefixes = sorted({Prefix + k[len(Prefix):].split("/", 1)[0] + "/" for k in keys if "/" in k[len(Prefix):]})
-            yield {"CommonPrefixes": [{"Prefix": p} for p in prefixes],
-                   "Contents": [{"Key": k} for k in keys if "/" not in k[len(Prefix):]]}
-        else:
-            yield {"Contents": [{"Key": k} for k in keys]}
-
-    def download_file(self, bucket, key, target):
-        self.downloads.append(key)
-        with open(target, "wb") as f:
-            f.write(self.objects[key])
+def read_w(path):
+    return open(os.path.join(path, "w.txt")).read()
 
 
 class TestS3:
-    def test_s3_models_are_downloaded_into_the_disk_cache(self, tmp_path, monkeypatch):
-        s3 = FakeS3({"models/m/1/w.txt": b"m1", "models/m/2/w.txt": b"m2", "models/n/w.txt": b"n"})
-        monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda service: s3))
-        cache = ModelCache(ModelsSettings(dir="s3://bucket/models", disk_cache_size=1),
-                           lambda path: open(os.path.join(path, "w.txt")).read(), str(tmp_path / "cache"), str(tmp_path))
+    """S3 through a fake endpoint on loopback (fake_s3.py), as boto3 reaches it: AWS_ENDPOINT_URL_S3."""
+
+    @pytest.fixture
+    def no_credentials(self, tmp_path, monkeypatch):
+        def start(buckets, **options):
+            server = FakeS3Server(buckets, **options).__enter__()
+            servers.append(server)
+            no_aws_credentials(monkeypatch, tmp_path, server.url)
+            return server
+
+        servers = []
+        yield start
+        for server in servers:
+            server.__exit__(None, None, None)
+
+    def test_s3_models_are_downloaded_into_the_disk_cache(self, tmp_path, no_credentials):
+        s3 = no_credentials({"bucket": {"models/m/1/w.txt": b"m1", "models/m/2/w.txt": b"m2", "models/n/w.txt": b"n"}},
+                            page_size=1)
+        cache = ModelCache(ModelsSettings(dir="s3://bucket/models", disk_cache_size=1), read_w, str(tmp_path / "cache"),
+                           str(tmp_path))
         assert cache.model_names() == ["m", "n"]
         assert cache.get_model("m") == "m2"
         assert cache.get_model("n") == "n"
-        assert s3.downloads == ["models/m/2/w.txt", "models/n/w.txt"]
+        assert s3.downloads() == ["bucket/models/m/2/w.txt", "bucket/models/n/w.txt"]
         assert on_disk(str(tmp_path / "cache")) == ["n/1"]
+
+    def test_without_credentials_requests_are_unsigned_and_the_log_says_so_once_per_bucket(
+            self, tmp_path, no_credentials, caplog):
+        caplog.set_level(logging.INFO, logger="cortex_runtime.models")
+        s3 = no_credentials({"public": {"a/w.txt": b"a", "b/w.txt": b"b"}, "other": {"c/w.txt": b"c"}},
+                            refuse_signed=True)
+        paths = (ModelPath("a", "s3://public/a"), ModelPath("b", "s3://public/b/"), ModelPath("c", "s3://other/c"))
+        cache = ModelCache(ModelsSettings(paths=paths), read_w, str(tmp_path / "cache"), str(tmp_path))
+        assert [cache.get_model(name) for name in ("a", "b", "c", "a")] == ["a", "b", "c", "a"]
+        assert s3.signed_requests() == [] and len(s3.downloads()) == 3
+        announced = [r.getMessage() for r in caplog.records if "no AWS credentials found" in r.getMessage()]
+        assert announced == [
+            "no AWS credentials found: reading s3://public anonymously (unsigned requests, as for a public bucket)",
+            "no AWS credentials found: reading s3://other anonymously (unsigned requests, as for a public bucket)",
+        ]
+
+    def test_with_credentials_requests_are_signed(self, tmp_path, no_credentials, monkeypatch, caplog):
+        caplog.set_level(logging.INFO, logger="cortex_runtime.models")
+        s3 = no_credentials({"private": {"m/w.txt": b"m"}}, refuse_unsigned=True)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+        cache = ModelCache(ModelsSettings(path="s3://private/m"), read_w, str(tmp_path / "cache"), str(tmp_path))
+        assert cache.get_model() == "m"
+        assert s3.requests and all(r.signed for r in s3.requests)
+        assert "no AWS credentials found" not in caplog.text
+
+    def test_a_private_bucket_without_credentials_is_a_clear_error(self, tmp_path, no_credentials):
+        no_credentials({"private": {"m/w.txt": b"m"}}, refuse_unsigned=True)
+        cache = ModelCache(ModelsSettings(path="s3://private/m"), read_w, str(tmp_path / "cache"), str(tmp_path))
+        with pytest.raises(PermissionError, match=r"s3://private refused an anonymous request \(AccessDenied\): no AWS "
+                                                  r"credentials were found.*give the API credentials"):
+            cache.get_model()
+
+    def test_an_object_key_leading_out_of_the_model_directory_is_refused(self, tmp_path, no_credentials):
+        no_credentials({"bucket": {"m/w.txt": b"m", "m/../../escape.txt": b"x"}})
+        cache = ModelCache(ModelsSettings(path="s3://bucket/m"), read_w, str(tmp_path / "cache"), str(tmp_path))
+        with pytest.raises(ValueError, match="would land outside the model's directory"):
+            cache.get_model()
+        assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "cache" / "escape.txt").exists()
+
+    @pytest.mark.parametrize("variables, expected", [
+        ({"AWS_ENDPOINT_URL_S3": "http://s3.local", "AWS_ENDPOINT_URL": "http://all.local"}, "http://s3.local"),
+        ({"AWS_ENDPOINT_URL": "http://all.local"}, "http://all.local"),
+        ({"AWS_ENDPOINT_URL_S3": "http://s3.local", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, None),
+        ({}, None),
+    ])
+    def test_the_endpoint_variables_of_the_aws_sdks(self, monkeypatch, variables, expected):
+        for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        assert s3_endpoint_url() == expected
 
     def test_without_boto3_an_s3_model_fails_naming_it(self, tmp_path, monkeypatch):
         monkeypatch.setitem(sys.modules, "boto3", None)  # import boto3 raises ImportError

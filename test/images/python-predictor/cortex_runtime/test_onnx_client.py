@@ -9,6 +9,7 @@ from harness import settings, write_project
 
 from cortex_runtime.config import parse_settings
 from cortex_runtime.errors import PredictorLoadError
+from cortex_runtime.onnx_client import ONNXClient
 from cortex_runtime.predictor import Predictor
 
 
@@ -65,3 +66,16 @@ def test_type_onnx_without_models_is_refused(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", fake_onnxruntime())
     with pytest.raises(PredictorLoadError, match="type onnx needs models"):
         load(tmp_path)
+
+
+def test_predict_takes_a_version_number_or_latest_the_default(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", fake_onnxruntime())
+    project = write_project(tmp_path / "project", SOURCE, {"models/iris/1/model.onnx": "", "models/iris/2/model.onnx": ""})
+    predictor = Predictor(parse_settings(settings(type="onnx", models={"dir": "models"})), str(project),
+                          model_cache_dir=str(tmp_path / "c"))
+    predictor.load()
+    client = ONNXClient(predictor.model_cache)
+    assert client.predict([1.0], "iris") == [("ran", "2", {"x": [1.0]})]
+    assert client.predict([1.0], "iris", "latest") == [("ran", "2", {"x": [1.0]})]
+    assert client.predict([1.0], "iris", "1") == [("ran", "1", {"x": [1.0]})]
+    assert client.get_model("iris", "latest").path.endswith("model.onnx")
