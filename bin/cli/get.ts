@@ -6,12 +6,15 @@ import { ClusterSnapshot, GATEWAY_NAMESPACE, GATEWAY_SERVICE, readSnapshot, Real
 import { KubeApiError, KubeClient, KubeConnectionError } from './kube/client';
 import { KubeconfigError, KubeTarget, loadKubeconfig } from './kube/kubeconfig';
 import {
+  CustomMetricsResult,
+  CustomSeries,
   DEFAULT_PROMETHEUS_SERVICE,
   formatPrometheusService,
   MetricsResult,
   parsePrometheusService,
   PrometheusService,
   readApiMetrics,
+  readCustomMetrics,
 } from './kube/prometheus';
 import { ApiStatusCode } from './kube/status';
 import { Cell, CLEAR_SCREEN, Color, formatFields, formatTable, paint, Spinner, useColor } from './term';
@@ -22,7 +25,8 @@ export const getUsage = `Usage: cortex get [NAME] [options]
 Shows the APIs deployed in the cluster of the kubeconfig's context: status (live, updating, pending,
 error and why), replicas (requested / ready / up to date), endpoint URL and last update. With NAME, one
 API or traffic splitter in detail: its pods and, from the cluster's Prometheus, its request rate,
-p50/p99 latency, 2XX/4XX/5XX responses and requests in flight.
+p50/p99 latency, 2XX/4XX/5XX responses, requests in flight and the predictor's custom metrics
+(metrics_client), added up over its pods.
 
 Options:
   -n, --namespace NS       the namespace of the APIs (default: ${DEFAULT_NAMESPACE})
@@ -201,9 +205,12 @@ async function lookAt(client: KubeClient, options: GetOptions, color: boolean): 
   }
   const api = snapshot.apis.find((a) => a.name === options.name);
   if (api) {
-    const metrics = await readApiMetrics(client, options.prometheus, api.name, options.namespace, options.windowSeconds);
-    if (options.json) return { text: jsonLine(apiJson(api, metrics), options.watch), code: EXIT_OK };
-    return { text: renderApi(api, metrics, now, color), code: EXIT_OK };
+    const [metrics, custom] = await Promise.all([
+      readApiMetrics(client, options.prometheus, api.name, options.namespace, options.windowSeconds),
+      readCustomMetrics(client, options.prometheus, api.name, options.namespace),
+    ]);
+    if (options.json) return { text: jsonLine(apiJson(api, metrics, custom), options.watch), code: EXIT_OK };
+    return { text: renderApi(api, metrics, now, color, custom), code: EXIT_OK };
   }
   const splitter = snapshot.splitters.find((s) => s.name === options.name);
   if (splitter) {
@@ -228,8 +235,10 @@ function listJson(snapshot: ClusterSnapshot): unknown {
   return { namespace: snapshot.namespace, gateway: snapshot.gatewayAddress ?? null, apis: snapshot.apis, trafficSplitters: snapshot.splitters };
 }
 
-function apiJson(api: RealtimeApiSummary, metrics: MetricsResult): unknown {
-  return 'metrics' in metrics ? { ...api, metrics: metrics.metrics } : { ...api, metrics: null, metricsUnavailable: metrics.unavailable };
+function apiJson(api: RealtimeApiSummary, metrics: MetricsResult, custom: CustomMetricsResult): unknown {
+  const standard = 'metrics' in metrics ? { metrics: metrics.metrics } : { metrics: null, metricsUnavailable: metrics.unavailable };
+  const own = 'series' in custom ? { customMetrics: custom.series } : { customMetrics: null, customMetricsUnavailable: custom.unavailable };
+  return { ...api, ...standard, ...own };
 }
 
 const STATUS_COLOR: Record<ApiStatusCode, Color> = { live: 'green', updating: 'yellow', pending: 'yellow', error: 'red' };
@@ -294,8 +303,8 @@ function targetsText(splitter: TrafficSplitterSummary): string {
   return splitter.apis.map((t) => (t.shadow ? `${t.name}:${t.weight} (shadow)` : `${t.name}:${t.weight}`)).join(' ');
 }
 
-/** `cortex get API`: the API's fields, its metrics (or why there are none), its pods. */
-export function renderApi(api: RealtimeApiSummary, metrics: MetricsResult, now: number, color: boolean): string {
+/** `cortex get API`: the API's fields, its metrics (or why there are none), its custom metrics when it has some, its pods. */
+export function renderApi(api: RealtimeApiSummary, metrics: MetricsResult, now: number, color: boolean, custom?: CustomMetricsResult): string {
   const fields: [string, Cell][] = [['status', statusCell(api.status)]];
   if (api.reason) fields.push(['reason', api.reason]);
   fields.push(
@@ -321,10 +330,12 @@ export function renderApi(api: RealtimeApiSummary, metrics: MetricsResult, now: 
       ],
       false,
     );
+    if (custom !== undefined && 'unavailable' in custom) text += `custom metrics: unavailable — ${custom.unavailable}\n`;
   } else {
     text += `metrics: unavailable — ${metrics.unavailable}\n`;
   }
   text += '\n';
+  if (custom !== undefined && 'series' in custom && custom.series.length > 0) text += renderCustomMetrics(custom.series, color) + '\n';
   if (api.pods.length === 0) return text + 'no pods\n';
   text += formatTable(
     ['POD', 'STATUS', 'READY', 'RESTARTS', 'AGE', 'NODE'],
@@ -333,6 +344,37 @@ export function renderApi(api: RealtimeApiSummary, metrics: MetricsResult, now: 
   );
   const problems = api.pods.filter((p) => p.problem).map((p) => `${p.name}: ${p.problem}\n`);
   return problems.length > 0 ? `${text}\n${problems.join('')}` : text;
+}
+
+/** Custom series shown in the text view; `--json` has them all. */
+export const MAX_CUSTOM_ROWS = 30;
+
+/** The predictor's custom metrics now, one row per name and tags, added up over the pods. */
+export function renderCustomMetrics(series: readonly CustomSeries[], color: boolean): string {
+  const rows = series.slice(0, MAX_CUSTOM_ROWS).map((s): Cell[] => {
+    const tags = Object.entries(s.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',');
+    return [tags ? `${s.name}{${tags}}` : s.name, s.type, String(s.pods), customValueText(s)];
+  });
+  let text = formatTable(['CUSTOM METRIC (NOW)', 'TYPE', 'PODS', 'VALUE'], rows, color);
+  if (series.length > MAX_CUSTOM_ROWS) text += `... and ${series.length - MAX_CUSTOM_ROWS} more (--json lists them all)\n`;
+  return text;
+}
+
+/** A counter's total; a histogram's observations and mean; a gauge's value, or its range over the pods. */
+export function customValueText(s: CustomSeries): string {
+  if (s.type === 'histogram') {
+    const count = s.count ?? 0;
+    return count > 0 ? `${formatNumber(count)} observations, mean ${formatNumber((s.sum ?? 0) / count)}` : '0 observations';
+  }
+  if (s.type === 'counter') return formatNumber(s.total ?? 0);
+  const min = s.min ?? 0;
+  const max = s.max ?? 0;
+  return min === max ? formatNumber(min) : `${formatNumber(min)} to ${formatNumber(max)} (sum ${formatNumber(s.sum ?? 0)})`;
+}
+
+/** Six significant digits at most: `0.333333`, `1523`, `1.5e+21`. */
+export function formatNumber(n: number): string {
+  return String(Number(n.toPrecision(6)));
 }
 
 /** `cortex get SPLITTER`: its fields and its targets' states. */

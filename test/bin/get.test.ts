@@ -10,6 +10,7 @@ import {
   gatewayService,
   LB_HOSTNAME,
   pod,
+  PROMETHEUS_METADATA_PATH,
   PROMETHEUS_QUERY_PATH,
   serveCluster,
   servePrometheus,
@@ -296,7 +297,111 @@ describe('cortex get API: the detailed view', () => {
     const { out } = await get('iris', '--prometheus', 'monitoring/kube-prometheus:web');
 
     expect(out).toContain('request rate:  0/s');
-    expect(kube.requestsTo(other)).toHaveLength(5);
+    // the five figures and the custom metrics
+    expect(kube.requestsTo(other)).toHaveLength(6);
+  });
+
+  /** A sample as Prometheus returns it for a pod of iris: the scrape's labels, the runtime's api_name, the tags. */
+  const scraped = (name: string, pod: string, value: number | string, tags: Record<string, string> = {}) => ({
+    metric: {
+      __name__: name,
+      namespace: 'cortex',
+      pod: `iris-7d9f8c6b5-${pod}`,
+      instance: `10.0.1.${pod.length}:15000`,
+      job: 'kubernetes-pods',
+      cortex_dev_api_name: 'iris',
+      cortex_dev_api_kind: 'RealtimeAPI',
+      app_kubernetes_io_managed_by: 'cortex-cdk',
+      pod_template_hash: '7d9f8c6b5',
+      api_name: 'iris',
+      ...tags,
+    },
+    value,
+  });
+  const customSamples = [
+    scraped('my_counter', 'x2x4z', 12, { model: 'v1' }),
+    scraped('my_counter', 'q8k9m', 30, { model: 'v1' }),
+    scraped('my_counter', 'q8k9m', 1, { model: 'v2' }),
+    scraped('my_gauge', 'x2x4z', 40, { model: 'v1' }),
+    scraped('my_gauge', 'q8k9m', 42, { model: 'v1' }),
+    scraped('loaded_models', 'x2x4z', 3),
+    scraped('loaded_models', 'q8k9m', 3),
+    scraped('my_histogram_bucket', 'x2x4z', 2, { model: 'v1', le: '0.5' }),
+    scraped('my_histogram_bucket', 'x2x4z', 3, { model: 'v1', le: '+Inf' }),
+    scraped('my_histogram_sum', 'x2x4z', 1.5, { model: 'v1' }),
+    scraped('my_histogram_count', 'x2x4z', 3, { model: 'v1' }),
+    scraped('my_histogram_sum', 'q8k9m', 4.5, { model: 'v1' }),
+    scraped('my_histogram_count', 'q8k9m', 1, { model: 'v1' }),
+  ];
+  const metadata = (types: Record<string, string>) => ({
+    body: {
+      status: 'success',
+      data: Object.entries(types).map(([metric, type]) => ({
+        target: { instance: '10.0.1.5:15000', job: 'kubernetes-pods', namespace: 'cortex', pod: 'iris-7d9f8c6b5-x2x4z', cortex_dev_api_name: 'iris' },
+        metric,
+        type,
+        help: 'Custom metric.',
+        unit: '',
+      })),
+    },
+  });
+
+  test("the predictor's custom metrics (metrics_client), added up over the pods, typed by Prometheus' metadata", async () => {
+    // GIVEN two pods reporting custom metrics, and their types in the targets' metadata
+    cluster();
+    servePrometheus(kube, { byCode: { '200': 2 }, p50: 0.01, p99: 0.02, inFlight: 1, queued: 0, custom: customSamples });
+    kube.on('GET', PROMETHEUS_METADATA_PATH, metadata({ my_counter: 'counter', my_gauge: 'gauge', my_histogram: 'histogram', cortex_requests_total: 'counter' }));
+
+    // WHEN
+    const { code, out } = await get('iris');
+
+    // THEN a table between the metrics and the pods, the pods' and the runtime's labels set aside
+    expect(code).toBe(0);
+    const [, metrics, custom, pods] = out.split('\n\n');
+    expect(metrics).toContain('  in flight:     1 (0 queued)');
+    expect(custom.split('\n')[0].split(/\s{2,}/)).toEqual(['CUSTOM METRIC (NOW)', 'TYPE', 'PODS', 'VALUE']);
+    expect(row(custom, 'loaded_models')).toEqual(['loaded_models', 'unknown', '2', '3']);
+    expect(row(custom, 'my_counter{model="v1"}')).toEqual(['my_counter{model="v1"}', 'counter', '2', '42']);
+    expect(row(custom, 'my_counter{model="v2"}')).toEqual(['my_counter{model="v2"}', 'counter', '1', '1']);
+    expect(row(custom, 'my_gauge{model="v1"}')).toEqual(['my_gauge{model="v1"}', 'gauge', '2', '40 to 42 (sum 82)']);
+    expect(row(custom, 'my_histogram{model="v1"}')).toEqual(['my_histogram{model="v1"}', 'histogram', '2', '4 observations, mean 1.5']);
+    expect(custom.split('\n').filter((l) => l !== '')).toHaveLength(6);
+    expect(pods.split('\n')[0]).toMatch(/^POD\s/);
+    // one instant query for every series of the API's pods but the platform's, and the metadata of its targets
+    const queries = kube.requestsTo(PROMETHEUS_QUERY_PATH).map((r) => r.query.get('query'));
+    expect(queries).toContain('{namespace="cortex",cortex_dev_api_name="iris",__name__!~"cortex_.+|istio_.+|process_.+|nodejs_.+|scrape_.+|up"}');
+    expect(kube.requestsTo(PROMETHEUS_METADATA_PATH)[0].query.get('match_target')).toBe('{namespace="cortex",cortex_dev_api_name="iris"}');
+  });
+
+  test('--json lists the custom series; no metadata: types unknown, histograms still recognized', async () => {
+    cluster();
+    servePrometheus(kube, { byCode: {}, inFlight: 0, queued: 0, custom: customSamples });
+
+    const { out } = await get('iris', '--json');
+
+    const { customMetrics } = JSON.parse(out);
+    expect(customMetrics).toContainEqual({ name: 'my_counter', labels: { model: 'v1' }, type: 'unknown', pods: 2, min: 12, max: 30, sum: 42 });
+    expect(customMetrics).toContainEqual({ name: 'my_histogram', labels: { model: 'v1' }, type: 'histogram', pods: 2, count: 4, sum: 6 });
+    expect(customMetrics).toHaveLength(5);
+  });
+
+  test('an API without custom metrics shows no table; a failing custom query says why and keeps the other figures', async () => {
+    cluster();
+    servePrometheus(kube, { byCode: { '200': 2 }, p50: 0.01, p99: 0.02, inFlight: 1, queued: 0 });
+    const none = (await get('iris')).out;
+    expect(none).not.toContain('CUSTOM METRIC');
+    expect(none.split('\n\n')).toHaveLength(3);
+
+    kube.on('GET', PROMETHEUS_QUERY_PATH, (req) =>
+      (req.query.get('query') ?? '').startsWith('{')
+        ? { status: 422, body: { status: 'error', errorType: 'execution', error: 'query processing would load too many samples into memory' } }
+        : { body: { status: 'success', data: { resultType: 'vector', result: [] } } },
+    );
+    const { code, out } = await get('iris');
+    expect(code).toBe(0);
+    expect(out).toContain(
+      '  in flight:     0 (0 queued)\ncustom metrics: unavailable — Prometheus (prometheus/prometheus-server:80) answered 422: query processing would load too many samples into memory\n',
+    );
   });
 
   test('a traffic splitter in detail: its targets and their states', async () => {

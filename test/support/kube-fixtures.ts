@@ -168,7 +168,11 @@ export interface FakeMetrics {
   readonly p99?: number;
   readonly inFlight: number;
   readonly queued: number;
+  /** The samples of the API's custom metrics query (`metrics_client`), with their labels and `__name__`. */
+  readonly custom?: { metric: Record<string, string>; value: number | string }[];
 }
+
+export const PROMETHEUS_METADATA_PATH = PROMETHEUS_QUERY_PATH.replace(/\/query$/, '/targets/metadata');
 
 /** Answers the queries `cortex get API` sends to Prometheus through the service proxy. */
 export function servePrometheus(server: FakeHttpServer, metrics: FakeMetrics): void {
@@ -182,6 +186,7 @@ export function servePrometheus(server: FakeHttpServer, metrics: FakeMetrics): v
     if (query.startsWith('histogram_quantile(0.99,')) return vector([{ metric: {}, value: metrics.p99 ?? 'NaN' }]);
     if (query.startsWith('sum(cortex_in_flight_requests')) return vector([{ metric: {}, value: metrics.inFlight }]);
     if (query.startsWith('sum(cortex_queue_length')) return vector([{ metric: {}, value: metrics.queued }]);
+    if (query.startsWith('{namespace=')) return vector(metrics.custom ?? []);
     return { status: 400, body: { status: 'error', errorType: 'bad_data', error: `unexpected query ${query}` } };
   });
 }

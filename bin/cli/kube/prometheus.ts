@@ -151,3 +151,156 @@ function numberOf(value: [number, string] | undefined): number | undefined {
   const n = Number(value[1]);
   return Number.isFinite(n) ? n : undefined;
 }
+
+/**
+ * Names the runtime refuses for custom metrics (images/python-predictor/cortex_runtime/custom_metrics.py,
+ * `RESERVED_PREFIXES`, `RESERVED_NAMES`): the platform's own series, which custom metrics never are.
+ */
+const PLATFORM_SERIES = 'cortex_.+|istio_.+|process_.+|nodejs_.+|scrape_.+|up';
+
+/** Labels of the scrape (the pod's labels, the target) and of the runtime: not a custom metric's tags. */
+const SCRAPE_LABELS = new Set(['__name__', NAMESPACE_METRIC_LABEL, 'pod', 'instance', 'job', 'node', 'pod_template_hash', 'api_name']);
+const SCRAPE_LABEL_PREFIXES = ['cortex_dev_', 'app_kubernetes_io_'];
+
+/** One custom metric series (a name and one set of tag values), over the API's pods. */
+export interface CustomSeries {
+  readonly name: string;
+  /** The predictor's tags. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** From Prometheus' metadata of the API's targets; `unknown` when it has none. */
+  readonly type: 'counter' | 'gauge' | 'histogram' | 'unknown';
+  /** How many pods report the series. */
+  readonly pods: number;
+  /** Counters: the total over the pods. */
+  readonly total?: number;
+  /** Gauges (and unknown types): the lowest and highest value over the pods, and their sum. */
+  readonly min?: number;
+  readonly max?: number;
+  readonly sum?: number;
+  /** Histograms: observations and their sum, over the pods. */
+  readonly count?: number;
+}
+
+/** Custom metrics, or why there are none. */
+export type CustomMetricsResult = { readonly series: readonly CustomSeries[] } | { readonly unavailable: string };
+
+/** The PromQL of an API's custom metrics (`metrics_client` in a predictor): every series of its pods but the platform's. */
+export function customMetricsQuery(apiName: string, namespace: string): string {
+  return `{${NAMESPACE_METRIC_LABEL}="${namespace}",${API_NAME_METRIC_LABEL}="${apiName}",__name__!~"${PLATFORM_SERIES}"}`;
+}
+
+interface MetadataAnswer {
+  readonly status?: string;
+  readonly data?: readonly { readonly target?: Record<string, string>; readonly metric?: string; readonly type?: string }[];
+}
+
+/**
+ * Reads an API's custom metrics as they are now (an instant query), added up over its pods, typed by
+ * Prometheus' target metadata. Never throws: says why instead.
+ */
+export async function readCustomMetrics(
+  client: KubeClient,
+  prometheus: PrometheusService,
+  apiName: string,
+  namespace: string,
+  timeoutMs = 10_000,
+): Promise<CustomMetricsResult> {
+  const base = `/api/v1/namespaces/${prometheus.namespace}/services/${prometheus.service}:${prometheus.port}/proxy/api/v1`;
+  const where = `Prometheus (${formatPrometheusService(prometheus)})`;
+  const selector = `{${NAMESPACE_METRIC_LABEL}="${namespace}",${API_NAME_METRIC_LABEL}="${apiName}"}`;
+  let samples: readonly { readonly metric?: Record<string, string>; readonly value?: [number, string] }[];
+  const types = new Map<string, string>();
+  const targetLabels = new Set<string>();
+  try {
+    const [response, metadata] = await Promise.all([
+      client.request(`${base}/query`, { query: customMetricsQuery(apiName, namespace) }, timeoutMs),
+      client.request(`${base}/targets/metadata`, { match_target: selector }, timeoutMs).catch(() => undefined),
+    ]);
+    let answer: QueryAnswer | undefined;
+    try {
+      answer = JSON.parse(response.body);
+    } catch {
+      answer = undefined;
+    }
+    if (response.status !== 200 || answer?.status !== 'success') {
+      const message = (answer as { message?: string } | undefined)?.message ?? answer?.error ?? response.body.trim().slice(0, 200);
+      return { unavailable: `${where} answered ${response.status}${message ? `: ${message}` : ''}` };
+    }
+    samples = answer.data?.result ?? [];
+    // Without metadata (an older Prometheus, a failure) the series are shown untyped, histograms still recognized.
+    try {
+      const meta: MetadataAnswer = metadata?.status === 200 ? JSON.parse(metadata.body) : {};
+      for (const entry of meta.status === 'success' ? (meta.data ?? []) : []) {
+        if (entry.metric && entry.type) types.set(entry.metric, entry.type);
+        for (const label of Object.keys(entry.target ?? {})) targetLabels.add(label);
+      }
+    } catch {
+      types.clear();
+    }
+  } catch (e) {
+    if (e instanceof KubeConnectionError) return { unavailable: `${where} could not be reached: ${e.message}` };
+    return { unavailable: `${where}: ${(e as Error).message}` };
+  }
+  return { series: aggregateCustomSeries(samples, types, targetLabels) };
+}
+
+interface SeriesAccumulator {
+  name: string;
+  labels: Record<string, string>;
+  type: CustomSeries['type'];
+  pods: Set<string>;
+  values: number[];
+  sum: number;
+  count: number;
+}
+
+/** Groups the samples by name and tags (the pod's labels set aside), then adds up each group by its type. */
+export function aggregateCustomSeries(
+  samples: readonly { readonly metric?: Record<string, string>; readonly value?: [number, string] }[],
+  types: ReadonlyMap<string, string>,
+  targetLabels: ReadonlySet<string> = new Set(),
+): CustomSeries[] {
+  const isScrapeLabel = (label: string) => SCRAPE_LABELS.has(label) || targetLabels.has(label) || SCRAPE_LABEL_PREFIXES.some((p) => label.startsWith(p));
+  const histograms = new Set<string>();
+  for (const [name, type] of types) if (type === 'histogram') histograms.add(name);
+  for (const sample of samples) {
+    const name = sample.metric?.__name__ ?? '';
+    if (name.endsWith('_bucket') && sample.metric?.le !== undefined) histograms.add(name.slice(0, -'_bucket'.length));
+  }
+  const groups = new Map<string, SeriesAccumulator>();
+  for (const sample of samples) {
+    const metric = sample.metric ?? {};
+    const sampleName = metric.__name__;
+    const value = Number(sample.value?.[1]);
+    if (sampleName === undefined || !Number.isFinite(value) || metric.le !== undefined) continue;
+    const histogramPart = /^(.+)_(sum|count)$/.exec(sampleName);
+    const histogram = histogramPart !== null && histograms.has(histogramPart[1]);
+    const name = histogram ? histogramPart[1] : sampleName;
+    const labels: Record<string, string> = {};
+    for (const [label, text] of Object.entries(metric)) if (!isScrapeLabel(label)) labels[label] = text;
+    const key = `${name}{${Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+    let group = groups.get(key);
+    if (!group) {
+      const declared = types.get(name);
+      const type = histogram ? 'histogram' : declared === 'counter' || declared === 'gauge' ? declared : 'unknown';
+      group = { name, labels, type, pods: new Set(), values: [], sum: 0, count: 0 };
+      groups.set(key, group);
+    }
+    group.pods.add(metric.pod ?? metric.instance ?? '');
+    if (histogram) {
+      if (histogramPart[2] === 'sum') group.sum += value;
+      else group.count += value;
+    } else {
+      group.values.push(value);
+    }
+  }
+  return [...groups.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, g]): CustomSeries => {
+      const base = { name: g.name, labels: g.labels, type: g.type, pods: g.pods.size };
+      if (g.type === 'histogram') return { ...base, count: g.count, sum: g.sum };
+      const sum = g.values.reduce((a, b) => a + b, 0);
+      if (g.type === 'counter') return { ...base, total: sum };
+      return { ...base, min: Math.min(...g.values), max: Math.max(...g.values), sum };
+    });
+}

@@ -1,6 +1,15 @@
 import * as autoscaling from '../../../constructs/autoscaling';
 import { KubeClient } from '../../../bin/cli/kube/client';
-import { DEFAULT_PROMETHEUS_SERVICE, metricQueries, parsePrometheusService, readApiMetrics } from '../../../bin/cli/kube/prometheus';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  aggregateCustomSeries,
+  customMetricsQuery,
+  DEFAULT_PROMETHEUS_SERVICE,
+  metricQueries,
+  parsePrometheusService,
+  readApiMetrics,
+} from '../../../bin/cli/kube/prometheus';
 import { API_NAME_METRIC_LABEL, DEFAULT_PROMETHEUS_URL, IN_FLIGHT_METRIC, NAMESPACE_METRIC_LABEL } from '../../../constructs/names';
 import { FakeHttpServer } from '../../support/fake-http';
 import { PROMETHEUS_QUERY_PATH } from '../../support/kube-fixtures';
@@ -70,5 +79,28 @@ describe('readApiMetrics', () => {
     expect(result).toEqual({
       metrics: { windowSeconds: 60, requestsPerSecond: 2.5, responsesPerSecond: { '2XX': 2, '3XX': 0.5, '4XX': 0, '5XX': 0 }, p50Seconds: undefined, p99Seconds: undefined, inFlight: 0, queued: 0 },
     });
+  });
+});
+
+describe('custom metrics', () => {
+  test("the query leaves out exactly the names the runtime refuses for custom metrics", () => {
+    const runtime = fs.readFileSync(path.join(__dirname, '../../../images/python-predictor/cortex_runtime/custom_metrics.py'), 'utf8');
+    const tuple = (name: string) => [...(new RegExp(`^${name} = \\(([^)]*)\\)`, 'm').exec(runtime)?.[1] ?? '').matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+    const excluded = [...tuple('RESERVED_PREFIXES').map((p) => `${p}.+`), ...tuple('RESERVED_NAMES')];
+    expect(excluded.length).toBeGreaterThan(4);
+    expect(customMetricsQuery('iris', 'cortex')).toBe(`{namespace="cortex",cortex_dev_api_name="iris",__name__!~"${excluded.join('|')}"}`);
+  });
+
+  test('samples without a usable value are skipped; a target label of the metadata is not a tag', () => {
+    const series = aggregateCustomSeries(
+      [
+        { metric: { __name__: 'g', pod: 'a', team: 'ml', model: 'v1' }, value: [0, '2'] },
+        { metric: { __name__: 'g', pod: 'b', team: 'ml', model: 'v1' }, value: [0, 'NaN'] },
+        { metric: { pod: 'c' }, value: [0, '1'] },
+      ],
+      new Map([['g', 'gauge']]),
+      new Set(['team']),
+    );
+    expect(series).toEqual([{ name: 'g', labels: { model: 'v1' }, type: 'gauge', pods: 1, min: 2, max: 2, sum: 2 }]);
   });
 });
