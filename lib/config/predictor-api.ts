@@ -99,7 +99,9 @@ export function readPredictorApi(
 
 /**
  * The pod of an API served by the Python runtime (the predictor form, and `kind: api`): one container,
- * `api`, listening on 8080 and ready once `GET /healthz` answers (the user's init has returned).
+ * `api`, serving on 8080 and ready once the runtime's `GET /healthz` answers (the user's init has returned).
+ * The runtime listens on 127.0.0.1, so the chart asks that through the proxy's admin port
+ * (`runtimeReadinessProbe` in constructs/pod-template.ts); the probe's timings here are what it keeps.
  */
 export function runtimePod(
   predictor: PredictorSpec,
