@@ -1,7 +1,7 @@
 """Multi-model serving: models fetched and loaded on demand, kept in two LRU caches.
 
 The models are named by the settings' ``models`` (Cortex's ``multi_model_reloading`` for type python,
-``models`` for onnx): one ``path`` (the model ``get_model()`` returns without a name), ``paths``
+``models`` for onnx): one ``path`` (the model ``get_model()`` returns, whatever name it is given), ``paths``
 (named), or a ``dir`` whose sub-directories are the models. Each model's directory holds either its
 files (one version, ``1``) or integer-named version directories. A version is asked for by its number
 or as ``"latest"`` (Cortex's name and default: the highest version number; ``"highest"`` is accepted too).
@@ -17,7 +17,7 @@ models in memory anyway, and separate directories need no cross-process locking.
 
 S3 is read with boto3's usual credentials; when there are none, the requests go unsigned (anonymous), as
 Cortex did, which is what public model buckets need. ``AWS_ENDPOINT_URL_S3`` (or ``AWS_ENDPOINT_URL``)
-points S3 elsewhere (MinIO, a test's fake), with boto3 versions older than those that read it themselves.
+points S3 elsewhere (MinIO, a test's fake), also with boto3 releases too old to read it themselves.
 """
 
 import logging
@@ -298,10 +298,11 @@ class ModelCache:
 
     def resolve(self, model_name: Optional[str], model_version: Any = LATEST) -> ModelKey:
         paths = self.model_paths()
-        if model_name is None or model_name == "":
-            if DEFAULT_MODEL_NAME in paths:
-                model_name = DEFAULT_MODEL_NAME
-            elif len(paths) == 1:
+        if self.settings.path is not None:
+            # models.path: one model, whatever name the predictor gives (Cortex ignored it too)
+            model_name = DEFAULT_MODEL_NAME
+        elif model_name is None or model_name == "":
+            if len(paths) == 1:
                 model_name = next(iter(paths))
             else:
                 raise UserError(f"a model name is required (?model=NAME), one of: {', '.join(sorted(paths))}")

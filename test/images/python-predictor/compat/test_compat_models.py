@@ -131,6 +131,14 @@ class TestLatest:
     def test_get_model_with_latest_on_a_model_without_versions(self, server):
         assert server.post({}, params={"model": "unversioned", "version": "latest"}).json() == {"weights": "unversioned"}
 
+    def test_a_single_model_path_takes_any_model_name(self, serve):
+        # models.md's get_model(query_params["model"]) on an API with one model (models.path): Cortex ignored the name
+        source = (PREDICTORS / "models-versions" / "predictor.py").read_text()
+        single = serve(source, settings(models={"path": "models/iris"}), files=VERSIONED_FILES, project_name="single")
+        response = single.post({}, params={"model": "mpg-estimator"})
+        assert response.status_code == 200, response.text
+        assert response.json() == {"weights": "iris 10"}
+
     def test_a_version_neither_a_number_nor_latest_is_refused_naming_both(self, server):
         response = server.post({}, params={"model": "iris", "version": "newest"})
         assert response.status_code == 400

@@ -148,6 +148,7 @@ class TestNamesAndVersions:
                       files=MODEL_FILES, project_name="named")
         assert named.post({}, params={"model": "second"}).text == "c"
         single = serve(SOURCE, settings(models={"path": "models/a"}), files=MODEL_FILES, project_name="single")
+        assert single.post({}, params={"model": "any-name"}).status_code == 200  # one model: the name is ignored
         assert single.post({}).text == "a2"
 
 
