@@ -87,7 +87,13 @@ def to_response(prediction: Any) -> Response:
     if isinstance(prediction, (bytes, bytearray, memoryview)):
         return Response(bytes(prediction), media_type="application/octet-stream")
     if isinstance(prediction, str):
-        return Response(prediction.encode("utf-8"), media_type="text/plain")  # Starlette adds "; charset=utf-8"
+        try:
+            text = prediction.encode("utf-8")
+        except UnicodeEncodeError as e:  # a lone surrogate ("\ud800"): no UTF-8 for it
+            raise UnserializablePredictionError(
+                f"predict returned a str that cannot be sent as UTF-8 text ({e}); return valid text, or bytes"
+            ) from e
+        return Response(text, media_type="text/plain")  # Starlette adds "; charset=utf-8"
     try:
         body = json.dumps(prediction, default=_json_default, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError) as e:
@@ -95,7 +101,11 @@ def to_response(prediction: Any) -> Response:
             f"predict returned a {type(prediction).__name__} that cannot be sent as JSON ({e}); return a dict, "
             "list, str, number, bytes or a starlette Response"
         ) from e
-    return Response(body.encode("utf-8"), media_type="application/json")
+    try:
+        encoded = body.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in a string: escaped (\ud800), as Cortex's json.dumps wrote it
+        encoded = json.dumps(prediction, default=_json_default, separators=(",", ":")).encode("ascii")
+    return Response(encoded, media_type="application/json")
 
 
 def request_id_of(headers: Any) -> str:

@@ -39,6 +39,10 @@ ECHO = """
                 return {"x-custom": headers.get("x-custom"), "params": query_params}
             if kind == "nan":
                 return {"score": float("nan")}
+            if kind == "surrogate-str":
+                return "\\ud800"
+            if kind == "surrogate-json":
+                return {"text": "a\\ud800"}
             if kind == "set":
                 return {1, 2}
             raise AssertionError(kind)
@@ -80,6 +84,15 @@ class TestResponses:
     def test_nan_is_written_as_pythons_json_writes_it_as_cortex_did(self, serve):
         response = serve(ECHO).post({}, params={"return": "nan"})
         assert (response.status_code, response.text) == (200, '{"score":NaN}')
+
+    def test_a_lone_surrogate_is_escaped_in_json_and_refused_in_text(self, serve, caplog):
+        server = serve(ECHO)
+        response = server.post({}, params={"return": "surrogate-json"})
+        assert (response.status_code, response.content) == (200, b'{"text":"a\\ud800"}')
+        with caplog.at_level(logging.ERROR, logger="cortex_runtime"):
+            response = server.post({}, params={"return": "surrogate-str"})
+        assert (response.status_code, response.text) == (500, "internal server error")
+        assert any("predict returned a str that cannot be sent as UTF-8 text" in r.getMessage() for r in caplog.records)
 
     def test_numpy_values_become_json(self, serve):
         server = serve(ECHO)
