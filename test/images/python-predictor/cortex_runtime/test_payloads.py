@@ -1,4 +1,5 @@
-"""payloads.py: the pieces that need no server (the server's behaviour is in test_hostile_requests.py): option parsing, and the payload by media type."""
+"""payloads.py: the pieces that need no server (the server's behaviour is in test_hostile_requests.py): option
+parsing, and the payload by media type."""
 
 import pytest
 
