@@ -49,6 +49,15 @@ export interface ProxyConfig {
    * headers are passed on; from any other peer they are replaced with what the proxy sees.
    */
   readonly forwardedAllowIps: readonly string[];
+  /**
+   * A file of SHA-256 hashes of API keys (`api-keys.ts`): requests on the request port without one of the keys
+   * get 401. `undefined`: no keys asked for.
+   */
+  readonly apiKeysFile: string | undefined;
+  /** How often the keys file is read again (a change takes effect without a restart). */
+  readonly apiKeysIntervalMs: number;
+  /** The API's name: the realm of the 401's `WWW-Authenticate`. */
+  readonly apiName: string;
 }
 
 /** Bad flags or environment variables: `main` prints the message and exits 2. */
@@ -59,13 +68,13 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'port' | 'integer' | 'duration' | 'size' | 'host' | 'addresses';
+type Kind = 'port' | 'integer' | 'duration' | 'size' | 'host' | 'addresses' | 'file' | 'name';
 
 interface Setting {
   readonly flag: string;
   readonly key: keyof ProxyConfig;
   readonly kind: Kind;
-  /** The default, as it would be written on the command line; `undefined` for the bind host only. */
+  /** The default, as it would be written on the command line; `undefined`: none (the bind host, the keys file). */
   readonly default: string | undefined;
   readonly min?: number;
   readonly max?: number;
@@ -96,6 +105,9 @@ const SETTINGS: readonly Setting[] = [
   { flag: 'body-idle-timeout', key: 'bodyIdleTimeoutMs', kind: 'duration', default: '60s', help: 'longest silence while a request or response body streams' },
   { flag: 'lingering-time', key: 'lingeringTimeMs', kind: 'duration', default: '30s', help: 'after an answer that closes the connection, longest read-and-discard' },
   { flag: 'forwarded-allow-ips', key: 'forwardedAllowIps', kind: 'addresses', default: '127.0.0.1,::1', help: 'peers trusted with X-Forwarded-Proto/-Host (IPs, CIDRs, * or none)' },
+  { flag: 'api-keys-file', key: 'apiKeysFile', kind: 'file', default: undefined, help: 'SHA-256 hashes of the API keys, one a line (default: no keys asked for)' },
+  { flag: 'api-keys-interval', key: 'apiKeysIntervalMs', kind: 'duration', default: '2s', help: 'how often the keys file is read again' },
+  { flag: 'api-name', key: 'apiName', kind: 'name', default: 'api', help: "the API's name, the realm of a 401's WWW-Authenticate" },
 ];
 
 /** The environment variable of a flag: `--max-concurrency` → `CORTEX_PROXY_MAX_CONCURRENCY`. */
@@ -154,6 +166,13 @@ function parseValue(setting: Setting, text: string, origin: string): number | st
       if (!entries.every(isAddressRange)) bad('a comma-separated list of IP addresses or CIDR ranges (10.0.0.0/8, ::1), * for any, or none');
       return entries;
     }
+    case 'file':
+      if (text.trim() === '' || text.includes('\0')) bad('a path to a file');
+      return text;
+    case 'name':
+      // It goes into a quoted-string of WWW-Authenticate: nothing to escape.
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(text)) bad('a name of letters, digits, ".", "_" and "-", such as the API\'s name');
+      return text;
     case 'size': {
       const match = /^\s*(\d+)\s*(k|K|M|G|Ki|Mi|Gi)?\s*$/.exec(text);
       const bytes = match === null ? NaN : Number(match[1]) * SIZE_UNITS[match[2] ?? ''];

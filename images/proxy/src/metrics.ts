@@ -26,6 +26,8 @@ export interface GaugeSnapshot {
   readonly maxConcurrency: number;
   readonly maxQueueLength: number;
   readonly draining: boolean;
+  /** With `--api-keys-file`: the key hashes loaded, and the re-reads of the file that failed. */
+  readonly apiKeys?: { readonly loaded: number; readonly reloadFailures: number };
 }
 
 /** Status codes are three digits (Node accepts 100 to 999). */
@@ -72,6 +74,12 @@ export class Metrics {
     gauge('cortex_max_concurrency', "The limit on requests inside the user's server.", gauges.maxConcurrency);
     gauge('cortex_max_queue_length', 'The limit on waiting requests.', gauges.maxQueueLength);
     gauge('cortex_draining', '1 once the proxy got SIGTERM and drains.', gauges.draining ? 1 : 0);
+    if (gauges.apiKeys !== undefined) {
+      gauge('cortex_api_keys', 'API key hashes loaded from --api-keys-file.', gauges.apiKeys.loaded);
+      lines.push('# HELP cortex_api_keys_reload_failures_total Re-reads of --api-keys-file that failed (the keys read before stay).');
+      lines.push('# TYPE cortex_api_keys_reload_failures_total counter');
+      lines.push(`cortex_api_keys_reload_failures_total ${gauges.apiKeys.reloadFailures}`);
+    }
 
     lines.push('# HELP cortex_requests_total Requests answered, by status code (499: the client left first).');
     lines.push('# TYPE cortex_requests_total counter');

@@ -3,7 +3,8 @@
  * over a keep-alive pool (`upstream.ts`), with the proxy's own answers as small JSON bodies: 503 queue
  * full or queue timeout, 503 user server refusing connections, 502 user server failing mid-exchange,
  * 504 user server too slow to start its response (or to read the request body), 408 client too slow to
- * send its body, 413 body too large, 431 too many headers, 501 a transfer coding other than chunked.
+ * send its body, 413 body too large, 431 too many headers, 501 a transfer coding other than chunked, 401 no
+ * valid API key (with `--api-keys-file`; before admission: a request without a key never takes a slot).
  *
  * Every request is admitted the same way, kubelet probes included (they belong on the admin port).
  *
@@ -16,6 +17,7 @@ import type * as http from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { ApiKeys, Credential, credentialOf } from './api-keys';
 import { Breaker, BreakerWaiter } from './breaker';
 import { lingerAfterResponse } from './linger';
 import { Log } from './log';
@@ -37,6 +39,10 @@ export interface ProxyHandlerOptions {
   readonly breaker: Breaker;
   readonly metrics: Metrics;
   readonly log: Log;
+  /** The keys a request must carry one of; `undefined`: none asked for. */
+  readonly apiKeys?: ApiKeys;
+  /** The realm of a 401's `WWW-Authenticate`. @default "api" */
+  readonly apiName?: string;
 }
 
 /**
@@ -76,6 +82,11 @@ interface Answers {
   readonly badFraming: Buffer;
   readonly duplicateHost: Buffer;
   readonly missingHost: Buffer;
+  readonly missingKey: Buffer;
+  readonly invalidKey: Buffer;
+  /** `WWW-Authenticate` of a 401 without a key, and of one with a wrong key (RFC 6750 §3). */
+  readonly challengeMissing: string;
+  readonly challengeInvalid: string;
 }
 
 export class ProxyHandler {
@@ -129,6 +140,10 @@ export class ProxyHandler {
       badFraming: json('bad_request', 'the request has conflicting Content-Length headers'),
       duplicateHost: json('bad_request', 'the request has more than one Host header'),
       missingHost: json('bad_request', 'an HTTP/1.1 request must have a Host header'),
+      missingKey: json('unauthorized', 'this API needs an API key: send it as "Authorization: Bearer <key>" or "x-api-key: <key>"'),
+      invalidKey: json('unauthorized', 'the API key is not valid for this API'),
+      challengeMissing: `Bearer realm="${options.apiName ?? 'api'}"`,
+      challengeInvalid: `Bearer realm="${options.apiName ?? 'api'}", error="invalid_token"`,
     };
   }
 
@@ -158,7 +173,10 @@ export class ProxyHandler {
    */
   public readonly handleContinue = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const declared = req.headers['content-length'];
-    if (declared === undefined || !(Number(declared) > this.options.maxBodyBytes)) {
+    const apiKeys = this.options.apiKeys;
+    // A request that gets 401 is not told to send its body.
+    const refused = apiKeys !== undefined && !apiKeys.accepts(credentialOf(req.rawHeaders).key);
+    if (!refused && (declared === undefined || !(Number(declared) > this.options.maxBodyBytes))) {
       // A pipelined request's response waits for the ones before it, without a socket: a 100 written now
       // would be buffered into this response and land between its head and its body. Send it when the
       // response reaches the connection, unless the answer has been written by then.
@@ -242,6 +260,8 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
   private readonly res: http.ServerResponse;
   private readonly startedAt = performance.now();
   private head = '';
+  /** With API keys: where the request's key came from (`readRequest`). */
+  private credential: Credential | null = null;
   private framing = BodyFraming.None;
   private holdsSlot = false;
   private done = false;
@@ -287,6 +307,11 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     const refusal = this.readRequest();
     if (refusal !== Refusal.None) {
       this.refuse(refusal);
+      return;
+    }
+    const apiKeys = handler.options.apiKeys;
+    if (apiKeys !== undefined && !apiKeys.accepts((this.credential as Credential).key)) {
+      this.unauthorized();
       return;
     }
     switch (handler.options.breaker.enter(this)) {
@@ -340,6 +365,16 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     }
   }
 
+  /** 401, before admission. A body the request declared is not read: the connection closes (lingering). */
+  private unauthorized(): void {
+    const answers = this.handler.answers;
+    const missing = (this.credential as Credential).key === undefined;
+    this.reply(401, missing ? answers.missingKey : answers.invalidKey, this.framing !== BodyFraming.None, [
+      'WWW-Authenticate',
+      missing ? answers.challengeMissing : answers.challengeInvalid,
+    ]);
+  }
+
   /** @internal an unexpected error in this exchange: it ends (its connection closed), the proxy goes on */
   public crashed(error: unknown): void {
     this.handler.options.log.limited('internal', `internal error on a request, its connection closed: ${(error as Error)?.stack ?? String(error)}`);
@@ -371,6 +406,12 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     let connection: string | undefined;
     let contentLength: string | undefined;
     let transferEncoding: string | undefined;
+    // The header that carried the API key is the proxy's credential: the user's server never sees it.
+    let keyHeader: string | undefined;
+    if (handler.options.apiKeys !== undefined) {
+      this.credential = credentialOf(raw);
+      keyHeader = this.credential.header;
+    }
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
       const value = raw[i + 1];
@@ -394,9 +435,12 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
           if (lower === 'upgrade' || lower === 'trailer') continue;
           break;
         }
-        case 9:
-          if (name.toLowerCase() === 'forwarded' && (trusted === 0 ? (trusted = handler.trusts(client) ? 1 : -1) : trusted) < 0) continue;
+        case 9: {
+          const lower = name.toLowerCase();
+          if (lower === 'forwarded' && (trusted === 0 ? (trusted = handler.trusts(client) ? 1 : -1) : trusted) < 0) continue;
+          if (lower === keyHeader) continue;
           break;
+        }
         case 10: {
           const lower = name.toLowerCase();
           if (lower === 'connection') {
@@ -406,6 +450,9 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
           if (lower === 'keep-alive') continue;
           break;
         }
+        case 13:
+          if (keyHeader !== undefined && name.toLowerCase() === keyHeader) continue;
+          break;
         case 14:
           if (name.toLowerCase() === 'content-length') {
             // Node's parser refuses two that differ; the proxy writes the framing itself.
@@ -767,8 +814,9 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     }
   }
 
-  private reply(status: number, body: Buffer, close: boolean): void {
+  private reply(status: number, body: Buffer, close: boolean, extraHeaders?: string[]): void {
     const headers = ['Content-Type', 'application/json', 'Content-Length', String(body.length)];
+    if (extraHeaders !== undefined) headers.push(...extraHeaders);
     if (close) {
       (this.req.socket as ClientSocket)[kClosing] = true;
       // The client may still be sending (a body the proxy does not read): close without resetting.

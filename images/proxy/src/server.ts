@@ -5,6 +5,7 @@
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { ApiKeys } from './api-keys';
 import { Breaker } from './breaker';
 import type { ProxyConfig } from './config';
 import { drainServer, DrainResult } from './drain';
@@ -32,6 +33,8 @@ export interface RunningProxy {
   readonly handler: ProxyHandler;
   readonly server: http.Server;
   readonly adminServer: http.Server;
+  /** With `--api-keys-file`: the keys, kept current. */
+  readonly apiKeys: ApiKeys | undefined;
   /** SIGTERM's work: stop accepting, let open requests finish within the drain timeout, close everything. */
   drain(): Promise<DrainResult>;
   /** Stops at once: every connection closed, open requests cut (tests). */
@@ -40,6 +43,8 @@ export interface RunningProxy {
 
 export interface StartOptions {
   readonly log?: Log;
+  /** The keys, already loaded (`main` loads them first, to exit 2 on a bad file). @default - loaded from config.apiKeysFile */
+  readonly apiKeys?: ApiKeys;
 }
 
 function listen(server: http.Server, port: number, host: string | undefined): Promise<number> {
@@ -156,9 +161,16 @@ function headCheckInterval(requestHeadTimeoutMs: number): number {
   return Math.max(10, Math.min(1000, Math.floor(requestHeadTimeoutMs / 4)));
 }
 
+/** The keys of `--api-keys-file`, read now; throws ApiKeysFileError when the file is missing or bad. */
+export function loadApiKeys(config: ProxyConfig, log: Log): ApiKeys | undefined {
+  if (config.apiKeysFile === undefined) return undefined;
+  return ApiKeys.load(config.apiKeysFile, { pollIntervalMs: config.apiKeysIntervalMs, log });
+}
+
 /** Starts both servers; resolves once they listen. */
 export async function startProxy(config: ProxyConfig, options: StartOptions = {}): Promise<RunningProxy> {
   const log = options.log ?? new Log();
+  const apiKeys = options.apiKeys ?? loadApiKeys(config, log);
   const breaker = new Breaker({ maxConcurrency: config.maxConcurrency, maxQueueLength: config.maxQueueLength });
   const metrics = new Metrics();
   const handler = new ProxyHandler({
@@ -173,6 +185,8 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     breaker,
     metrics,
     log,
+    apiKeys,
+    apiName: config.apiName,
   });
   const health = new Health({
     userHost: config.userHost,
@@ -213,6 +227,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
         maxConcurrency: breaker.maxConcurrency,
         maxQueueLength: breaker.maxQueueLength,
         draining: handler.draining,
+        apiKeys: apiKeys === undefined ? undefined : { loaded: apiKeys.size, reloadFailures: apiKeys.reloadFailures },
       });
       if (config.userAdminPort === 0) {
         res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE }).end(body);
@@ -239,6 +254,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
   } catch (error) {
     await closeServer(adminServer);
     handler.close();
+    apiKeys?.close();
     throw error;
   }
   // A listening server reports failed accepts (EMFILE under a connection flood) as 'error': it goes on listening.
@@ -255,10 +271,12 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     handler,
     server,
     adminServer,
+    apiKeys,
     drain() {
       drained ??= drainServer(server, handler, config.drainTimeoutMs).then(async (result) => {
         await closeServer(adminServer);
         handler.close();
+        apiKeys?.close();
         return result;
       });
       return drained;
@@ -266,6 +284,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions = {}
     async close() {
       await Promise.all([closeServer(server), closeServer(adminServer)]);
       handler.close();
+      apiKeys?.close();
     },
   };
   return proxy;

@@ -26,6 +26,9 @@ describe('parseCommandLine', () => {
       bodyIdleTimeoutMs: 60_000,
       lingeringTimeMs: 30_000,
       forwardedAllowIps: ['127.0.0.1', '::1'],
+      apiKeysFile: undefined,
+      apiKeysIntervalMs: 2000,
+      apiName: 'api',
     });
   });
 
