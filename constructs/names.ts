@@ -20,6 +20,16 @@ export const DEFAULT_NAMESPACE = 'cortex';
 /** The Istio Gateway every API's VirtualService binds to (`<namespace>/<name>`), created by the platform. */
 export const APIS_GATEWAY = 'istio-system/apis-gateway';
 
+/**
+ * The `LoadBalancer` Service in front of the APIs gateway's pods (`<namespace>/<name>`), whose Network Load Balancer
+ * serves the APIs from outside the cluster; its status holds the load balancer's host name. The gateway's own Service
+ * (`APIS_GATEWAY`'s name) serves the cluster only.
+ */
+export const APIS_GATEWAY_LOAD_BALANCER = 'istio-system/apis-gateway-lb';
+
+/** Annotation of the load balancer's Service naming the host name clients use (a DNS record for the load balancer). */
+export const GATEWAY_DOMAIN_ANNOTATION = 'cortex.dev/domain-name';
+
 /** In-cluster address of the APIs gateway, handed to every API container as `CORTEX_GATEWAY_URL` for chaining. */
 export const DEFAULT_GATEWAY_URL = 'http://apis-gateway.istio-system.svc.cluster.local';
 

@@ -1,10 +1,19 @@
-import { Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
-import { APIS_GATEWAY, DEFAULT_GATEWAY_URL, MANAGED_BY, MANAGED_BY_LABEL } from '../../constructs/names';
+import {
+  APIS_GATEWAY,
+  APIS_GATEWAY_LOAD_BALANCER,
+  DEFAULT_GATEWAY_URL,
+  GATEWAY_DOMAIN_ANNOTATION,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+} from '../../constructs/names';
+import { CortexValidationError } from '../errors';
 import { HelmValues, addonChart } from './helm-addon';
 import { ISTIO_NAMESPACE } from './istio';
-import { checkCidr } from './validation';
+import { checkCertificateArn, checkCidr, checkDomainName } from './validation';
 import { CHARTS, ISTIO_VERSION } from './versions';
 
 /**
@@ -16,8 +25,20 @@ export const GATEWAY_NAME = APIS_GATEWAY.split('/')[1];
 /** The label the gateway's pods carry (`istio: apis-gateway`) and the `Gateway` object selects. */
 export const GATEWAY_SELECTOR: Readonly<Record<string, string>> = { istio: GATEWAY_NAME };
 
+/**
+ * The `LoadBalancer` Service that becomes the Network Load Balancer: `apis-gateway-lb`, selecting the gateway's pods.
+ * The chart's own Service (`apis-gateway`, `DEFAULT_GATEWAY_URL`) stays inside the cluster.
+ */
+export const LOAD_BALANCER_SERVICE = APIS_GATEWAY_LOAD_BALANCER.split('/')[1];
+
 /** The gateway's HTTP port, on the load balancer, the Service and the pods (`DEFAULT_GATEWAY_URL` has no port). */
 export const GATEWAY_PORT = 80;
+
+/** The load balancer's TLS port, which terminates TLS and forwards plain HTTP to {@link GATEWAY_PORT}. */
+export const TLS_PORT = 443;
+
+/** The TLS policy of the load balancer's TLS listener unless told otherwise: TLS 1.3 and 1.2, AWS's recommended one. */
+export const DEFAULT_SSL_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS;
 
 const LB_ANNOTATION = 'service.beta.kubernetes.io/aws-load-balancer';
 
@@ -25,16 +46,44 @@ const LB_ANNOTATION = 'service.beta.kubernetes.io/aws-load-balancer';
 export interface ApisGatewayOptions {
   /**
    * Whether the gateway's Network Load Balancer is internet-facing (in the public subnets) or internal
-   * (in the private subnets, reachable from the VPC and what is peered with it).
+   * (in the private subnets, reachable from the VPC and what is peered with it). Cortex's
+   * `api_load_balancer_scheme`: `internal` is `false`.
    * @default true
    */
   readonly internetFacing?: boolean;
   /**
-   * Client CIDR blocks allowed through the load balancer (the Service's `loadBalancerSourceRanges`,
-   * applied as rules of the nodes' security group).
+   * Client CIDR blocks (IPv4 or IPv6) allowed through the load balancer: the Service's
+   * `loadBalancerSourceRanges`, applied as rules of the nodes' security group. Cortex's
+   * `api_load_balancer_cidr_white_list`.
    * @default - any address
    */
   readonly loadBalancerSourceRanges?: string[];
+  /**
+   * The ARN of an ACM certificate, in the stack's region, for a TLS listener on port 443: the load balancer
+   * terminates TLS with it and forwards plain HTTP to the gateway. Cortex's `ssl_certificate_arn`. The
+   * certificate names the host clients use: point a DNS record for it at the load balancer, and say it in
+   * `domainName`.
+   * @default - no TLS: plain HTTP on port 80
+   */
+  readonly sslCertificateArn?: string;
+  /**
+   * The TLS listener's security policy (protocols and ciphers); only with `sslCertificateArn`.
+   * @default elbv2.SslPolicy.RECOMMENDED_TLS - TLS 1.3 and 1.2 ("ELBSecurityPolicy-TLS13-1-2-2021-06")
+   */
+  readonly sslPolicy?: elbv2.SslPolicy;
+  /**
+   * Whether the load balancer listens for plain HTTP on port 80. With `sslCertificateArn` it is off unless
+   * set `true` (requests and API keys would cross the network in clear); without one it is the only listener.
+   * @default - false with sslCertificateArn, true without
+   */
+  readonly plainHttp?: boolean;
+  /**
+   * The host name clients use (`api.example.com`), a DNS record you point at the load balancer (a CNAME, or
+   * a Route 53 alias), which the certificate covers. URLs (outputs, `endpointUrl`, `cortex get`) use it, and
+   * the load balancer's host name becomes an output of its own (`LoadBalancerHostname`) for the record.
+   * @default - the load balancer's host name, which no certificate covers: with TLS, set it
+   */
+  readonly domainName?: string;
   /**
    * The gateway chart's version.
    * @default - Istio's version
@@ -59,27 +108,49 @@ export interface ApisGatewayProps extends ApisGatewayOptions {
 }
 
 /**
- * The APIs gateway: Istio's `gateway` chart (release `apis-gateway` in `istio-system`, an Envoy
- * Deployment behind a `LoadBalancer` Service that becomes a Network Load Balancer), then the Istio
- * `Gateway` object `apis-gateway` — port 80, HTTP, every host — that every API's VirtualService binds to.
+ * The APIs gateway: Istio's `gateway` chart (release `apis-gateway` in `istio-system`, an Envoy Deployment
+ * behind the in-cluster Service `apis-gateway`), the Istio `Gateway` object `apis-gateway` — port 80, HTTP,
+ * every host — that every API's VirtualService binds to, and the `LoadBalancer` Service `apis-gateway-lb`
+ * that becomes the Network Load Balancer: TLS on 443 with an ACM certificate, plain HTTP on 80, or both.
  */
 export class ApisGateway extends Construct {
   /** The gateway chart's release. */
   public readonly chart: eks.HelmChart;
   /** The `Gateway` object `istio-system/apis-gateway`, after the chart. */
   public readonly gateway: eks.KubernetesManifest;
+  /** The `LoadBalancer` Service `istio-system/apis-gateway-lb`, after the chart. */
+  public readonly loadBalancer: eks.KubernetesManifest;
   /** Whether the load balancer is internet-facing. */
   public readonly internetFacing: boolean;
+  /** Whether the load balancer terminates TLS on port 443 (an `sslCertificateArn` was given). */
+  public readonly tls: boolean;
+  /** Whether the load balancer listens for plain HTTP on port 80. */
+  public readonly plainHttp: boolean;
   /** The gateway's in-cluster URL (`CORTEX_GATEWAY_URL` of the API containers). */
   public readonly url: string = DEFAULT_GATEWAY_URL;
-  /** `http://<load balancer hostname>`, known at deploy time (read from the Service's status). */
+  /** The load balancer's DNS name, known at deploy time (read from the Service's status). */
+  public readonly loadBalancerHostname: string;
+  /**
+   * `https://` (with TLS) or `http://`, then `domainName` or the load balancer's host name: the APIs' base URL
+   * from outside the cluster.
+   */
   public readonly endpointUrl: string;
 
   constructor(scope: Construct, id: string, props: ApisGatewayProps) {
     super(scope, id);
     this.internetFacing = props.internetFacing ?? true;
+    this.tls = props.sslCertificateArn !== undefined;
+    this.plainHttp = props.plainHttp ?? !this.tls;
+    const sslPolicy = props.sslPolicy ?? DEFAULT_SSL_POLICY;
     const sourceRanges = props.loadBalancerSourceRanges ?? [];
     sourceRanges.forEach((cidr, i) => checkCidr(`gateway.loadBalancerSourceRanges[${i}]`, cidr));
+    if (props.sslCertificateArn !== undefined) {
+      checkCertificateArn('gateway.sslCertificateArn', props.sslCertificateArn, Stack.of(this).region);
+    }
+    if (props.domainName !== undefined) {
+      checkDomainName('gateway.domainName', props.domainName);
+    }
+    checkListeners({ tls: this.tls, plainHttp: this.plainHttp, sslPolicy: props.sslPolicy });
 
     this.chart = addonChart(this, 'Resource', {
       cluster: props.cluster,
@@ -88,22 +159,60 @@ export class ApisGateway extends Construct {
       optionsPath: 'gateway',
       release: GATEWAY_NAME,
       namespace: ISTIO_NAMESPACE,
-      values: gatewayValues(this.internetFacing, sourceRanges),
+      values: gatewayValues(),
     });
 
     this.gateway = new eks.KubernetesManifest(this, 'Gateway', { cluster: props.cluster, manifest: [gatewayObject()] });
     this.gateway.node.addDependency(this.chart);
 
+    this.loadBalancer = new eks.KubernetesManifest(this, 'LoadBalancer', {
+      cluster: props.cluster,
+      manifest: [
+        loadBalancerService({
+          internetFacing: this.internetFacing,
+          loadBalancerSourceRanges: sourceRanges,
+          sslCertificateArn: props.sslCertificateArn,
+          sslPolicy,
+          plainHttp: this.plainHttp,
+          domainName: props.domainName,
+        }),
+      ],
+    });
+    // Its pods first: a load balancer without healthy targets is what clients would meet otherwise.
+    this.loadBalancer.node.addDependency(this.chart);
+
     const hostname = new eks.KubernetesObjectValue(this, 'Hostname', {
       cluster: props.cluster,
       objectType: 'service',
-      objectName: GATEWAY_NAME,
+      objectName: LOAD_BALANCER_SERVICE,
       objectNamespace: ISTIO_NAMESPACE,
       jsonPath: '.status.loadBalancer.ingress[0].hostname',
       timeout: Duration.minutes(10),
     });
-    hostname.node.addDependency(this.chart);
-    this.endpointUrl = `http://${hostname.value}`;
+    hostname.node.addDependency(this.loadBalancer);
+    this.loadBalancerHostname = hostname.value;
+    this.endpointUrl = `${this.tls ? 'https' : 'http'}://${props.domainName ?? this.loadBalancerHostname}`;
+    if (props.domainName !== undefined) {
+      new CfnOutput(this, 'LoadBalancerHostname', {
+        value: this.loadBalancerHostname,
+        description: `The APIs gateway's load balancer: point the DNS record ${props.domainName} at it (CNAME or Route 53 alias)`,
+      });
+    }
+  }
+}
+
+/** What the load balancer listens on must be something, and the TLS options need TLS. */
+export function checkListeners(listeners: { tls: boolean; plainHttp: boolean; sslPolicy?: string }): void {
+  if (!listeners.tls && !listeners.plainHttp) {
+    throw new CortexValidationError(
+      'gateway.plainHttp (false) leaves the load balancer without a listener: set gateway.sslCertificateArn for TLS on ' +
+        'port 443, or leave plainHttp out',
+    );
+  }
+  if (!listeners.tls && listeners.sslPolicy !== undefined) {
+    throw new CortexValidationError(
+      `gateway.sslPolicy (${JSON.stringify(listeners.sslPolicy)}) applies to the TLS listener: set gateway.sslCertificateArn too`,
+    );
   }
 }
 
@@ -121,20 +230,90 @@ export function loadBalancerAnnotations(internetFacing: boolean): Record<string,
   };
 }
 
+/**
+ * Health checks of the load balancer's targets: TCP on the traffic port. The targets are the nodes (instance
+ * targets, the Service's NodePorts), so Istio's status port 15021 — a port of the gateway's pods, not of the nodes —
+ * could only be checked through a NodePort of its own, that is a port of the Service, which both controllers turn
+ * into a listener open to the clients. The traffic port answers exactly when kube-proxy has a ready gateway pod to
+ * send the connection to. These are both controllers' defaults, written down so that neither has to guess.
+ */
+export function healthCheckAnnotations(): Record<string, string> {
+  return {
+    [`${LB_ANNOTATION}-healthcheck-protocol`]: 'TCP',
+    [`${LB_ANNOTATION}-healthcheck-port`]: 'traffic-port',
+  };
+}
+
+/**
+ * TLS on port 443 with the certificate (`ssl-ports` names the port, so port 80, when open, stays plain) and the
+ * security policy. Both the cloud provider's controller and the Load Balancer Controller read these three.
+ */
+export function tlsAnnotations(sslCertificateArn: string, sslPolicy: string): Record<string, string> {
+  return {
+    [`${LB_ANNOTATION}-ssl-cert`]: sslCertificateArn,
+    [`${LB_ANNOTATION}-ssl-ports`]: String(TLS_PORT),
+    [`${LB_ANNOTATION}-ssl-negotiation-policy`]: sslPolicy,
+  };
+}
+
+/** What the load balancer's Service is made of. */
+export interface LoadBalancerServiceOptions {
+  readonly internetFacing: boolean;
+  readonly loadBalancerSourceRanges: readonly string[];
+  /** TLS on 443 with this certificate; none: no TLS listener. */
+  readonly sslCertificateArn?: string;
+  readonly sslPolicy: string;
+  readonly plainHttp: boolean;
+  readonly domainName?: string;
+}
+
+/**
+ * The `LoadBalancer` Service `istio-system/apis-gateway-lb` in front of the gateway's pods: its ports are the
+ * load balancer's listeners — 443 (TLS, terminated at the load balancer, forwarded to the gateway's HTTP port)
+ * and/or 80 (plain HTTP) — and nothing else, Istio's status port included.
+ */
+export function loadBalancerService(options: LoadBalancerServiceOptions): Record<string, unknown> {
+  const tls = options.sslCertificateArn !== undefined;
+  const ports = [
+    ...(tls ? [{ name: 'https', port: TLS_PORT, protocol: 'TCP', targetPort: GATEWAY_PORT }] : []),
+    ...(options.plainHttp ? [{ name: 'http', port: GATEWAY_PORT, protocol: 'TCP', targetPort: GATEWAY_PORT }] : []),
+  ];
+  const sourceRanges = options.loadBalancerSourceRanges;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: LOAD_BALANCER_SERVICE,
+      namespace: ISTIO_NAMESPACE,
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY },
+      annotations: {
+        ...loadBalancerAnnotations(options.internetFacing),
+        ...healthCheckAnnotations(),
+        ...(tls ? tlsAnnotations(options.sslCertificateArn!, options.sslPolicy) : {}),
+        ...(options.domainName !== undefined ? { [GATEWAY_DOMAIN_ANNOTATION]: options.domainName } : {}),
+      },
+    },
+    spec: {
+      type: 'LoadBalancer',
+      selector: { ...GATEWAY_SELECTOR },
+      externalTrafficPolicy: 'Cluster',
+      ports,
+      ...(sourceRanges.length > 0 ? { loadBalancerSourceRanges: [...sourceRanges] } : {}),
+    },
+  };
+}
+
 /** The gateway chart's values. */
-export function gatewayValues(internetFacing: boolean, loadBalancerSourceRanges: readonly string[]): HelmValues {
+export function gatewayValues(): HelmValues {
   return {
     labels: { ...GATEWAY_SELECTOR },
+    // In-cluster only (`DEFAULT_GATEWAY_URL`, how APIs call APIs): the load balancer has a Service of its own, so
+    // that its listeners can differ from port 80 here (TLS only) without breaking the in-cluster address. The
+    // chart's 443 and status port 15021 are dropped: nothing listens on 443, and nothing in the cluster needs 15021
+    // through a Service (the kubelet probes the pods directly).
     service: {
-      type: 'LoadBalancer',
-      annotations: loadBalancerAnnotations(internetFacing),
-      // Only what the Gateway serves: the NLB's health checks (15021) and HTTP. The chart also opens 443,
-      // on which nothing listens.
-      ports: [
-        { name: 'status-port', port: 15021, protocol: 'TCP', targetPort: 15021 },
-        { name: 'http2', port: GATEWAY_PORT, protocol: 'TCP', targetPort: GATEWAY_PORT },
-      ],
-      ...(loadBalancerSourceRanges.length > 0 ? { loadBalancerSourceRanges: [...loadBalancerSourceRanges] } : {}),
+      type: 'ClusterIP',
+      ports: [{ name: 'http2', port: GATEWAY_PORT, protocol: 'TCP', targetPort: GATEWAY_PORT }],
     },
     // Two replicas and a budget: every request to every API goes through these pods, so a node drain
     // must never take the last one.

@@ -131,6 +131,57 @@ function isIpv6Cidr(value: string): boolean {
   return halves.length === 2 ? groups.length < 8 : groups.length === 8;
 }
 
+/** An IPv4 CIDR block (`203.0.113.0/24`), for what takes no IPv6 (the EKS public endpoint's CIDRs). */
+export function checkIpv4Cidr(prop: string, value: string): void {
+  if (Token.isUnresolved(value)) {
+    return;
+  }
+  if (!isIpv4Cidr(value)) {
+    throw new CortexValidationError(`${prop} (${JSON.stringify(value)}) must be an IPv4 CIDR block such as "203.0.113.0/24"`);
+  }
+}
+
+const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z]{2}(?:-[a-z]+)+-\d+):\d{12}:certificate\/[0-9A-Za-z-]+$/;
+
+/**
+ * An ACM certificate ARN (`arn:aws:acm:us-east-1:123456789012:certificate/<id>`), of `region` when both are known:
+ * a load balancer takes certificates of its own region only.
+ */
+export function checkCertificateArn(prop: string, value: string, region: string): void {
+  if (Token.isUnresolved(value)) {
+    return;
+  }
+  const match = ACM_CERTIFICATE_ARN.exec(value);
+  if (!match) {
+    throw new CortexValidationError(
+      `${prop} (${JSON.stringify(value)}) must be the ARN of an ACM certificate, ` +
+        '"arn:aws:acm:<region>:<account>:certificate/<id>"',
+    );
+  }
+  if (!Token.isUnresolved(region) && match[1] !== region) {
+    throw new CortexValidationError(
+      `${prop} (${JSON.stringify(value)}) is a certificate of ${match[1]}, but the stack deploys to ${region}: a load ` +
+        `balancer takes ACM certificates of its own region only; request or import the certificate in ${region}`,
+    );
+  }
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A fully qualified host name (`api.example.com`): lowercase DNS labels of at most 63 characters, 253 in all. */
+export function checkDomainName(prop: string, value: string): void {
+  if (Token.isUnresolved(value)) {
+    return;
+  }
+  const labels = value.split('.');
+  if (value.length > 253 || labels.length < 2 || !labels.every((label) => DNS_LABEL.test(label))) {
+    throw new CortexValidationError(
+      `${prop} (${JSON.stringify(value)}) must be a host name such as "api.example.com": lowercase letters, digits and ` +
+        '"-" in dot-separated labels of at most 63 characters, no scheme, port or path',
+    );
+  }
+}
+
 /** A Prometheus duration (`2d`, `12h`, `1w`, `1d12h`), as `--storage.tsdb.retention.time` takes it. */
 export function checkPrometheusDuration(prop: string, value: string): void {
   if (Token.isUnresolved(value)) {

@@ -1,8 +1,33 @@
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { DEFAULT_GATEWAY_URL } from '../../../constructs/names';
-import { ApisGateway, gatewayObject, loadBalancerAnnotations } from '../../../lib/platform/apis-gateway';
+import {
+  ApisGateway,
+  ApisGatewayOptions,
+  checkListeners,
+  gatewayObject,
+  healthCheckAnnotations,
+  loadBalancerAnnotations,
+  loadBalancerService,
+} from '../../../lib/platform/apis-gateway';
 import { validateObjects } from '../../schema/validate';
 import { dependsOn, helmRelease, helmValues, importedCluster, manifestObjects, manifests, newStack, resources } from './fixtures';
+
+const CERTIFICATE = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+
+/** The load balancer's Service as synthesized by a gateway with `options`, in a stack of eu-west-1. */
+function synthesizedService(options: ApisGatewayOptions): { service: Record<string, any>; template: Template; gateway: ApisGateway; stack: Stack } {
+  const stack = new Stack(new App(), 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const gateway = new ApisGateway(stack, 'Gateway', { cluster: importedCluster(stack), ...options });
+  const template = Template.fromStack(stack);
+  const [manifest] = manifests(template, '"name":"apis-gateway-lb"');
+  const [service] = manifestObjects(manifest);
+  return { service, template, gateway, stack };
+}
+
+const A = 'service.beta.kubernetes.io/aws-load-balancer';
 
 describe('loadBalancerAnnotations', () => {
   test('internet-facing: an NLB of the cloud provider, scheme internet-facing', () => {
@@ -41,12 +66,9 @@ describe('ApisGateway', () => {
     });
   });
 
-  test('a LoadBalancer Service with internet-facing NLB annotations, ports 15021 and 80, pods labelled istio: apis-gateway', () => {
+  test("the chart's Service stays in the cluster: ClusterIP, port 80 only (no 443, no status port 15021); pods labelled istio: apis-gateway", () => {
     const values = helmValues(template, 'apis-gateway');
-    expect(values.service.type).toBe('LoadBalancer');
-    expect(values.service.annotations).toEqual(loadBalancerAnnotations(true));
-    expect(values.service.ports.map((p: { port: number }) => p.port)).toEqual([15021, 80]);
-    expect(values.service).not.toHaveProperty('loadBalancerSourceRanges');
+    expect(values.service).toEqual({ type: 'ClusterIP', ports: [{ name: 'http2', port: 80, protocol: 'TCP', targetPort: 80 }] });
     expect(values.labels).toEqual({ istio: 'apis-gateway' });
     expect(values.autoscaling).toEqual({ minReplicas: 2 });
     expect(values.podDisruptionBudget).toEqual({ minAvailable: 1 });
@@ -69,33 +91,56 @@ describe('ApisGateway', () => {
     expect(validateObjects([gatewayObject()])).toEqual([]);
   });
 
-  test("the endpoint URL is http:// and the Service's load balancer hostname, read after the chart", () => {
+  test('the load balancer: a LoadBalancer Service apis-gateway-lb, internet-facing NLB, plain HTTP on 80 only, after the chart', () => {
+    const [manifest] = manifests(template, '"name":"apis-gateway-lb"');
+    const [service] = manifestObjects(manifest);
+    expect(service).toMatchObject({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'apis-gateway-lb', namespace: 'istio-system', annotations: { ...loadBalancerAnnotations(true), ...healthCheckAnnotations() } },
+      spec: { type: 'LoadBalancer', selector: { istio: 'apis-gateway' }, externalTrafficPolicy: 'Cluster' },
+    });
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 80, protocol: 'TCP', targetPort: 80 }]);
+    expect(service.spec).not.toHaveProperty('loadBalancerSourceRanges');
+    expect(Object.keys(service.metadata.annotations).filter((k) => k.includes('ssl'))).toEqual([]);
+    expect(dependsOn(template, manifest.logicalId, helmRelease(template, 'apis-gateway').logicalId)).toBe(true);
+    expect(gateway.tls).toBe(false);
+    expect(gateway.plainHttp).toBe(true);
+  });
+
+  test('no listener on the status port 15021: health checks go to the traffic port, over TCP', () => {
+    const [service] = manifestObjects(manifests(template, '"name":"apis-gateway-lb"')[0]);
+    expect(service.spec.ports.map((p: { port: number }) => p.port)).not.toContain(15021);
+    expect(service.spec.ports.map((p: { targetPort: number }) => p.targetPort)).not.toContain(15021);
+    expect(service.metadata.annotations).toMatchObject({ [`${A}-healthcheck-port`]: 'traffic-port', [`${A}-healthcheck-protocol`]: 'TCP' });
+    expect(JSON.stringify(helmValues(template, 'apis-gateway').service)).not.toContain('15021');
+  });
+
+  test("the endpoint URL is http:// and the load balancer Service's hostname, read after that Service", () => {
     const [value] = resources(template, 'Custom::AWSCDK-EKS-KubernetesObjectValue');
     expect(value.properties).toMatchObject({
       ObjectType: 'service',
-      ObjectName: 'apis-gateway',
+      ObjectName: 'apis-gateway-lb',
       ObjectNamespace: 'istio-system',
       JsonPath: '.status.loadBalancer.ingress[0].hostname',
     });
-    expect(dependsOn(template, value.logicalId, helmRelease(template, 'apis-gateway').logicalId)).toBe(true);
+    const [lb] = manifests(template, '"name":"apis-gateway-lb"');
+    expect(dependsOn(template, value.logicalId, lb.logicalId)).toBe(true);
     expect(stack.resolve(gateway.endpointUrl)).toEqual({
       'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [value.logicalId, 'Value'] }]],
     });
     expect(gateway.url).toBe(DEFAULT_GATEWAY_URL);
   });
 
-  test('internal, with source ranges and overridden values', () => {
-    const other = newStack();
-    new ApisGateway(other, 'Gateway', {
-      cluster: importedCluster(other),
+  test('internal, with source ranges (IPv4 and IPv6) and overridden values', () => {
+    const { service, template: other } = synthesizedService({
       internetFacing: false,
-      loadBalancerSourceRanges: ['10.0.0.0/8'],
+      loadBalancerSourceRanges: ['10.0.0.0/8', '2001:db8::/32'],
       values: { autoscaling: { maxReplicas: 10 } },
     });
-    const values = helmValues(Template.fromStack(other), 'apis-gateway');
-    expect(values.service.annotations).toEqual(loadBalancerAnnotations(false));
-    expect(values.service.loadBalancerSourceRanges).toEqual(['10.0.0.0/8']);
-    expect(values.autoscaling).toEqual({ minReplicas: 2, maxReplicas: 10 });
+    expect(service.metadata.annotations).toMatchObject(loadBalancerAnnotations(false));
+    expect(service.spec.loadBalancerSourceRanges).toEqual(['10.0.0.0/8', '2001:db8::/32']);
+    expect(helmValues(other, 'apis-gateway').autoscaling).toEqual({ minReplicas: 2, maxReplicas: 10 });
   });
 
   test('refuses a source range that is not a CIDR block', () => {
@@ -103,5 +148,138 @@ describe('ApisGateway', () => {
     expect(
       () => new ApisGateway(other, 'Gateway', { cluster: importedCluster(other), loadBalancerSourceRanges: ['10.0.0.0/8', 'office'] }),
     ).toThrow(/gateway\.loadBalancerSourceRanges\[1\] \("office"\) must be a CIDR block/);
+  });
+});
+
+describe('ApisGateway with TLS', () => {
+  // GIVEN an ACM certificate of the stack's region WHEN the gateway is synthesized with it
+  const { service, template, gateway, stack } = synthesizedService({ sslCertificateArn: CERTIFICATE, domainName: 'api.example.com' });
+
+  test('a TLS listener on 443 with the certificate and TLS 1.3/1.2, forwarding to the gateway\'s HTTP port; no plain HTTP', () => {
+    expect(service.spec.ports).toEqual([{ name: 'https', port: 443, protocol: 'TCP', targetPort: 80 }]);
+    expect(service.metadata.annotations).toMatchObject({
+      [`${A}-ssl-cert`]: CERTIFICATE,
+      [`${A}-ssl-ports`]: '443',
+      [`${A}-ssl-negotiation-policy`]: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      [`${A}-type`]: 'nlb',
+    });
+    expect(gateway.tls).toBe(true);
+    expect(gateway.plainHttp).toBe(false);
+  });
+
+  test('the in-cluster Service keeps plain HTTP on port 80 (CORTEX_GATEWAY_URL of chained APIs)', () => {
+    expect(helmValues(template, 'apis-gateway').service.ports).toEqual([{ name: 'http2', port: 80, protocol: 'TCP', targetPort: 80 }]);
+    expect(gateway.url).toBe(DEFAULT_GATEWAY_URL);
+  });
+
+  test('the endpoint URL is https:// and the domain name; the load balancer hostname is an output for the DNS record', () => {
+    expect(gateway.endpointUrl).toBe('https://api.example.com');
+    expect(service.metadata.annotations['cortex.dev/domain-name']).toBe('api.example.com');
+    const [value] = resources(template, 'Custom::AWSCDK-EKS-KubernetesObjectValue');
+    const outputs = template.findOutputs('*');
+    const hostnameOutput = Object.entries(outputs).find(([id]) => id.includes('LoadBalancerHostname'));
+    expect(hostnameOutput?.[1].Value).toEqual({ 'Fn::GetAtt': [value.logicalId, 'Value'] });
+    expect(hostnameOutput?.[1].Description).toMatch(/api\.example\.com/);
+    expect(stack.resolve(gateway.loadBalancerHostname)).toEqual({ 'Fn::GetAtt': [value.logicalId, 'Value'] });
+  });
+
+  test('without a domain name, https:// and the load balancer hostname; no extra output', () => {
+    const { gateway: bare, template: t, stack: s } = synthesizedService({ sslCertificateArn: CERTIFICATE });
+    const [value] = resources(t, 'Custom::AWSCDK-EKS-KubernetesObjectValue');
+    expect(s.resolve(bare.endpointUrl)).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [value.logicalId, 'Value'] }]] });
+    expect(Object.keys(t.findOutputs('*'))).toEqual([]);
+  });
+
+  test('plain HTTP on 80 as well only when asked (plainHttp: true), and port 80 stays plain (ssl-ports: 443)', () => {
+    const { service: both } = synthesizedService({ sslCertificateArn: CERTIFICATE, plainHttp: true });
+    expect(both.spec.ports.map((p: { port: number }) => p.port)).toEqual([443, 80]);
+    expect(both.metadata.annotations[`${A}-ssl-ports`]).toBe('443');
+  });
+
+  test('another TLS policy, an internal scheme and source ranges together', () => {
+    const { service: other } = synthesizedService({
+      sslCertificateArn: CERTIFICATE,
+      sslPolicy: elbv2.SslPolicy.TLS13_13,
+      internetFacing: false,
+      loadBalancerSourceRanges: ['10.0.0.0/16'],
+    });
+    expect(other.metadata.annotations).toMatchObject({
+      [`${A}-ssl-negotiation-policy`]: 'ELBSecurityPolicy-TLS13-1-3-2021-06',
+      [`${A}-scheme`]: 'internal',
+      [`${A}-internal`]: 'true',
+    });
+    expect(other.spec.loadBalancerSourceRanges).toEqual(['10.0.0.0/16']);
+  });
+
+  test("a certificate made in the same stack (a token) goes into the Service's annotation as a reference", () => {
+    const s = new Stack(new App(), 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const certificate = new acm.Certificate(s, 'Certificate', { domainName: 'api.example.com' });
+    new ApisGateway(s, 'Gateway', { cluster: importedCluster(s), sslCertificateArn: certificate.certificateArn });
+    const [manifest] = manifests(Template.fromStack(s), 'apis-gateway-lb');
+    const certificateId = Object.keys(Template.fromStack(s).findResources('AWS::CertificateManager::Certificate'))[0];
+    expect(JSON.stringify(manifest.properties.Manifest)).toContain(`{"Ref":"${certificateId}"}`);
+  });
+
+  test('every load balancer Service is valid against the Kubernetes schema', () => {
+    const variants = [
+      loadBalancerService({ internetFacing: true, loadBalancerSourceRanges: [], sslPolicy: 'x', plainHttp: true }),
+      service,
+      loadBalancerService({
+        internetFacing: false,
+        loadBalancerSourceRanges: ['10.0.0.0/8', '2001:db8::/32'],
+        sslCertificateArn: CERTIFICATE,
+        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        plainHttp: true,
+        domainName: 'api.example.com',
+      }),
+    ];
+    expect(validateObjects(variants)).toEqual([]);
+  });
+});
+
+describe('ApisGateway refuses', () => {
+  const build = (options: ApisGatewayOptions, region = 'eu-west-1') => () => {
+    const stack = new Stack(new App(), 'Test', { env: { account: '123456789012', region } });
+    new ApisGateway(stack, 'Gateway', { cluster: importedCluster(stack), ...options });
+  };
+
+  test('a certificate ARN that is not an ACM certificate', () => {
+    expect(build({ sslCertificateArn: 'arn:aws:iam::123456789012:server-certificate/api' })).toThrow(
+      /gateway\.sslCertificateArn \("arn:aws:iam::123456789012:server-certificate\/api"\) must be the ARN of an ACM certificate/,
+    );
+  });
+
+  test("a certificate of another region than the stack's", () => {
+    expect(build({ sslCertificateArn: CERTIFICATE }, 'us-east-1')).toThrow(
+      /gateway\.sslCertificateArn .* is a certificate of eu-west-1, but the stack deploys to us-east-1/,
+    );
+  });
+
+  test('a certificate of any region in an environment-agnostic stack (the region is only known at deploy)', () => {
+    const stack = newStack();
+    expect(() => new ApisGateway(stack, 'Gateway', { cluster: importedCluster(stack), sslCertificateArn: CERTIFICATE })).not.toThrow();
+  });
+
+  test('no listener at all: plainHttp false without a certificate', () => {
+    expect(build({ plainHttp: false })).toThrow(/gateway\.plainHttp \(false\) leaves the load balancer without a listener/);
+  });
+
+  test('a TLS policy without a certificate', () => {
+    expect(build({ sslPolicy: elbv2.SslPolicy.TLS13_13 })).toThrow(
+      /gateway\.sslPolicy \("ELBSecurityPolicy-TLS13-1-3-2021-06"\) applies to the TLS listener/,
+    );
+  });
+
+  test('a domain name with a scheme, or a single label', () => {
+    expect(build({ sslCertificateArn: CERTIFICATE, domainName: 'https://api.example.com' })).toThrow(
+      /gateway\.domainName \("https:\/\/api\.example\.com"\) must be a host name/,
+    );
+    expect(build({ domainName: 'localhost' })).toThrow(/gateway\.domainName \("localhost"\) must be a host name/);
+  });
+
+  test('checkListeners alone: TLS, plain HTTP or both pass', () => {
+    expect(() => checkListeners({ tls: true, plainHttp: false })).not.toThrow();
+    expect(() => checkListeners({ tls: true, plainHttp: true, sslPolicy: 'p' })).not.toThrow();
+    expect(() => checkListeners({ tls: false, plainHttp: true })).not.toThrow();
   });
 });

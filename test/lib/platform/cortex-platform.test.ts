@@ -119,7 +119,9 @@ describe('CortexPlatform on an eks.Cluster of the app', () => {
   });
 
   test('the gateway: internet-facing NLB, the Gateway object apis-gateway on port 80 for every host', () => {
-    expect(helmValues(template, 'apis-gateway').service.annotations).toEqual(loadBalancerAnnotations(true));
+    expect(manifestObjects(manifests(template, '"name":"apis-gateway-lb"')[0])[0].metadata.annotations).toMatchObject(
+      loadBalancerAnnotations(true),
+    );
     const [object] = manifestObjects(gatewayObject);
     expect(object.spec).toEqual({
       selector: { istio: 'apis-gateway' },
@@ -175,7 +177,9 @@ describe('CortexPlatform on an imported cluster', () => {
     // THEN
     const template = Template.fromStack(stack);
     expect(resources(template, HELM)).toHaveLength(9);
-    expect(helmValues(template, 'apis-gateway').service.annotations).toEqual(loadBalancerAnnotations(false));
+    expect(manifestObjects(manifests(template, '"name":"apis-gateway-lb"')[0])[0].metadata.annotations).toMatchObject(
+      loadBalancerAnnotations(false),
+    );
     expect(helmValues(template, 'neuron').scheduler.customScheduler.image.tag).toBe('v1.35.6-eks-1-35-13');
     expect(manifestObjects(manifests(template, '"kind":"Namespace"')[0])[0].metadata.name).toBe('models');
     const [agent] = resources(template, 'AWS::EKS::Addon', (p) => p.AddonName === 'eks-pod-identity-agent');
