@@ -17,7 +17,7 @@ export interface IApiPlatform {
   /** The scheduler of pods that ask for Neuron devices. */
   readonly neuronSchedulerName: string;
   /**
-   * The APIs' base URL from outside the cluster (`http://<load balancer>`), usually a deploy-time token.
+   * The APIs' base URL from outside the cluster (`http://<load balancer>`, `https://` with TLS), usually a deploy-time token.
    * @default - unknown: no URL outputs
    */
   readonly endpointUrl?: string;

@@ -49,7 +49,7 @@ export interface CortexPlatformOptions {
   /**
    * The APIs gateway (Istio's gateway chart behind a Network Load Balancer, and the `Gateway` object
    * `istio-system/apis-gateway`). `false` when they exist already: then no endpoint URL is known.
-   * @default - installed, internet-facing
+   * @default - installed: internet-facing, plain HTTP on port 80 from any address (`sslCertificateArn` for TLS)
    */
   readonly gateway?: ApisGatewayOptions | false;
   /**
@@ -117,7 +117,7 @@ export class CortexPlatform extends Construct implements IApiPlatform {
   public readonly gatewayUrl: string = DEFAULT_GATEWAY_URL;
   public readonly prometheusUrl: string = DEFAULT_PROMETHEUS_URL;
   public readonly neuronSchedulerName: string = NEURON_SCHEDULER_NAME;
-  /** `http://<gateway load balancer>`, known at deploy time; undefined when the gateway is not installed here. */
+  /** `http(s)://<domainName or gateway load balancer>`, known at deploy time; undefined when the gateway is not installed here. */
   public readonly endpointUrl?: string;
   /** The cluster's Kubernetes version, when given (an `eks.Cluster` of this app says its own). */
   public readonly kubernetesVersion?: eks.KubernetesVersion;

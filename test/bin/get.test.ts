@@ -167,7 +167,7 @@ describe('cortex get: the list', () => {
     const { out } = await get();
 
     expect(row(out, 'hello-world')[6]).toBe('<load balancer pending>/hello-world');
-    expect(out).toContain('the APIs gateway (istio-system/apis-gateway) has no load balancer address yet: endpoints show their paths\n');
+    expect(out).toContain('the APIs gateway (istio-system/apis-gateway-lb) has no load balancer address yet: endpoints show their paths\n');
   });
 
   test('no APIs: says so, exit 0', async () => {

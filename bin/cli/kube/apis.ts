@@ -1,4 +1,4 @@
-import { API_KIND_LABEL, API_NAME_LABEL, APIS_GATEWAY } from '../../../constructs/names';
+import { API_KIND_LABEL, API_NAME_LABEL, APIS_GATEWAY, APIS_GATEWAY_LOAD_BALANCER, GATEWAY_DOMAIN_ANNOTATION } from '../../../constructs/names';
 import { KubeClient } from './client';
 import { Deployment, KubeList, ObjectMeta, Pod, Service, VirtualService } from './objects';
 import { apiStatus, ApiStatus, ApiStatusCode, podProblem, replicaCounts, ReplicaCounts, STATUS_SEVERITY } from './status';
@@ -11,10 +11,15 @@ import { apiStatus, ApiStatus, ApiStatusCode, podProblem, replicaCounts, Replica
  */
 
 /**
- * The Istio namespace and the gateway Service whose load balancer serves every API (constructs/names.ts): the
- * gateway chart's release bears the `Gateway` object's name, so its Service does too.
+ * The Istio namespace and the Service whose load balancer serves every API (constructs/names.ts), `apis-gateway-lb`.
+ * Clusters deployed before it existed have their load balancer on the gateway chart's own Service, `apis-gateway`,
+ * which is read too and used when the first is absent.
  */
-export const [GATEWAY_NAMESPACE, GATEWAY_SERVICE] = APIS_GATEWAY.split('/');
+export const [GATEWAY_NAMESPACE, GATEWAY_SERVICE] = APIS_GATEWAY_LOAD_BALANCER.split('/');
+const CHART_GATEWAY_SERVICE = APIS_GATEWAY.split('/')[1];
+
+/** The annotation that gives the load balancer a TLS listener (on 443): its URLs are then `https://`. */
+const SSL_CERT_ANNOTATION = 'service.beta.kubernetes.io/aws-load-balancer-ssl-cert';
 
 export interface PodSummary {
   readonly name: string;
@@ -34,7 +39,7 @@ export interface RealtimeApiSummary {
   readonly status: ApiStatusCode;
   readonly reason?: string;
   readonly replicas: ReplicaCounts;
-  /** `http://<load balancer>/<endpoint>`; undefined while the load balancer has no address. */
+  /** `<gatewayUrl>/<endpoint>`; undefined while the load balancer has no address. */
   readonly endpoint?: string;
   /** The path the gateway routes (`/<endpoint>`); undefined when the API has no VirtualService. */
   readonly path?: string;
@@ -65,6 +70,8 @@ export interface ClusterSnapshot {
   readonly namespace: string;
   /** The gateway load balancer's host name (or IP), when it has one. */
   readonly gatewayAddress?: string;
+  /** The APIs' base URL from outside, when the load balancer has an address: see {@link gatewayUrl}. */
+  readonly gatewayUrl?: string;
   readonly apis: readonly RealtimeApiSummary[];
   readonly splitters: readonly TrafficSplitterSummary[];
 }
@@ -76,7 +83,7 @@ const SPLITTER_KIND = 'TrafficSplitter';
 export async function readSnapshot(client: KubeClient, namespace: string): Promise<ClusterSnapshot> {
   const ns = encodeURIComponent(namespace);
   const apiSelector = { labelSelector: `${API_KIND_LABEL}=${API_KIND}` };
-  const [deployments, pods, virtualServices, gateway] = await Promise.all([
+  const [deployments, pods, virtualServices, loadBalancer, chartService] = await Promise.all([
     client.get<KubeList<Deployment>>(`/apis/apps/v1/namespaces/${ns}/deployments`, apiSelector),
     client.get<KubeList<Pod>>(`/api/v1/namespaces/${ns}/pods`, apiSelector),
     // Istio's CRDs may be missing (a cluster without the platform): then there are no routes, not an error.
@@ -84,10 +91,13 @@ export async function readSnapshot(client: KubeClient, namespace: string): Promi
       labelSelector: API_KIND_LABEL,
     }),
     client.getOptional<Service>(`/api/v1/namespaces/${GATEWAY_NAMESPACE}/services/${GATEWAY_SERVICE}`),
+    client.getOptional<Service>(`/api/v1/namespaces/${GATEWAY_NAMESPACE}/services/${CHART_GATEWAY_SERVICE}`),
   ]);
+  const gateway = loadBalancer ?? chartService;
   const ingress = gateway?.status?.loadBalancer?.ingress?.[0];
   const gatewayAddress = ingress?.hostname || ingress?.ip || undefined;
-  const url = (path: string | undefined) => (path !== undefined && gatewayAddress ? `http://${gatewayAddress}${path}` : undefined);
+  const baseUrl = gatewayUrl(gateway);
+  const url = (path: string | undefined) => (path !== undefined && baseUrl ? `${baseUrl}${path}` : undefined);
 
   const routes = new Map<string, VirtualService>();
   for (const vs of virtualServices?.items ?? []) {
@@ -128,7 +138,21 @@ export async function readSnapshot(client: KubeClient, namespace: string): Promi
     })
     .sort((a, b) => a.name.localeCompare(b.name));
 
-  return { namespace, gatewayAddress, apis, splitters };
+  return { namespace, gatewayAddress, gatewayUrl: baseUrl, apis, splitters };
+}
+
+/**
+ * The APIs' base URL from the load balancer's Service: `https://` when it has a TLS listener (a certificate
+ * annotation), `http://` otherwise, then the domain name the platform recorded (`cortex.dev/domain-name`, which the
+ * certificate covers) or the load balancer's own address. Undefined while the load balancer has no address.
+ */
+export function gatewayUrl(service: Service | undefined): string | undefined {
+  const ingress = service?.status?.loadBalancer?.ingress?.[0];
+  const address = ingress?.hostname || ingress?.ip;
+  if (!service || !address) return undefined;
+  const annotations = service.metadata.annotations ?? {};
+  const scheme = annotations[SSL_CERT_ANNOTATION] ? 'https' : 'http';
+  return `${scheme}://${annotations[GATEWAY_DOMAIN_ANNOTATION] || address}`;
 }
 
 /** The path of a VirtualService's first route: its exact match (`/<endpoint>`), or its prefix. */

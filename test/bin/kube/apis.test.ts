@@ -1,5 +1,7 @@
-import { endpointPath, lastUpdate, readSnapshot, splitterTargets } from '../../../bin/cli/kube/apis';
+import { endpointPath, gatewayUrl, lastUpdate, readSnapshot, splitterTargets } from '../../../bin/cli/kube/apis';
 import { KubeClient } from '../../../bin/cli/kube/client';
+import { Service } from '../../../bin/cli/kube/objects';
+import { loadBalancerService, LoadBalancerServiceOptions } from '../../../lib/platform/apis-gateway';
 import { FakeHttpServer, kubeStatus } from '../../support/fake-http';
 import { deployment, gatewayService, pod, serveCluster, virtualService } from '../../support/kube-fixtures';
 
@@ -39,6 +41,64 @@ describe('readSnapshot', () => {
 
     expect(snapshot.gatewayAddress).toBeUndefined();
     expect(snapshot.apis[0]).toMatchObject({ name: 'iris', status: 'live', endpoint: undefined, path: undefined });
+  });
+});
+
+/** The load balancer's Service as the platform renders it, with the address its controller wrote into its status. */
+function platformLoadBalancer(options: Partial<LoadBalancerServiceOptions>, hostname = 'lb.elb.eu-west-1.amazonaws.com'): Service {
+  const rendered = loadBalancerService({ internetFacing: true, loadBalancerSourceRanges: [], sslPolicy: 'p', plainHttp: true, ...options });
+  return { ...(rendered as unknown as Service), status: { loadBalancer: { ingress: [{ hostname }] } } };
+}
+
+const CERTIFICATE = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+
+describe('the base URL, from the Service the platform renders', () => {
+  test('plain HTTP: http:// and the load balancer host name', () => {
+    expect(gatewayUrl(platformLoadBalancer({}))).toBe('http://lb.elb.eu-west-1.amazonaws.com');
+  });
+
+  test('TLS: https://, also when plain HTTP is open beside it', () => {
+    expect(gatewayUrl(platformLoadBalancer({ sslCertificateArn: CERTIFICATE, plainHttp: false }))).toBe('https://lb.elb.eu-west-1.amazonaws.com');
+    expect(gatewayUrl(platformLoadBalancer({ sslCertificateArn: CERTIFICATE, plainHttp: true }))).toBe('https://lb.elb.eu-west-1.amazonaws.com');
+  });
+
+  test('TLS with a domain name: https:// and the name the certificate covers', () => {
+    expect(gatewayUrl(platformLoadBalancer({ sslCertificateArn: CERTIFICATE, domainName: 'api.example.com' }))).toBe('https://api.example.com');
+  });
+
+  test('no address yet, or no Service: no URL', () => {
+    expect(gatewayUrl({ ...platformLoadBalancer({ sslCertificateArn: CERTIFICATE }), status: {} })).toBeUndefined();
+    expect(gatewayUrl(undefined)).toBeUndefined();
+  });
+});
+
+describe('readSnapshot, the load balancer', () => {
+  let kube: FakeHttpServer;
+  let client: KubeClient;
+  beforeEach(async () => {
+    kube = await FakeHttpServer.start();
+    client = new KubeClient({ files: [], contextName: 'c', clusterName: 'c', userName: 'u', server: kube.url, tls: { insecure: false }, auth: { kind: 'none' }, eks: {} });
+  });
+  afterEach(async () => {
+    client.close();
+    await kube.stop();
+  });
+
+  test("reads apis-gateway-lb, not the chart's in-cluster Service, and shows https:// URLs with TLS", async () => {
+    serveCluster(kube, {
+      deployments: [deployment('iris')],
+      virtualServices: [virtualService('iris', 'RealtimeAPI')],
+      gateway: { metadata: { name: 'apis-gateway', namespace: 'istio-system' }, status: { loadBalancer: {} } },
+    });
+    kube.on('GET', '/api/v1/namespaces/istio-system/services/apis-gateway-lb', {
+      body: platformLoadBalancer({ sslCertificateArn: CERTIFICATE, domainName: 'api.example.com' }),
+    });
+
+    const snapshot = await readSnapshot(client, 'cortex');
+
+    expect(snapshot.gatewayAddress).toBe('lb.elb.eu-west-1.amazonaws.com');
+    expect(snapshot.gatewayUrl).toBe('https://api.example.com');
+    expect(snapshot.apis[0].endpoint).toBe('https://api.example.com/iris');
   });
 });
 
