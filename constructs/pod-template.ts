@@ -203,11 +203,12 @@ export function renderPodTemplate(options: PodTemplateOptions): RenderedPodTempl
     drainTimeoutSeconds: drain.proxyDrainTimeoutSeconds,
     volumeMounts: [{ name: SHARED_VOLUME_NAME, mountPath: SHARED_MOUNT_PATH }],
     userAdminPort: isPredictorForm(api) ? PREDICTOR_RUNTIME_ADMIN_PORT : undefined,
+    apiKeys: api.networking.auth?.apiKeys === undefined ? undefined : { apiName: api.name, secret: api.networking.auth.apiKeys.secret },
   });
 
   const podSpec: k8s.PodSpec = {
     containers: [],
-    volumes: volumes(api),
+    volumes: [...volumes(api), ...proxy.volumes],
     terminationGracePeriodSeconds: drain.terminationGracePeriodSeconds,
     tolerations: tolerations.length > 0 ? tolerations : undefined,
     affinity: nodeGroupAffinity(api.nodeGroups),

@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-30';
 import { PROXY_ADMIN_PORT, PROXY_PORT } from '../lib/config/types';
 import { LifecycleJson, sleepPreStop } from './probes';
-import { checkImage, checkIntegerInRange } from './validation';
+import { checkApiName, checkDns1123Subdomain, checkImage, checkIntegerInRange } from './validation';
 
 /** The sidecar container's name (the CLI's `logs` and `get` look it up). */
 export const PROXY_CONTAINER_NAME = 'proxy';
@@ -21,6 +21,15 @@ export const PROXY_SILENCE_TIMEOUT_SECONDS = 60;
 export const PROXY_HEALTH_PATH = '/healthz';
 /** Where the proxy serves Prometheus metrics (on its admin port). */
 export const PROXY_METRICS_PATH = '/metrics';
+
+/**
+ * `networking.auth.api_keys`: the Secret's key that holds the SHA-256 hashes of the API keys, one a line (the
+ * format of `cortex-proxy --api-keys-file`), and where the proxy container mounts it, read-only.
+ */
+export const API_KEYS_SECRET_KEY = 'sha256';
+export const API_KEYS_VOLUME_NAME = 'api-keys';
+export const API_KEYS_MOUNT_PATH = '/etc/cortex/api-keys';
+export const API_KEYS_FILE = `${API_KEYS_MOUNT_PATH}/${API_KEYS_SECRET_KEY}`;
 
 export interface ProxySidecarProps {
   readonly image: string;
@@ -48,6 +57,13 @@ export interface ProxySidecarProps {
    * @default - none: readiness is a TCP connect to `userPort`
    */
   readonly userAdminPort?: number;
+  /**
+   * `networking.auth.api_keys`: the API's name (the realm of a 401) and the Secret with the keys' hashes,
+   * mounted into the proxy container (`--api-keys-file`). A change of the Secret's content reaches the proxy
+   * without a restart (the kubelet updates the volume; the proxy reads the file again).
+   * @default - no keys asked for
+   */
+  readonly apiKeys?: { readonly apiName: string; readonly secret: string };
 }
 
 /** A duration as the proxy reads it, exact for fractional seconds. */
@@ -69,6 +85,7 @@ export class ProxySidecar {
   public readonly requestTimeoutSeconds: number;
   public readonly drainTimeoutSeconds: number;
   public readonly userAdminPort?: number;
+  public readonly apiKeys?: { readonly apiName: string; readonly secret: string };
   private readonly volumeMounts: k8s.VolumeMount[];
 
   constructor(props: ProxySidecarProps) {
@@ -88,6 +105,25 @@ export class ProxySidecar {
       checkIntegerInRange('userAdminPort', props.userAdminPort, 1, 65535);
       this.userAdminPort = props.userAdminPort;
     }
+    if (props.apiKeys !== undefined) {
+      checkApiName('apiKeys.apiName', props.apiKeys.apiName);
+      checkDns1123Subdomain('apiKeys.secret', props.apiKeys.secret);
+      this.apiKeys = props.apiKeys;
+      this.volumeMounts = [...this.volumeMounts, { name: API_KEYS_VOLUME_NAME, mountPath: API_KEYS_MOUNT_PATH, readOnly: true }];
+    }
+  }
+
+  /** The pod's volumes the sidecar needs beyond those it shares: the API keys' Secret. */
+  public get volumes(): k8s.Volume[] {
+    if (this.apiKeys === undefined) return [];
+    // Only the hashes' key is projected: anything else the Secret may hold stays out of the pod. A Secret
+    // without it (or no Secret) keeps the pod from starting, with an event that names it: never served open.
+    return [
+      {
+        name: API_KEYS_VOLUME_NAME,
+        secret: { secretName: this.apiKeys.secret, items: [{ key: API_KEYS_SECRET_KEY, path: API_KEYS_SECRET_KEY }] },
+      },
+    ];
   }
 
   /** The command-line flags of `cortex-proxy`. */
@@ -105,6 +141,7 @@ export class ProxySidecar {
       '--body-idle-timeout', milliseconds(silence),
       '--drain-timeout', milliseconds(this.drainTimeoutSeconds),
       ...(this.userAdminPort === undefined ? [] : ['--user-admin-port', String(this.userAdminPort)]),
+      ...(this.apiKeys === undefined ? [] : ['--api-keys-file', API_KEYS_FILE, '--api-name', this.apiKeys.apiName]),
     ];
   }
 

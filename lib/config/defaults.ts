@@ -67,6 +67,11 @@ export const NETWORKING_DEFAULTS = {
   timeoutSeconds: 600,
 } as const;
 
+/** The Secret of `networking.auth.api_keys` when `secret` is not set. */
+export function defaultApiKeysSecret(apiName: string): string {
+  return `${apiName}-api-keys`;
+}
+
 export const PREDICTOR_DEFAULTS = {
   logLevel: 'info',
   pip: 'requirements.txt',

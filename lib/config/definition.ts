@@ -13,7 +13,7 @@ import { describeValue, isMapping } from './describe-value';
 import { ConfigError, ConfigProblem } from './errors';
 import { FieldPath, formatFieldPath } from './field-path';
 import { MODEL_PATH_KEYS, MODELS_KEYS } from './models';
-import { NETWORKING_KEYS } from './networking';
+import { API_KEYS_KEYS, AUTH_KEYS, NETWORKING_KEYS } from './networking';
 import { validateConfigObject } from './parse';
 import { CONTAINER_KEYS, POD_KEYS } from './pod';
 import { DEPENDENCIES_KEYS, PREDICTOR_KEYS, SERVER_SIDE_BATCHING_KEYS } from './predictor';
@@ -312,6 +312,26 @@ export interface NetworkingDefinition {
    * @default "600s"
    */
   readonly timeout?: string;
+  /**
+   * What a request must carry (a cortex-cdk addition); RealtimeAPIs only.
+   * @default - none: anyone who reaches the gateway
+   */
+  readonly auth?: AuthDefinition;
+}
+
+/** `networking.auth`: at least `apiKeys`. */
+export interface AuthDefinition {
+  /** API keys, checked by the API's proxy sidecar (401 without one). */
+  readonly apiKeys?: ApiKeysDefinition;
+}
+
+/** `networking.auth.apiKeys`: the Secret with the keys' SHA-256 hashes (`cortex keys create` writes it). */
+export interface ApiKeysDefinition {
+  /**
+   * The Secret's name, in the API's namespace: a DNS-1123 subdomain.
+   * @default - "<name>-api-keys"
+   */
+  readonly secret?: string;
 }
 
 /** One model of `models.paths`. */
@@ -709,7 +729,7 @@ const PREDICTOR = mapping(PREDICTOR_KEYS, {
   multi_model_reloading: MODELS,
   server_side_batching: mapping(SERVER_SIDE_BATCHING_KEYS),
 });
-const NETWORKING = mapping(NETWORKING_KEYS);
+const NETWORKING = mapping(NETWORKING_KEYS, { auth: mapping(AUTH_KEYS, { api_keys: mapping(API_KEYS_KEYS) }) });
 
 /**
  * Every top-level key of every kind and form, so that a key of another form is renamed too and the

@@ -4,6 +4,9 @@
 export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** DNS-1123 label: container names and node-group names. */
 export const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** DNS-1123 subdomain: the names of Secrets and ConfigMaps (at most {@link MAX_DNS_SUBDOMAIN_LENGTH}). */
+export const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const MAX_DNS_SUBDOMAIN_LENGTH = 253;
 /** Kubernetes' rule for environment variable names. */
 export const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
@@ -19,3 +22,5 @@ export const RESERVED_API_NAMES: readonly string[] = Object.getOwnPropertyNames(
 
 export const DNS_1035_RULE = 'lower-case letters, digits and "-", starting with a letter and not ending with "-"';
 export const DNS_1123_RULE = 'lower-case letters, digits and "-", starting and ending with a letter or digit';
+export const DNS_1123_SUBDOMAIN_RULE =
+  'a DNS-1123 subdomain: at most 253 lower-case letters, digits, "-" and ".", each "."-separated part starting and ending with a letter or digit';

@@ -152,6 +152,24 @@ export interface NetworkingSpec {
    * Gateway request timeout (a cortex-cdk addition: Cortex had none). @default 600
    */
   readonly timeoutSeconds: number;
+  /** `networking.auth` (a cortex-cdk addition): what a request must carry. @default - none: anyone reaching the gateway */
+  readonly auth?: AuthSpec;
+}
+
+/** `networking.auth`. */
+export interface AuthSpec {
+  /** `networking.auth.api_keys`: the proxy sidecar answers 401 to a request without one of the keys. */
+  readonly apiKeys?: ApiKeysSpec;
+}
+
+/** `networking.auth.api_keys`. */
+export interface ApiKeysSpec {
+  /**
+   * The Secret (in the API's namespace) whose `sha256` key holds the SHA-256 hashes of the keys, one a line
+   * (`cortex keys create` writes it).
+   * @default - "<name>-api-keys"
+   */
+  readonly secret: string;
 }
 
 /** `predictor.models` / `predictor.multi_model_reloading`. Exactly one of path, paths, dir. */

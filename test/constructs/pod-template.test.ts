@@ -86,6 +86,33 @@ describe('renderPodTemplate', () => {
     expect(b.specHash).not.toBe(a.specHash);
   });
 
+  test('GIVEN networking.auth.api_keys THEN the Secret is a volume mounted read-only in the proxy only, which reads it', () => {
+    // GIVEN
+    const api = realtimeApi({ networking: { auth: { apiKeys: { secret: 'iris-keys' } } } });
+    // WHEN
+    const spec = template(api).spec;
+    // THEN
+    expect(spec.volumes).toContainEqual({ name: 'api-keys', secret: { secretName: 'iris-keys', items: [{ key: 'sha256', path: 'sha256' }] } });
+    const [user, proxy] = spec.containers;
+    expect(proxy.volumeMounts).toContainEqual({ name: 'api-keys', mountPath: '/etc/cortex/api-keys', readOnly: true });
+    expect(user.volumeMounts.map((m: KubeObject) => m.name)).not.toContain('api-keys');
+    expect(proxy.args.join(' ')).toContain('--api-keys-file /etc/cortex/api-keys/sha256 --api-name iris');
+  });
+
+  test('GIVEN a predictor-form API with api keys THEN the same mount in the proxy, not in the runtime', () => {
+    const api = { ...predictorApi(), networking: { endpoint: '/iris', timeoutSeconds: 600, auth: { apiKeys: { secret: 'k' } } } };
+    const containers: KubeObject[] = template(api).spec.containers;
+    expect(containers.find((c) => c.name === 'proxy')?.volumeMounts).toContainEqual({ name: 'api-keys', mountPath: '/etc/cortex/api-keys', readOnly: true });
+    expect(containers.filter((c) => c.name !== 'proxy').flatMap((c) => c.volumeMounts ?? []).map((m: KubeObject) => m.name)).not.toContain('api-keys');
+  });
+
+  test('GIVEN API keys on or off, or another Secret THEN the hash changes; the Secret\'s content is not in it (keys rotate without a rollout)', () => {
+    const off = renderPodTemplate(options(realtimeApi()));
+    const on = renderPodTemplate(options(realtimeApi({ networking: { auth: { apiKeys: { secret: 'a' } } } })));
+    const other = renderPodTemplate(options(realtimeApi({ networking: { auth: { apiKeys: { secret: 'b' } } } })));
+    expect(new Set([off.specHash, on.specHash, other.specHash]).size).toBe(3);
+  });
+
   test('GIVEN only the endpoint changes THEN the hash does not (routing does not shape the pods)', () => {
     const a = renderPodTemplate(options(realtimeApi()));
     const b = renderPodTemplate(options(realtimeApi({ networking: { endpoint: '/v2/iris' } })));

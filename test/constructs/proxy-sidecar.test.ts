@@ -1,4 +1,4 @@
-import { PROXY_CONTAINER_NAME, ProxySidecar, ProxySidecarProps } from '../../constructs/proxy-sidecar';
+import { API_KEYS_FILE, PROXY_CONTAINER_NAME, ProxySidecar, ProxySidecarProps } from '../../constructs/proxy-sidecar';
 import { parseCommandLine } from '../../images/proxy/src/config';
 import { CortexValidationError } from '../../lib/config/errors';
 
@@ -55,7 +55,28 @@ describe('ProxySidecar', () => {
     expect(() => new ProxySidecar({ ...PROPS, userAdminPort: 0 })).toThrow(/userAdminPort \(0\)/);
   });
 
+  test('GIVEN API keys THEN --api-keys-file in the Secret mounted read-only, --api-name the realm, and the volume', () => {
+    // GIVEN
+    const proxy = new ProxySidecar({ ...PROPS, apiKeys: { apiName: 'iris', secret: 'iris-api-keys' } });
+    // THEN
+    expect(proxy.args.slice(-4)).toEqual(['--api-keys-file', '/etc/cortex/api-keys/sha256', '--api-name', 'iris']);
+    expect(API_KEYS_FILE).toBe('/etc/cortex/api-keys/sha256');
+    expect(parseCommandLine(proxy.args)).toMatchObject({ config: { apiKeysFile: API_KEYS_FILE, apiName: 'iris' } });
+    expect(proxy._toKube().volumeMounts).toEqual([{ name: 'api-keys', mountPath: '/etc/cortex/api-keys', readOnly: true }]);
+    expect(proxy.volumes).toEqual([
+      { name: 'api-keys', secret: { secretName: 'iris-api-keys', items: [{ key: 'sha256', path: 'sha256' }] } },
+    ]);
+  });
+
+  test('GIVEN no API keys THEN no keys flag, mount or volume', () => {
+    const proxy = new ProxySidecar(PROPS);
+    expect(proxy.args).not.toContain('--api-keys-file');
+    expect(proxy._toKube().volumeMounts).toBeUndefined();
+    expect(proxy.volumes).toEqual([]);
+  });
+
   test('bad parameters throw at construction', () => {
+    expect(() => new ProxySidecar({ ...PROPS, apiKeys: { apiName: 'iris', secret: 'Bad_Name' } })).toThrow(/apiKeys\.secret \("Bad_Name"\) must be a DNS-1123 subdomain/);
     expect(() => new ProxySidecar({ ...PROPS, image: '' })).toThrow(CortexValidationError);
     expect(() => new ProxySidecar({ ...PROPS, maxConcurrency: 0 })).toThrow(/pod\.maxConcurrency \(0\)/);
     expect(() => new ProxySidecar({ ...PROPS, maxQueueLength: -1 })).toThrow(/pod\.maxQueueLength \(-1\)/);

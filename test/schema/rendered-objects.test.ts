@@ -63,6 +63,7 @@ function broadConfig(): CortexConfig {
       autoscaling: { minReplicas: 0, maxReplicas: 1, downscaleStabilizationPeriodSeconds: 30, targetInFlight: 2.5 },
       networking: { timeoutSeconds: 30 },
     }),
+    realtimeApi({ name: 'api-keys', networking: { auth: { apiKeys: { secret: 'api-keys.example' } } } }),
     realtimeApi({
       name: 'no-downscale',
       autoscaling: { maxDownscaleFactor: 1, maxUpscaleFactor: 10, downscaleTolerance: 0, upscaleTolerance: 0.2 },
@@ -111,6 +112,9 @@ const BOTH_FORMS_YAML = `
     threads_per_process: 64
     config:
       input_shape: [224, 224]
+  networking:
+    auth:
+      api_keys: {}
   compute:
     inf: 1
     cpu: 3
@@ -134,6 +138,9 @@ const BOTH_FORMS_YAML = `
         cpu: 200m
         mem: 128Mi
         gpu: 1
+  networking:
+    auth:
+      api_keys: {secret: hello-keys}
   autoscaling:
     min_replicas: 0
     max_replicas: 3
@@ -167,7 +174,13 @@ describe('rendered objects against the Kubernetes, Istio and KEDA schemas', () =
 
   test('GIVEN a cortex.yaml in both forms parsed by lib/config WHEN rendered THEN every object validates', () => {
     const objects = renderAll(parseConfig(BOTH_FORMS_YAML, 'cortex.yaml'));
-    expect(objects.filter((o) => o.kind === 'Deployment')).toHaveLength(2);
+    const deployments = objects.filter((o) => o.kind === 'Deployment');
+    expect(deployments).toHaveLength(2);
+    // Both forms with networking.auth.api_keys: the Secret volume is in each pod.
+    expect(deployments.map((d) => d.spec.template.spec.volumes.find((v: KubeObject) => v.name === 'api-keys')?.secret.secretName)).toEqual([
+      'resnet50-api-keys',
+      'hello-keys',
+    ]);
     expect(validateObjects(objects)).toEqual([]);
   });
 

@@ -219,7 +219,7 @@ describe('cortex-proxy with --api-keys-file', () => {
   });
 
   test('a wrong key, in either header: 401 invalid_token', async () => {
-    for (const headers of [{ authorization: 'Bearer ck_wrong' }, { 'x-api-key': 'ck_wrong' }, { 'x-api-key': key.slice(0, -1) }]) {
+    for (const headers of [{ authorization: 'Bearer ck_wrong' } as Record<string, string>, { 'x-api-key': 'ck_wrong' }, { 'x-api-key': key.slice(0, -1) }]) {
       const reply = await get(headers);
       expect(reply.status).toBe(401);
       expect(reply.headers['www-authenticate']).toBe('Bearer realm="iris", error="invalid_token"');

@@ -27,6 +27,8 @@ import type {
   TrafficSplitterTargetDefinition,
   ModelsDefinition,
   NetworkingDefinition,
+  AuthDefinition,
+  ApiKeysDefinition,
   PodDefinition,
   PredictorDefinition,
   TrafficSplitterDefinition,
@@ -36,7 +38,7 @@ import { PREDICTOR_AUTOSCALING_KEYS } from '../../../lib/config/autoscaling';
 import { COMPUTE_KEYS } from '../../../lib/config/compute';
 import { CONTAINER_API_KEYS } from '../../../lib/config/container-api';
 import { MODEL_PATH_KEYS, MODELS_KEYS } from '../../../lib/config/models';
-import { NETWORKING_KEYS } from '../../../lib/config/networking';
+import { API_KEYS_KEYS, AUTH_KEYS, NETWORKING_KEYS } from '../../../lib/config/networking';
 import { CONTAINER_KEYS, POD_KEYS } from '../../../lib/config/pod';
 import { DEPENDENCIES_KEYS, PREDICTOR_KEYS, SERVER_SIDE_BATCHING_KEYS } from '../../../lib/config/predictor';
 import { EXEC_KEYS, HTTP_GET_KEYS, PRE_STOP_HANDLERS, PROBE_HANDLERS, PROBE_TIMING_KEYS, TCP_SOCKET_KEYS } from '../../../lib/config/probes';
@@ -582,6 +584,8 @@ const KEY_TABLE_MATCHES: {
   predictor: SameKeys<PredictorDefinition, Supported<typeof PREDICTOR_KEYS>>;
   models: SameKeys<ModelsDefinition, typeof MODELS_KEYS>;
   networking: SameKeys<NetworkingDefinition, typeof NETWORKING_KEYS>;
+  auth: SameKeys<AuthDefinition, typeof AUTH_KEYS>;
+  apiKeys: SameKeys<ApiKeysDefinition, typeof API_KEYS_KEYS>;
   updateStrategy: SameKeys<UpdateStrategyDefinition, typeof UPDATE_STRATEGY_KEYS>;
   realtimeApi: SameKeys<RealtimeApiDefinition, [...typeof CONTAINER_API_KEYS, ...typeof PREDICTOR_API_KEYS]>;
   trafficSplitter: SameKeys<TrafficSplitterDefinition, typeof TRAFFIC_SPLITTER_KEYS>;
@@ -603,6 +607,8 @@ const KEY_TABLE_MATCHES: {
   predictor: true,
   models: true,
   networking: true,
+  auth: true,
+  apiKeys: true,
   updateStrategy: true,
   realtimeApi: true,
   trafficSplitter: true,
