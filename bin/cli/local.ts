@@ -10,10 +10,12 @@ import { loadConfig } from './load';
 
 export const localUsage = `Usage: cortex local API_NAME [-f PATH] [--port PORT]
 
-Runs a predictor-form API (or a kind: api python module) on this machine: the Python predictor runtime
-and the proxy sidecar as local processes, wired as in a pod, with the API's settings (concurrency, queue,
-batching, models, networking.timeout). Prints the URL, streams both logs, and stops both on Ctrl-C (they
-finish the requests in flight, for at most networking.timeout; a second Ctrl-C stops them at once).
+Runs a predictor-form API (type python or onnx, or a kind: api python module or onnx model) on this
+machine: the Python predictor runtime and the proxy sidecar as local processes, wired as in a pod, with the
+API's settings (concurrency, queue, batching, models, networking.timeout, predictor.env; the project's .env
+over them). Each API gets its own temporary directory (TMPDIR, TMP, TEMP), removed when it stops. Prints the
+URL, streams both logs, and stops both on Ctrl-C (they finish the requests in flight, for at most
+networking.timeout; a second Ctrl-C stops them at once).
 
 Options:
   -f, --file PATH     the cortex.yaml (default: cortex.yaml)
@@ -24,6 +26,12 @@ Options:
 
 /** Debian's packages the runtime imports, by module. */
 const RUNTIME_MODULES: Record<string, string> = { uvicorn: 'python3-uvicorn', starlette: 'python3-starlette' };
+
+/** Type onnx's module, which Debian does not package: how to get it for a local run. */
+const ONNX_RUNTIME_INSTALL =
+  "Debian has no package of it: install it from PyPI into a virtual environment that also sees Debian's python3-starlette " +
+  'and python3-uvicorn (apt-get install -y python3-venv; python3 -m venv --system-site-packages ~/.venvs/cortex-onnx; ' +
+  '~/.venvs/cortex-onnx/bin/pip install onnxruntime), then pass --python ~/.venvs/cortex-onnx/bin/python';
 
 /** How long the API may take to become ready (its __init__ may load a model). */
 const READY_TIMEOUT_MS = 300_000;
@@ -74,18 +82,18 @@ export function localCommand(argv: string[], io: CliIo): Promise<number> | numbe
     );
     return EXIT_INVALID;
   }
-  if (api.predictor.type !== 'python') {
+  if (api.predictor.type === 'tensorflow') {
     io.err(
       api.predictor.style === 'function'
-        ? `cortex local: ${apiName} serves ${api.predictor.type === 'onnx' ? 'an' : 'a'} ${api.predictor.type} model (kind: api, ${api.predictor.type}:); cortex local runs python modules (python.inference, predictor.path) and type python predictors\n`
-        : `cortex local: ${apiName} has predictor.type ${api.predictor.type}; cortex local runs type python predictors\n`,
+        ? `cortex local: ${apiName} serves a tensorflow model (kind: api, tensorflow:); cortex local runs python modules (python.inference, predictor.path), onnx models and type python and onnx predictors (tensorflow needs a TensorFlow Serving container, which cortex-cdk does not deploy)\n`
+        : `cortex local: ${apiName} has predictor.type tensorflow; cortex local runs type python and onnx predictors (tensorflow needs a TensorFlow Serving container, which cortex-cdk does not deploy)\n`,
     );
     return EXIT_INVALID;
   }
 
   // An empty CORTEX_PYTHON is unset, as the shell's `CORTEX_PYTHON= cortex local ...` means.
   const python = (values.python as string | undefined) ?? (process.env.CORTEX_PYTHON || '/usr/bin/python3');
-  const missing = missingPythonModules(python);
+  const missing = missingPythonModules(python, api.predictor.type === 'onnx');
   if (missing !== undefined) {
     io.err(`cortex local: ${missing}\n`);
     return EXIT_INVALID;
@@ -111,6 +119,9 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
   const proxyArgs = await localProxyArgs(api, ports);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `cortex-local-${api.name}-`));
   const settingsFile = path.join(workDir, 'predictor.json');
+  // The API's own temporary directory: two local APIs writing $TMPDIR/model do not meet.
+  const tmpDir = path.join(workDir, 'tmp');
+  fs.mkdirSync(tmpDir);
   // ?debug=true is on under cortex local (the API's own machine) unless the API says allow_debug: false.
   fs.writeFileSync(settingsFile, JSON.stringify({ ...predictorSettings(api), port: runtimePort, allow_debug: api.predictor.allowDebug ?? true }, null, 2));
 
@@ -120,17 +131,25 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
     if (stopping) return;
     stopping = true;
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    fs.rmSync(workDir, { recursive: true, force: true });
     finish(code);
   };
   let finish: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (finish = resolve));
 
+  const userEnv = api.predictor.env;
+  const tempEnv = localTempEnv(tmpDir);
+  io.out(
+    `cortex local: ${api.name}: ${'TMPDIR' in userEnv ? `TMPDIR ${userEnv.TMPDIR} (predictor.env)` : `its own temporary directory, TMPDIR=${tmpDir} (also TMP, TEMP; removed when it stops)`}` +
+      `${Object.keys(userEnv).length > 0 ? `; predictor.env: ${Object.keys(userEnv).join(', ')}` : ''}\n`,
+  );
   const runtime = spawn(options.python, ['-m', 'cortex_runtime'], {
     cwd: options.projectDir,
     env: {
       ...process.env,
-      PYTHONPATH: [RUNTIME_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+      ...tempEnv,
+      // predictor.env, as the chart sets it in the container (the project's .env, read by the runtime, goes over it).
+      ...userEnv,
+      PYTHONPATH: [RUNTIME_DIR, userEnv.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
       CORTEX_PREDICTOR_CONFIG: settingsFile,
       CORTEX_PROJECT_DIR: options.projectDir,
       ...localRuntimeEnv(api, ports),
@@ -181,7 +200,14 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
   await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+  // After the processes: requests still draining may use the temporary directory.
+  fs.rmSync(workDir, { recursive: true, force: true });
   return code;
+}
+
+/** TMPDIR, TMP and TEMP (the names Python's tempfile and most tools read) all pointing at `dir`. */
+export function localTempEnv(dir: string): Record<string, string> {
+  return { TMPDIR: dir, TMP: dir, TEMP: dir };
 }
 
 /** Where the two local processes listen, all on 127.0.0.1. */
@@ -243,17 +269,23 @@ function findPackageRoot(dir: string): string {
   return current;
 }
 
-function missingPythonModules(python: string): string | undefined {
-  const probe = spawnSync(python, ['-c', `import importlib.util, sys; print(" ".join(m for m in ${JSON.stringify(Object.keys(RUNTIME_MODULES))} if importlib.util.find_spec(m) is None))`], {
+/** What the interpreter lacks to run the API (the runtime's modules; onnxruntime for type onnx), or undefined. */
+function missingPythonModules(python: string, onnx: boolean): string | undefined {
+  const modules = [...Object.keys(RUNTIME_MODULES), ...(onnx ? ['onnxruntime'] : [])];
+  const probe = spawnSync(python, ['-c', `import importlib.util, sys; print(" ".join(m for m in ${JSON.stringify(modules)} if importlib.util.find_spec(m) is None))`], {
     encoding: 'utf8',
   });
   if (probe.error) {
     return `no Python at ${python} (${(probe.error as NodeJS.ErrnoException).code}); install Debian's python3 or pass --python PATH`;
   }
   const missing = probe.stdout.trim().split(/\s+/).filter(Boolean);
-  if (missing.length === 0) return undefined;
-  const packages = missing.map((m) => RUNTIME_MODULES[m]).join(' ');
-  return `${python} lacks ${missing.join(', ')}: install them (Debian: apt-get install -y ${packages})`;
+  const debian = missing.filter((m) => m in RUNTIME_MODULES);
+  if (debian.length > 0) {
+    const packages = debian.map((m) => RUNTIME_MODULES[m]).join(' ');
+    return `${python} lacks ${debian.join(', ')}: install them (Debian: apt-get install -y ${packages})`;
+  }
+  if (missing.includes('onnxruntime')) return `type onnx needs onnxruntime, which ${python} cannot import; ${ONNX_RUNTIME_INSTALL}`;
+  return undefined;
 }
 
 function dockerStatus(): string {

@@ -18,7 +18,22 @@ const SPLIT_YAML = `${HELLO_WORLD_YAML}
 - kind: api
   name: legacy-onnx
   onnx: {model: model.onnx}
+- name: tf-api
+  kind: RealtimeAPI
+  predictor: {type: tensorflow, path: predictor.py, models: {path: s3://bucket/model}}
 `;
+
+/** An interpreter that sees Debian's packages (python3-uvicorn, python3-starlette) and nothing else: no onnxruntime. */
+function debianOnlyPython(): string {
+  const python = writeFile(dir, 'debian-only-python', '#!/bin/sh\nPYTHONPATH=/usr/lib/python3/dist-packages exec /usr/bin/python3 -S "$@"\n');
+  fs.chmodSync(python, 0o755);
+  return python;
+}
+
+const ONNX_RUNTIME_REFUSAL =
+  "type onnx needs onnxruntime, which PYTHON cannot import; Debian has no package of it: install it from PyPI into a virtual environment that also sees Debian's python3-starlette " +
+  'and python3-uvicorn (apt-get install -y python3-venv; python3 -m venv --system-site-packages ~/.venvs/cortex-onnx; ~/.venvs/cortex-onnx/bin/pip install onnxruntime), ' +
+  'then pass --python ~/.venvs/cortex-onnx/bin/python';
 
 describe('cortex local: what it refuses, clearly', () => {
   const file = writeFile(dir, 'refuse/cortex.yaml', SPLIT_YAML);
@@ -26,7 +41,7 @@ describe('cortex local: what it refuses, clearly', () => {
   test('an unknown API lists the available ones', async () => {
     const { code, err } = await runCliAsync(['local', 'nope', '-f', file], dir);
     expect(code).toBe(1);
-    expect(err).toBe(`cortex local: no RealtimeAPI named "nope" in ${file}; available: hello-world, onnx-api, legacy-onnx\n`);
+    expect(err).toBe(`cortex local: no RealtimeAPI named "nope" in ${file}; available: hello-world, onnx-api, legacy-onnx, tf-api\n`);
   });
 
   test('a traffic splitter names its APIs', async () => {
@@ -41,18 +56,21 @@ describe('cortex local: what it refuses, clearly', () => {
     expect(err).toMatch(/^cortex local: hello-world is a container-form API \(pod\.containers\): it runs from its images, which needs a Docker engine/);
   });
 
-  test('a predictor type other than python is named', async () => {
-    const { code, err } = await runCliAsync(['local', 'onnx-api', '-f', file], dir);
-    expect(code).toBe(1);
-    expect(err).toBe('cortex local: onnx-api has predictor.type onnx; cortex local runs type python predictors\n');
-  });
-
-  test('a kind: api model is named as the user wrote it', async () => {
-    const { code, err } = await runCliAsync(['local', 'legacy-onnx', '-f', file], dir);
+  test('type tensorflow is refused, naming what it needs', async () => {
+    const { code, err } = await runCliAsync(['local', 'tf-api', '-f', file], dir);
     expect(code).toBe(1);
     expect(err).toBe(
-      'cortex local: legacy-onnx serves an onnx model (kind: api, onnx:); cortex local runs python modules (python.inference, predictor.path) and type python predictors\n',
+      'cortex local: tf-api has predictor.type tensorflow; cortex local runs type python and onnx predictors (tensorflow needs a TensorFlow Serving container, which cortex-cdk does not deploy)\n',
     );
+  });
+
+  test('GIVEN type onnx and a Python without onnxruntime THEN the refusal says how to get it (Debian has no package of it)', async () => {
+    const python = debianOnlyPython();
+    for (const api of ['onnx-api', 'legacy-onnx']) {
+      const { code, err } = await runCliAsync(['local', api, '-f', file, '--python', python], dir);
+      expect(code).toBe(1);
+      expect(err).toBe(`cortex local: ${ONNX_RUNTIME_REFUSAL.replace('PYTHON', python)}\n`);
+    }
   });
 
   test('a missing Python interpreter is named', async () => {
@@ -293,5 +311,161 @@ describe('cortex local with a predictor that hangs, end to end on loopback', () 
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  }, 90_000);
+});
+
+/** `cortex local` as a user runs it, its output collected; `stop()` is Ctrl-C and resolves with its exit code. */
+function startLocal(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const cli = path.join(root, 'dist', 'bin', 'cortex.js');
+  const child = spawn(process.execPath, [cli, 'local', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    ready: (name: string) => until(() => output.includes(`${name} is ready`), 60_000, () => output),
+    stop: () => {
+      child.kill('SIGINT');
+      return exited;
+    },
+  };
+}
+
+async function postJson(port: number, body: unknown): Promise<unknown> {
+  const response = await fetch(`http://127.0.0.1:${port}/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(20_000),
+  });
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+// Writes "the model" where a predictor would, in the temporary directory, at start; predict reads it back.
+const TEMP_WRITER = `
+import os
+import tempfile
+
+class PythonPredictor:
+    def __init__(self, config):
+        self.path = os.path.join(tempfile.gettempdir(), "model")
+        with open(self.path, "w") as f:
+            f.write(os.environ["WHO"])
+
+    def predict(self, payload):
+        with open(self.path) as f:
+            return {"model": f.read(), "tmpdir": os.environ["TMPDIR"], "tmp": os.environ["TMP"], "temp": os.environ["TEMP"]}
+`;
+
+const TEMP_WRITERS_YAML = `
+- name: writer-a
+  kind: RealtimeAPI
+  predictor: {type: python, path: predictor.py, env: {WHO: a}}
+- name: writer-b
+  kind: RealtimeAPI
+  predictor: {type: python, path: predictor.py, env: {WHO: b}}
+`;
+
+describe('cortex local: predictor.env, and a temporary directory for each API', () => {
+  const project = path.join(dir, 'temp-writers');
+  writeFile(project, 'cortex.yaml', TEMP_WRITERS_YAML);
+  writeFile(project, 'predictor.py', TEMP_WRITER);
+  const running: Array<ReturnType<typeof startLocal>> = [];
+
+  afterAll(() => {
+    for (const { child } of running) if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  test('two APIs writing $TMPDIR/model at once each read back their own; predictor.env is applied; each directory is removed when its API stops', async () => {
+    // GIVEN writer-a running, then writer-b started after it (both write <tempdir>/model in __init__)
+    const [portA, portB] = [await freePort(), await freePort()];
+    const a = startLocal(['writer-a', '-f', path.join(project, 'cortex.yaml'), '--port', String(portA)]);
+    running.push(a);
+    await a.ready('writer-a');
+    const b = startLocal(['writer-b', '-f', path.join(project, 'cortex.yaml'), '--port', String(portB)]);
+    running.push(b);
+    await b.ready('writer-b');
+
+    // WHEN each is asked what its model file holds
+    const fromA = (await postJson(portA, {})) as Record<string, string>;
+    const fromB = (await postJson(portB, {})) as Record<string, string>;
+
+    // THEN each reads what it wrote (WHO from its predictor.env), in a directory of its own, named in the log
+    expect(fromA.model).toBe('a');
+    expect(fromB.model).toBe('b');
+    expect(fromA.tmpdir).not.toBe(fromB.tmpdir);
+    expect([fromA.tmp, fromA.temp]).toEqual([fromA.tmpdir, fromA.tmpdir]);
+    expect(path.basename(path.dirname(fromA.tmpdir))).toMatch(/^cortex-local-writer-a-/);
+    expect(a.output()).toContain(`cortex local: writer-a: its own temporary directory, TMPDIR=${fromA.tmpdir} (also TMP, TEMP; removed when it stops); predictor.env: WHO\n`);
+
+    // WHEN Ctrl-C THEN each stops and its directory is gone
+    expect(await a.stop()).toBe(0);
+    expect(fs.existsSync(fromA.tmpdir)).toBe(false);
+    expect(fs.existsSync(fromB.tmpdir)).toBe(true);
+    expect(await b.stop()).toBe(0);
+    expect(fs.existsSync(fromB.tmpdir)).toBe(false);
+  }, 120_000);
+});
+
+// A stand-in for onnxruntime, which no Debian package ships: a session that sums its one input.
+const FAKE_ONNXRUNTIME = `
+class _Arg:
+    def __init__(self, name):
+        self.name = name
+
+
+class InferenceSession:
+    def __init__(self, path, providers=None):
+        self.path = path
+
+    def get_inputs(self):
+        return [_Arg("x")]
+
+    def get_outputs(self):
+        return [_Arg("sum")]
+
+    def run(self, outputs, feed):
+        return [sum(feed["x"])]
+
+
+def get_available_providers():
+    return ["CPUExecutionProvider"]
+`;
+
+const ONNX_PREDICTOR = `
+class ONNXPredictor:
+    def __init__(self, onnx_client, config):
+        self.client = onnx_client
+
+    def predict(self, payload):
+        return self.client.predict(payload["x"])
+`;
+
+describe('cortex local with type onnx, when the Python can import onnxruntime', () => {
+  const project = path.join(dir, 'onnx-sum');
+  writeFile(project, 'cortex.yaml', '- name: onnx-sum\n  kind: RealtimeAPI\n  predictor: {type: onnx, path: predictor.py, models: {path: model}}\n');
+  writeFile(project, 'predictor.py', ONNX_PREDICTOR);
+  writeFile(project, 'model/model.onnx', '');
+  const site = path.join(dir, 'fake-site');
+  writeFile(site, 'onnxruntime/__init__.py', FAKE_ONNXRUNTIME);
+  let local: ReturnType<typeof startLocal> | undefined;
+
+  afterAll(() => {
+    if (local && local.child.exitCode === null) local.child.kill('SIGKILL');
+  });
+
+  test('runs the ONNXPredictor with its onnx_client, through the proxy', async () => {
+    // GIVEN onnxruntime (a stand-in) on PYTHONPATH
+    const port = await freePort();
+    local = startLocal(['onnx-sum', '-f', path.join(project, 'cortex.yaml'), '--port', String(port)], { ...process.env, PYTHONPATH: site });
+    await local.ready('onnx-sum');
+    expect(local.output()).toMatch(/\[api\] .*onnx-sum: serving an onnx predictor \(predictor\.py\)/);
+
+    // WHEN THEN the model's session ran on the payload
+    expect(await postJson(port, { x: [1, 2, 3] })).toEqual([6]);
+    expect(await local.stop()).toBe(0);
   }, 90_000);
 });

@@ -10,15 +10,19 @@ talks to the runtime), the settings' port (``--port 0``: any free port; the log 
 timings from ``$CORTEX_REQUEST_TIMEOUT`` (else 600), ``$CORTEX_STUCK_GRACE`` (else 30) and
 ``$CORTEX_DRAIN_TIMEOUT`` (else the request timeout), in seconds (serve.py, watchdog.py). The working
 directory becomes the project directory, as in Cortex, so that predictors open their files by relative paths.
+The project's ``.env`` (env_file.py) goes over the environment, as Cortex's bootloader sourced it: the runtime
+restarts itself with it (exec: same PID), or exits 2 naming each line it cannot read.
 """
 
 import argparse
 import logging
 import os
 import sys
+import tempfile
 from typing import List, Optional, Tuple
 
 from .config import load_settings, project_dir
+from .env_file import ENV_FILE_NAME, EnvFile, EnvFileError, read_env_file
 from .errors import SettingsError
 from .serve import Lifecycle, bind, run
 
@@ -27,6 +31,8 @@ ADMIN_PORT_ENV = "CORTEX_ADMIN_PORT"
 REQUEST_TIMEOUT_ENV = "CORTEX_REQUEST_TIMEOUT"
 STUCK_GRACE_ENV = "CORTEX_STUCK_GRACE"
 DRAIN_TIMEOUT_ENV = "CORTEX_DRAIN_TIMEOUT"
+#: Set (to the file's path) in the process restarted with the project's .env applied, so that it does not apply it again.
+ENV_FILE_APPLIED_ENV = "CORTEX_ENV_FILE_APPLIED"
 DEFAULT_HOST = "127.0.0.1"
 #: Where /healthz and /metrics are served by default (the API's port is the settings' ``port``, 8080).
 DEFAULT_ADMIN_PORT = 8081
@@ -103,6 +109,40 @@ def lifecycle_and_admin_port(args: argparse.Namespace) -> Tuple[Lifecycle, int]:
     return Lifecycle(request_timeout=request_timeout, stuck_grace=stuck_grace, drain_timeout=drain_timeout), admin_port
 
 
+def apply_env_file(env_file: EnvFile, api_name: str, logger: logging.Logger) -> None:
+    """Puts the project's .env variables in the environment, over the container's (Cortex's precedence).
+
+    The runtime restarts itself (exec, same PID) with them, so that they hold from the interpreter's start, as
+    when Cortex sourced the file before starting Python: PYTHONPATH, LD_LIBRARY_PATH and the like take effect.
+    """
+    names = [name for name, _ in env_file.variables]
+    overridden = [name for name, value in env_file.variables if name in os.environ and os.environ[name] != value]
+    logger.info("%s: %d variable(s) from %s: %s%s", api_name, len(names), env_file.path, ", ".join(names) or "none",
+                f" (over the environment's {', '.join(overridden)})" if overridden else "")
+    if all(os.environ.get(name) == value for name, value in env_file.variables):
+        return
+    env = {**os.environ, **dict(env_file.variables), ENV_FILE_APPLIED_ENV: env_file.path}
+    if "PYTHONPATH" in dict(env_file.variables):
+        # Relative entries start at the project, where Cortex started Python (the runtime moves there only
+        # later); and whatever the file sets, the restarted interpreter must still find the runtime.
+        project = os.path.dirname(env_file.path)
+        entries = [os.path.join(project, e) for e in env["PYTHONPATH"].split(os.pathsep) if e]
+        runtime_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        if runtime_root not in (os.path.abspath(e) for e in entries):
+            entries.insert(0, runtime_root)
+        env["PYTHONPATH"] = os.pathsep.join(entries)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    try:
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
+    except OSError as e:
+        logger.warning("%s: cannot restart the runtime with %s applied (%s): applying it to this process only, "
+                       "where the variables the interpreter reads at its start (PYTHONPATH...) come too late",
+                       api_name, env_file.path, e.strerror or e)
+        os.environ.update(env)
+        tempfile.tempdir = None  # so that a TMPDIR from the file counts
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
@@ -125,6 +165,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not os.path.isdir(project):
         logger.error("the project directory %s does not exist, exiting (set CORTEX_PROJECT_DIR)", project)
         return 2
+    env_path = os.path.join(project, ENV_FILE_NAME)
+    if os.environ.get(ENV_FILE_APPLIED_ENV) != env_path:
+        try:
+            env_file = read_env_file(project, os.environ)
+        except EnvFileError as e:
+            logger.error("%s: unusable %s, exiting:\n%s", settings.api_name, env_path, e)
+            return 2
+        if env_file is not None:
+            apply_env_file(env_file, settings.api_name, logger)
     os.chdir(project)
     host = args.host or os.environ.get(HOST_ENV) or DEFAULT_HOST
     port = settings.port if args.port is None else args.port
@@ -146,9 +195,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     bound_host, bound_port = sock.getsockname()[:2]
     admin_bound_port = admin_sock.getsockname()[1]
     logger.info(
-        "%s: serving a %s predictor (%s) on http://%s:%d (health and metrics on http://%s:%d) with %d process(es) "
+        "%s: serving %s %s predictor (%s) on http://%s:%d (health and metrics on http://%s:%d) with %d process(es) "
         "× %d thread(s)%s; a predict call is stuck after %g s, a SIGTERM drains for at most %g s",
-        settings.api_name, settings.type if settings.style == "class" else f"{settings.type} (kind: api, function-style)",
+        settings.api_name, "an" if settings.type == "onnx" else "a", settings.type if settings.style == "class" else f"{settings.type} (kind: api, function-style)",
         settings.path or "the model alone", bound_host, bound_port, bound_host, admin_bound_port,
         settings.processes_per_replica, settings.threads_per_process,
         "" if settings.server_side_batching is None else
