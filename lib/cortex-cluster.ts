@@ -1,5 +1,5 @@
 import { KubectlV36Layer } from '@aws-cdk/lambda-layer-kubectl-v36';
-import { Annotations, CfnCondition, CfnElement, Names, RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnCondition, CfnElement, Names, RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,10 +7,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { EksEndpointCheck } from './eks-endpoint-check';
 import { CortexValidationError } from './errors';
 import { CapacityGroup, NodeGroup, NodeGroupAccelerator } from './node-group';
 import { registerNodeGroups } from './placement';
 import { CortexPlatform, CortexPlatformOptions } from './platform/cortex-platform';
+import { checkCidr } from './platform/validation';
 
 /** The Kubernetes version a new cluster runs: the newest with a kubectl layer (`@aws-cdk/lambda-layer-kubectl-v36`). */
 export const DEFAULT_KUBERNETES_VERSION = eks.KubernetesVersion.V1_36;
@@ -70,10 +72,14 @@ export interface CortexClusterProps {
    */
   readonly nodeGroups?: NodeGroup[];
   /**
-   * Who reaches the Kubernetes API endpoint. Restrict the public side with
-   * `eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom('203.0.113.0/24')` (the kubectl provider then
-   * reaches it from inside the VPC), or make it `eks.EndpointAccess.PRIVATE`.
-   * @default eks.EndpointAccess.PUBLIC_AND_PRIVATE
+   * Who reaches the Kubernetes API endpoint: public, private (from the VPC) or both, and from which CIDR blocks
+   * the public side. Restrict the public side with `eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom('203.0.113.0/24')`
+   * (the kubectl provider then reaches it from inside the VPC), or make it `eks.EndpointAccess.PRIVATE` (kubectl,
+   * `cortex get` and `cortex logs` then need a way into the VPC). Cortex had no such field: its clusters were public.
+   * Public to every address gives a synth warning until acknowledged with a reason
+   * (`acknowledgePublicEndpoint(cluster, reason)`: see `EksEndpointCheck`).
+   * @default eks.EndpointAccess.PUBLIC_AND_PRIVATE - nodes use the private side; `cdk deploy`, kubectl and
+   * `cortex get` work from anywhere, authenticated by IAM, and the synth warns that the endpoint is public to 0.0.0.0/0
    */
   readonly endpointAccess?: eks.EndpointAccess;
   /**
@@ -145,6 +151,7 @@ export class CortexCluster extends Construct {
       throw new CortexValidationError(`flowLogs (${props.flowLogs}) applies to the VPC the cluster creates: leave it out with vpc`);
     }
     checkNatGateways(natGateways);
+    (endpointAccess._config.publicCidrs ?? []).forEach((cidr, i) => checkCidr(`endpointAccess.onlyFrom[${i}]`, cidr));
     const kubectlLayer = props.kubectlLayer ?? defaultKubectlLayer(this, this.version);
     checkKubectlLayer(this.version.version, kubectlLayerMinor(kubectlLayer));
 
@@ -188,6 +195,7 @@ export class CortexCluster extends Construct {
     // APIs on this cluster check at synth that some node group can run their pods (lib/placement.ts).
     registerNodeGroups(this.cluster, () => this.nodeGroups);
     this.node.addValidation({ validate: () => this.validateNodeGroups() });
+    Aspects.of(this).add(new EksEndpointCheck());
     this.acknowledgeValidations();
   }
 

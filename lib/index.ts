@@ -3,6 +3,7 @@ export * from './config';
 export * from './errors';
 export * from './node-group';
 export * from './cortex-cluster';
+export * from './eks-endpoint-check';
 export * from './platform';
 export * from './api-monitoring';
 export * from './realtime-api';
