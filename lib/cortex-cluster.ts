@@ -239,7 +239,8 @@ export class CortexCluster extends Construct {
   }
 
   /**
-   * Adds a node group: its launch template (IMDSv2, encrypted gp3 root volume) and its EKS managed
+   * Adds a node group: its launch template (IMDSv2 with the group's hop limit, 1 by default; encrypted gp3 root
+   * volume) and its EKS managed
    * node group(s), labelled, tainted and tagged for the cluster-autoscaler.
    * @returns the group's main EKS node group (the spot one, for a spot group with an on-demand base)
    */

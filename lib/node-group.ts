@@ -168,10 +168,12 @@ export interface NodeGroupOptions {
    */
   readonly acceleratorsPerNode?: number;
   /**
-   * The IMDSv2 response hop limit of the nodes. 2 lets pods outside the host network reach the
-   * instance metadata (add-ons that read the region or instance identity from it); 1 confines it to
-   * the node itself.
-   * @default 2
+   * The IMDSv2 response hop limit of the nodes. 1 confines the instance metadata to the node itself and to
+   * host-network pods (the VPC CNI, kube-proxy, the Pod Identity agent, the CloudWatch agents): other pods can
+   * take neither the node role's credentials nor the node's identity from it, and get AWS credentials only
+   * through EKS Pod Identity (or IRSA). The platform passes the region to what would otherwise read it there.
+   * 2 lets every pod reach it, as EKS' own launch templates do.
+   * @default 1
    */
   readonly imdsHopLimit?: number;
 }
@@ -278,7 +280,7 @@ export class NodeGroup {
     this.diskSize = options.diskSize ?? 50;
     this.onDemandBaseCapacity = options.onDemandBaseCapacity ?? 0;
     this.priority = options.priority ?? (this.spot ? 10 : 1);
-    this.imdsHopLimit = options.imdsHopLimit ?? 2;
+    this.imdsHopLimit = options.imdsHopLimit ?? 1;
 
     checkNodeGroupName('name', this.name);
     checkInstanceTypes(this.name, this.instanceTypes);

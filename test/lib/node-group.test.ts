@@ -41,7 +41,7 @@ describe('NodeGroup factories', () => {
       spot: false,
       onDemandBaseCapacity: 0,
       priority: 1,
-      imdsHopLimit: 2,
+      imdsHopLimit: 1,
     });
     expect(group.labels).toEqual({ [NODE_GROUP_LABEL]: 'cpu' });
     expect(group.taints).toEqual([]);
@@ -91,9 +91,9 @@ describe('NodeGroup factories', () => {
       priority: 50,
       labels: { team: 'ml' },
       taints: [{ key: 'dedicated', value: 'batch', effect: eks.TaintEffect.NO_EXECUTE }, { key: 'example.com/quiet' }],
-      imdsHopLimit: 1,
+      imdsHopLimit: 2,
     });
-    expect(group).toMatchObject({ name: 'batch', minSize: 0, maxSize: 10, desiredSize: 2, diskSize: 100, priority: 50, imdsHopLimit: 1 });
+    expect(group).toMatchObject({ name: 'batch', minSize: 0, maxSize: 10, desiredSize: 2, diskSize: 100, priority: 50, imdsHopLimit: 2 });
     expect(group.labels).toEqual({ team: 'ml', [NODE_GROUP_LABEL]: 'batch' });
     expect(group.taints).toEqual([
       { key: 'dedicated', value: 'batch', effect: eks.TaintEffect.NO_EXECUTE },
@@ -443,17 +443,35 @@ describe('node groups in a synthesized cluster', () => {
     }
   });
 
-  test('launch templates require IMDSv2 (hop limit 2) and give an encrypted gp3 root volume of the group\'s size', () => {
+  test('launch templates require IMDSv2 with a hop limit of 1 (pods get no node credentials) and give an encrypted gp3 root volume of the group\'s size', () => {
     for (const size of [50, 30, 100]) {
       template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
         LaunchTemplateData: Match.objectLike({
-          MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
+          MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
           BlockDeviceMappings: [
             { DeviceName: '/dev/xvda', Ebs: { VolumeSize: size, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } },
           ],
         }),
       });
     }
+  });
+
+  test('every launch template has the hop limit 1; a group that asks for 2 (pods reaching IMDS) gets 2, the others keep 1', () => {
+    const limits = Object.values(template.findResources('AWS::EC2::LaunchTemplate')).map(
+      (lt) => lt.Properties.LaunchTemplateData.MetadataOptions.HttpPutResponseHopLimit,
+    );
+    expect(limits).toEqual([1, 1, 1, 1]);
+
+    const other = new cdk.Stack(new cdk.App(), 'Other');
+    new CortexCluster(other, 'Cluster', { nodeGroups: [NodeGroup.cpu(), NodeGroup.cpu({ name: 'legacy', imdsHopLimit: 2 })] });
+    const byName = Object.values(Template.fromStack(other).findResources('AWS::EC2::LaunchTemplate')).map((lt) => [
+      lt.Properties.LaunchTemplateData.TagSpecifications[0].Tags.find((t: { Key: string }) => t.Key === 'Name').Value,
+      lt.Properties.LaunchTemplateData.MetadataOptions.HttpPutResponseHopLimit,
+    ]);
+    expect(byName).toEqual([
+      [expect.stringMatching(/\/cpu$/), 1],
+      [expect.stringMatching(/\/legacy$/), 2],
+    ]);
   });
 
   test('launch templates have no user data or instance type (EKS supplies them)', () => {

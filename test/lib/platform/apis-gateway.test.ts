@@ -70,6 +70,8 @@ describe('ApisGateway', () => {
     const values = helmValues(template, 'apis-gateway');
     expect(values.service).toEqual({ type: 'ClusterIP', ports: [{ name: 'http2', port: 80, protocol: 'TCP', targetPort: 80 }] });
     expect(values.labels).toEqual({ istio: 'apis-gateway' });
+    // no IMDS probe from the gateway's istio-agent (the nodes' hop limit 1 would make it wait for a timeout)
+    expect(values.env).toEqual({ CLOUD_PLATFORM: 'none' });
     expect(values.autoscaling).toEqual({ minReplicas: 2 });
     expect(values.podDisruptionBudget).toEqual({ minAvailable: 1 });
     expect(gateway.internetFacing).toBe(true);
