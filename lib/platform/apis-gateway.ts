@@ -316,8 +316,8 @@ export function gatewayValues(): HelmValues {
       ports: [{ name: 'http2', port: GATEWAY_PORT, protocol: 'TCP', targetPort: GATEWAY_PORT }],
     },
     // istio-agent otherwise probes the instance metadata for the platform (region, zone, instance id), which pods
-    // cannot reach on nodes with IMDS hop limit 1: up to 5 s of start-up spent waiting. Locality comes from the
-X
+    // cannot reach on nodes with IMDS hop limit 1: up to 5 s of start-up spent waiting. istiod takes the locality
+    // from the node's topology labels instead.
     env: { CLOUD_PLATFORM: 'none' },
     // Two replicas and a budget: every request to every API goes through these pods, so a node drain
     // must never take the last one.
