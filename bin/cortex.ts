@@ -11,6 +11,7 @@ Commands:
   pin         resolve image tags to digests into cortex.lock.json
   get         status of the deployed APIs (kubeconfig), one API in detail with its metrics
   logs        an API's logs from CloudWatch Logs, or follow them live
+  keys        create, list and revoke an API's keys (networking.auth.api_keys)
 
 Run "cortex <command> --help" for a command's options.
 `;
@@ -46,6 +47,10 @@ const commands: Record<string, { load: () => Command; usage: () => string }> = {
   logs: {
     load: () => require('./cli/logs').logsCommand,
     usage: () => require('./cli/logs').logsUsage,
+  },
+  keys: {
+    load: () => require('./cli/keys').keysCommand,
+    usage: () => require('./cli/keys').keysUsage,
   },
 };
 

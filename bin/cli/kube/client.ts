@@ -32,9 +32,9 @@ export interface KubeClientOptions {
 }
 
 /**
- * A small read-only client of the Kubernetes API for one kubeconfig context: GET with the context's
- * TLS settings and credentials, JSON answers, and errors that say what went wrong in words a user
- * can act on. Call {@link close} when done (it holds keep-alive connections for `--watch`).
+ * A small client of the Kubernetes API for one kubeconfig context: GET (and the few writes of `cortex keys`)
+ * with the context's TLS settings and credentials, JSON answers, and errors that say what went wrong in words
+ * a user can act on. Call {@link close} when done (it holds keep-alive connections for `--watch`).
  */
 export class KubeClient {
   private readonly agent: http.Agent;
@@ -79,11 +79,30 @@ export class KubeClient {
   }
 
   /** GETs `path` and returns the status and body as they are (for proxied services, whose errors are not Kubernetes'). */
-  public async request(path: string, query?: Record<string, string>, timeoutMs = this.timeoutMs): Promise<KubeResponse> {
+  public request(path: string, query?: Record<string, string>, timeoutMs = this.timeoutMs): Promise<KubeResponse> {
+    return this.exchange('GET', path, query, undefined, timeoutMs);
+  }
+
+  /**
+   * Writes: `method` (POST, PUT, DELETE) on `path` with `body` as JSON; the parsed answer, or KubeApiError on a
+   * non-2xx status (409 Conflict: the object changed since it was read, or already exists).
+   */
+  public async write<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const response = await this.exchange(method, path, undefined, body === undefined ? undefined : JSON.stringify(body), this.timeoutMs);
+    if (response.status < 200 || response.status > 299) throw this.apiError(path, response, method);
+    try {
+      return JSON.parse(response.body) as T;
+    } catch {
+      throw new KubeApiError(`${method} ${path}: the API server answered ${response.status} with a body that is not JSON`, response.status);
+    }
+  }
+
+  private async exchange(method: string, path: string, query: Record<string, string> | undefined, body: string | undefined, timeoutMs: number): Promise<KubeResponse> {
     const credentials = await this.credentials.get();
     const url = new URL(this.base.pathname.replace(/\/$/, '') + path, this.base);
     for (const [key, value] of Object.entries(query ?? {})) url.searchParams.set(key, value);
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'cortex-cdk' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
     if (credentials.token) headers.authorization = `Bearer ${credentials.token}`;
     if (credentials.basic) {
       headers.authorization = `Basic ${Buffer.from(`${credentials.basic.username}:${credentials.basic.password}`).toString('base64')}`;
@@ -98,7 +117,7 @@ export class KubeClient {
         req = transport.request(
           url,
           {
-            method: 'GET',
+            method,
             headers,
             agent: this.agent,
             // A client certificate from an exec plugin can change between requests, so it goes per request.
@@ -118,7 +137,7 @@ export class KubeClient {
       }
       req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
       req.on('error', (e) => reject(this.connectionError(e)));
-      req.end();
+      req.end(body);
     });
   }
 
@@ -153,7 +172,7 @@ export class KubeClient {
     return new KubeconfigError(`the TLS settings or credentials of ${user} cannot be used: ${e.message}`);
   }
 
-  private apiError(path: string, response: KubeResponse): KubeApiError {
+  private apiError(path: string, response: KubeResponse, method = 'GET'): KubeApiError {
     let status: { message?: string; reason?: string } = {};
     try {
       status = JSON.parse(response.body);
@@ -171,8 +190,8 @@ export class KubeClient {
       );
     }
     if (response.status === 403) {
-      return new KubeApiError(`the Kubernetes API refused GET ${path} (${context}): ${detail}`, 403, status.reason);
+      return new KubeApiError(`the Kubernetes API refused ${method} ${path} (${context}): ${detail}`, 403, status.reason);
     }
-    return new KubeApiError(`GET ${path}: ${response.status} ${detail}`, response.status, status.reason);
+    return new KubeApiError(`${method} ${path}: ${response.status} ${detail}`, response.status, status.reason);
   }
 }
