@@ -111,3 +111,45 @@ test('the cdk-nag check is not vacuous: a finding in the stack fails the synth',
   new cdk.aws_s3.Bucket(stack, 'Unencrypted'); // no SSL enforcement, no access logs: AwsSolutions-S1, S10
   expect(() => app.synth()).toThrow(/AwsSolutions-S/);
 });
+
+describe('the edge, configured through CortexStackProps', () => {
+  // GIVEN TLS with a domain name, an allow-list, and a restricted EKS endpoint, in a stack of eu-west-1
+  const certificate = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+  const app = new cdk.App();
+  const config = loadConfigFile(path.join(examplesDir, 'iris-classifier', 'cortex.yaml'));
+  const stack = new CortexStack(app, 'Secure', {
+    env: { account: '123456789012', region: 'eu-west-1' },
+    config,
+    cluster: { endpointAccess: cdk.aws_eks_v2.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom('203.0.113.0/24') },
+    platform: { gateway: { sslCertificateArn: certificate, domainName: 'api.example.com', loadBalancerSourceRanges: ['198.51.100.0/24'] } },
+  });
+  const template = Template.fromStack(stack);
+
+  test('the outputs are https:// URLs on the domain name, and the load balancer host name is one for the DNS record', () => {
+    const outputs = template.findOutputs('*');
+    const byId = (part: string) => Object.entries(outputs).find(([id]) => id.includes(part))?.[1];
+    expect(byId('GatewayUrl')?.Value).toBe('https://api.example.com');
+    expect(byId('Urlirisclassifier')?.Value).toBe('https://api.example.com/iris-classifier');
+    expect(byId('LoadBalancerHostname')).toBeDefined();
+  });
+
+  test('the load balancer Service: TLS on 443 only, the allow-list as its source ranges, valid against the schema', () => {
+    const lb = Object.values(template.findResources('Custom::AWSCDK-EKS-KubernetesResource'))
+      .flatMap((r) => manifestObjects(r.Properties.Manifest))
+      .find((o) => o.metadata.name === 'apis-gateway-lb') as KubeObject & { spec: Record<string, any>; metadata: { annotations: Record<string, string> } };
+    expect(lb.spec.ports).toEqual([{ name: 'https', port: 443, protocol: 'TCP', targetPort: 80 }]);
+    expect(lb.spec.loadBalancerSourceRanges).toEqual(['198.51.100.0/24']);
+    expect(lb.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-ssl-cert']).toBe(certificate);
+    expect(validateObjects([lb])).toEqual([]);
+  });
+
+  test('the EKS endpoint is restricted, so no public-endpoint warning; the default stack has one', () => {
+    template.hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: cdk.assertions.Match.objectLike({ PublicAccessCidrs: ['203.0.113.0/24'] }),
+    });
+    const warnings = (s: cdk.Stack) => cdk.assertions.Annotations.fromStack(s).findWarning('*', cdk.assertions.Match.stringLikeRegexp('eks-endpoint-open-to-all'));
+    expect(warnings(stack)).toEqual([]);
+    const open = new CortexStack(new cdk.App(), 'Open', { config });
+    expect(warnings(open)).toHaveLength(1);
+  });
+});
