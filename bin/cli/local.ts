@@ -21,6 +21,10 @@ Options:
   -f, --file PATH     the cortex.yaml (default: cortex.yaml)
   -p, --port PORT     the port of the API on 127.0.0.1 (default: 8888)
       --python PATH   the Python interpreter (default: $CORTEX_PYTHON, else /usr/bin/python3)
+      --api-keys-file PATH
+                      API keys as in the cluster (networking.auth.api_keys): SHA-256 hashes, one a
+                      line, the Secret's sha256 (cortex keys create API --keys-file PATH writes one);
+                      requests without a key get 401, the file is read again as it changes
   -h, --help          show this help
 `;
 
@@ -43,6 +47,7 @@ export function localCommand(argv: string[], io: CliIo): Promise<number> | numbe
       file: { type: 'string', short: 'f', default: 'cortex.yaml' },
       port: { type: 'string', short: 'p', default: '8888' },
       python: { type: 'string' },
+      'api-keys-file': { type: 'string' },
     },
     1,
   );
@@ -91,6 +96,20 @@ export function localCommand(argv: string[], io: CliIo): Promise<number> | numbe
     return EXIT_INVALID;
   }
 
+  const apiKeysFile = values['api-keys-file'] === undefined ? undefined : path.resolve(io.cwd, values['api-keys-file'] as string);
+  if (apiKeysFile !== undefined) {
+    // Checked here as the proxy would at its start, so that a bad file is one message, not a proxy that exits.
+    const { ApiKeysFileError, parseApiKeys } = require('../../images/proxy/src/api-keys') as typeof import('../../images/proxy/src/api-keys');
+    try {
+      parseApiKeys(fs.readFileSync(apiKeysFile, 'utf8'), apiKeysFile);
+    } catch (e) {
+      if (!(e instanceof ApiKeysFileError) && (e as NodeJS.ErrnoException).code === undefined) throw e;
+      io.err(`cortex local: --api-keys-file: ${(e as Error).message}\n`);
+      return EXIT_INVALID;
+    }
+  } else if (api.networking.auth?.apiKeys !== undefined) {
+    io.err(`cortex local: note: ${apiName} sets networking.auth.api_keys; without --api-keys-file it answers without asking for a key here\n`);
+  }
   // An empty CORTEX_PYTHON is unset, as the shell's `CORTEX_PYTHON= cortex local ...` means.
   const python = (values.python as string | undefined) ?? (process.env.CORTEX_PYTHON || '/usr/bin/python3');
   const missing = missingPythonModules(python, api.predictor.type === 'onnx');
@@ -98,7 +117,7 @@ export function localCommand(argv: string[], io: CliIo): Promise<number> | numbe
     io.err(`cortex local: ${missing}\n`);
     return EXIT_INVALID;
   }
-  return runLocally(api, { python, port, projectDir: path.dirname(path.resolve(io.cwd, file)), io });
+  return runLocally(api, { python, port, projectDir: path.dirname(path.resolve(io.cwd, file)), io, apiKeysFile });
 }
 
 interface RunOptions {
@@ -106,6 +125,8 @@ interface RunOptions {
   readonly port: number;
   readonly projectDir: string;
   readonly io: CliIo;
+  /** `--api-keys-file`, absolute. */
+  readonly apiKeysFile?: string;
 }
 
 async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<number> {
@@ -116,7 +137,7 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
 
   const ports: LocalPorts = { port: options.port, adminPort: await freePort(), runtimePort: await freePort(), runtimeAdminPort: await freePort() };
   const { runtimePort, adminPort } = ports;
-  const proxyArgs = await localProxyArgs(api, ports);
+  const proxyArgs = await localProxyArgs(api, ports, options.apiKeysFile);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `cortex-local-${api.name}-`));
   const settingsFile = path.join(workDir, 'predictor.json');
   // The API's own temporary directory: two local APIs writing $TMPDIR/model do not meet.
@@ -227,7 +248,7 @@ export interface LocalPorts {
  * the queue and upstream timeouts, the user server's admin port...), with local ports, on 127.0.0.1, and a
  * drain of `networking.timeout` (a pod's is what its grace period leaves).
  */
-export async function localProxyArgs(api: RealtimeApiSpec, ports: LocalPorts): Promise<string[]> {
+export async function localProxyArgs(api: RealtimeApiSpec, ports: LocalPorts, apiKeysFile?: string): Promise<string[]> {
   const { ProxySidecar } = await import('../../constructs/proxy-sidecar');
   const sidecar = new ProxySidecar({
     image: 'cortex-proxy:local',
@@ -238,8 +259,11 @@ export async function localProxyArgs(api: RealtimeApiSpec, ports: LocalPorts): P
     requestTimeoutSeconds: api.networking.timeoutSeconds,
     drainTimeoutSeconds: api.networking.timeoutSeconds,
     userAdminPort: ports.runtimeAdminPort,
+    // The chart's keys flags, with the local file in the place of the Secret's mount.
+    apiKeys: apiKeysFile === undefined ? undefined : { apiName: api.name, secret: 'local' },
   });
   const local: Record<string, string> = { '--port': String(ports.port), '--admin-port': String(ports.adminPort) };
+  if (apiKeysFile !== undefined) local['--api-keys-file'] = apiKeysFile;
   const args = sidecar.args.map((arg, i, all) => local[all[i - 1]] ?? arg);
   return ['--host', '127.0.0.1', ...args];
 }

@@ -2,11 +2,14 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateKey, keyEntries, keyLine, withoutKey } from '../../bin/cli/keys';
+import { localProxyArgs } from '../../bin/cli/local';
 import { parseApiKeys } from '../../images/proxy/src/api-keys';
+import { parseCommandLine } from '../../images/proxy/src/config';
+import { realtimeApiSpec } from '../../lib/config/definition';
 import { RecordingUpstream, startProxyProcess, until } from '../images/proxy/hostile/harness';
 import { send } from '../images/proxy/util';
 import { FakeHttpServer, FakeRequest, kubeStatus, writeKubeconfig } from '../support/fake-http';
-import { runCliAsync, tempDir } from '../util';
+import { runCliAsync, tempDir, writeFile } from '../util';
 
 const dir = tempDir();
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -239,5 +242,30 @@ describe('cortex keys --keys-file, read by the real proxy (cortex local --api-ke
       await proxy.stop();
       await upstream.close();
     }
+  });
+});
+
+describe('cortex local --api-keys-file', () => {
+  const api = realtimeApiSpec({ name: 'iris', predictor: { type: 'python', path: 'predictor.py' }, networking: { auth: { apiKeys: {} } } });
+  const ports = { port: 8888, adminPort: 15001, runtimePort: 9001, runtimeAdminPort: 9002 };
+
+  test("the proxy gets the chart's keys flags with the local file in the place of the Secret's mount", async () => {
+    // WHEN
+    const args = await localProxyArgs(api, ports, '/home/me/keys');
+    // THEN
+    expect(args.join(' ')).toContain('--api-keys-file /home/me/keys --api-name iris');
+    expect(parseCommandLine(args)).toMatchObject({ config: { apiKeysFile: '/home/me/keys', apiName: 'iris' } });
+    expect(await localProxyArgs(api, ports)).not.toContain('--api-keys-file');
+  });
+
+  test('a bad keys file: one message with FILE:LINE before anything starts, exit 1', async () => {
+    // GIVEN
+    writeFile(dir, 'local-api/cortex.yaml', '- name: iris\n  kind: RealtimeAPI\n  predictor: {type: python, path: predictor.py}\n  networking: {auth: {api_keys: {}}}\n');
+    const keysFile = writeFile(dir, 'local-api/keys', `${sha256('a')}\nnot-a-hash\n`);
+    // WHEN
+    const { code, err } = await runCliAsync(['local', 'iris', '-f', path.join(dir, 'local-api/cortex.yaml'), '--api-keys-file', keysFile], dir);
+    // THEN
+    expect(code).toBe(1);
+    expect(err).toMatch(new RegExp(`^cortex local: --api-keys-file: ${keysFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: not a SHA-256 hash`));
   });
 });
