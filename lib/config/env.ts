@@ -7,6 +7,18 @@ import { ENV_VAR_NAME } from './names';
 export const RESERVED_ENV_PREFIX = 'CORTEX_';
 
 /**
+ * The Python runtime's settings an API may set in its environment (`predictor.env`, or its project's `.env`:
+ * the runtime's env_file.py keeps the same list, and a test holds the two together). Every other `CORTEX_` name
+ * is cortex-cdk's own.
+ */
+export const USER_RUNTIME_SETTINGS: readonly string[] = [
+  'CORTEX_MAX_BODY_SIZE',
+  'CORTEX_MODEL_CACHE_DIR',
+  'CORTEX_NEURON_CORES_PER_DEVICE',
+  'CORTEX_STUCK_GRACE',
+];
+
+/**
  * The variables in file order. Scalars become strings the way YAML wrote them (`1` → "1",
  * `true` → "true", an empty value → ""), since every environment variable is text anyway.
  */
@@ -26,9 +38,10 @@ export function readEnv(field: Field): Record<string, string> | undefined {
         `invalid variable name ${JSON.stringify(name)}: use letters, digits, "_", "-" and ".", not starting with a digit`,
       );
       valid = false;
-    } else if (name.startsWith(RESERVED_ENV_PREFIX)) {
+    } else if (name.startsWith(RESERVED_ENV_PREFIX) && !USER_RUNTIME_SETTINGS.includes(name)) {
       variable.keyProblem(
-        `names starting with ${RESERVED_ENV_PREFIX} are reserved for the variables cortex-cdk sets (such as CORTEX_GATEWAY_URL); rename ${name}`,
+        `names starting with ${RESERVED_ENV_PREFIX} are reserved for the variables cortex-cdk sets (such as CORTEX_GATEWAY_URL), ` +
+          `except the runtime settings ${USER_RUNTIME_SETTINGS.join(', ')}; rename ${name}`,
       );
       valid = false;
     }

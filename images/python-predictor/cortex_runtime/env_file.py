@@ -27,8 +27,10 @@ from typing import Dict, List, Mapping, Optional, Tuple
 ENV_FILE_NAME = ".env"
 #: Variables the runtime and cortex-cdk set themselves (CORTEX_HOST, CORTEX_PREDICTOR_CONFIG...).
 RESERVED_PREFIX = "CORTEX_"
+#: The runtime's settings a project may set (cortex-cdk's lib/config/env.ts keeps the same list for predictor.env).
+USER_SETTINGS = ("CORTEX_MAX_BODY_SIZE", "CORTEX_MODEL_CACHE_DIR", "CORTEX_NEURON_CORES_PER_DEVICE", "CORTEX_STUCK_GRACE")
 ALLOWED = (
-    "a line is NAME=VALUE or export NAME=VALUE (NAME: letters, digits, _, not starting with a digit or CORTEX_; "
+    "a line is NAME=VALUE or export NAME=VALUE (NAME: letters, digits, _, not starting with a digit or CORTEX_ but for the runtime's settings; "
     "VALUE: unquoted, 'single-quoted' or \"double-quoted\", with $NAME or ${NAME} expanded), "
     "a # comment or blank"
 )
@@ -134,9 +136,10 @@ class _Parser:
                 raise _LineError(line, f"a space before the = of {match.group()}: write {match.group()}=VALUE")
             raise _LineError(line, f"expected NAME=VALUE, got {_show(self.rest_of_line(line_start).strip())}")
         name = match.group()
-        if name.startswith(RESERVED_PREFIX):
+        if name.startswith(RESERVED_PREFIX) and name not in USER_SETTINGS:
             raise _LineError(line, f"{name}: names starting with {RESERVED_PREFIX} are reserved for the runtime's "
-                                   f"own settings (CORTEX_HOST, CORTEX_PREDICTOR_CONFIG...); rename it")
+                                   f"own settings (CORTEX_HOST, CORTEX_PREDICTOR_CONFIG...), except "
+                                   f"{', '.join(USER_SETTINGS)}; rename it")
         self.pos = match.end() + 1
         value = self.value(name)
         self.skip_blanks()

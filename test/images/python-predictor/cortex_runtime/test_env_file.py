@@ -40,6 +40,10 @@ class TestWhatBashWouldRead:
         (tmp_path / ".env").write_bytes(b"\xef\xbb\xbfA=1\r\nB='x'\r\n")
         assert dict(read_env_file(str(tmp_path), {}).variables) == {"A": "1", "B": "x"}
 
+    def test_the_runtime_settings_an_api_may_set_are_not_reserved(self):
+        assert parse("CORTEX_MAX_BODY_SIZE=1Mi\nCORTEX_STUCK_GRACE=60\n") == {
+            "CORTEX_MAX_BODY_SIZE": "1Mi", "CORTEX_STUCK_GRACE": "60"}
+
     def test_a_name_set_twice_keeps_its_last_value(self):
         assert parse("A=1\nB=$A\nA=2\n") == {"A": "2", "B": "1"}
 
