@@ -51,6 +51,16 @@ describe('the image directories', () => {
     }
     expect(dockerfile).toContain('COPY project/ /opt/cortex/project/');
   });
+
+  test.each(['Dockerfile', 'Dockerfile.gpu', 'Dockerfile.neuron'])(
+    "GIVEN %s THEN the runtime is on the interpreter's path through a .pth file, so a PYTHONPATH in predictor.env cannot hide it",
+    (name) => {
+      const dockerfile = fs.readFileSync(path.join(PYTHON_PREDICTOR_IMAGE_DIRECTORY, name), 'utf8');
+      expect(dockerfile).toMatch(/cortex-runtime\.pth', 'w'\)\.write\('\/opt\/cortex\/runtime'\)/);
+      expect(dockerfile).not.toMatch(/^\s*PYTHONPATH=/m);
+      expect(dockerfile).toContain('CMD ["python", "-m", "cortex_runtime"]');
+    },
+  );
 });
 
 describe('projectExcludes', () => {
