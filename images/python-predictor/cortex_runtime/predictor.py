@@ -90,8 +90,6 @@ class Predictor:
         self.custom_metrics = CustomMetrics(settings.api_name, shared_dir=metrics_dir, process_index=process_index)
         self.model_cache: Optional[ModelCache] = None
         self._ready = threading.Event()
-        #: Whether predict or post_predict asks for the request's headers (building them costs).
-        self.wants_headers = False
         self._predict: Optional[Callable[..., Any]] = None
         self._post_predict: Optional[Callable[..., Any]] = None
 
@@ -184,10 +182,6 @@ class Predictor:
             self._post_predict = _call_with(
                 post, POST_PREDICT_PARAMS, f"{class_name}.post_predict"
             )
-        self.wants_headers = any(
-            call is not None and "headers" in call.wanted  # type: ignore[attr-defined]
-            for call in (self._predict, self._post_predict)
-        )
         self._ready.set()
         logger.info("%s: ready", s.api_name)
 
