@@ -9,6 +9,13 @@ shell_script="${CORTEX_SHELL_DEPENDENCIES:-dependencies.sh}"
 conda_packages="${CORTEX_CONDA_PACKAGES:-conda-packages.txt}"
 pip_requirements="${CORTEX_PIP_REQUIREMENTS:-requirements.txt}"
 
+# The project's .env over the environment first, as Cortex sourced it before installing (a PIP_EXTRA_INDEX_URL
+# set there reaches pip), read as the runtime reads it at start: a line it cannot read stops the build, named.
+if [ -e .env ]; then
+  env_exports=$(python -m cortex_runtime.env_file .)
+  eval "$env_exports"
+fi
+
 if [ -f "$shell_script" ]; then
   echo "cortex-cdk: running $shell_script"
   bash "$shell_script"

@@ -286,3 +286,32 @@ def read_env_file(project_dir: str, environ: Mapping[str, str]) -> Optional[EnvF
     if text.startswith("\ufeff"):
         text = text[1:]
     return parse_env_file(text, path, environ)
+
+
+def main(argv: List[str]) -> int:
+    """``python -m cortex_runtime.env_file PROJECT_DIR``: the project's .env as ``export NAME='value'`` lines.
+
+    The image build (install-dependencies.sh) evaluates them before it installs the project's dependencies, as
+    Cortex sourced the file then (a ``PIP_EXTRA_INDEX_URL`` set there reaches pip), read the way the runtime
+    reads it at start. Prints nothing without a .env; exit 2 naming every bad line.
+    """
+    import shlex
+    import sys
+
+    if len(argv) != 1:
+        print("usage: python -m cortex_runtime.env_file PROJECT_DIR", file=sys.stderr)
+        return 2
+    try:
+        env_file = read_env_file(argv[0], os.environ)
+    except EnvFileError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    for name, value in env_file.variables if env_file else ():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
