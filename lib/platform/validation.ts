@@ -131,16 +131,6 @@ function isIpv6Cidr(value: string): boolean {
   return halves.length === 2 ? groups.length < 8 : groups.length === 8;
 }
 
-/** An IPv4 CIDR block (`203.0.113.0/24`), for what takes no IPv6 (the EKS public endpoint's CIDRs). */
-export function checkIpv4Cidr(prop: string, value: string): void {
-  if (Token.isUnresolved(value)) {
-    return;
-  }
-  if (!isIpv4Cidr(value)) {
-    throw new CortexValidationError(`${prop} (${JSON.stringify(value)}) must be an IPv4 CIDR block such as "203.0.113.0/24"`);
-  }
-}
-
 const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z]{2}(?:-[a-z]+)+-\d+):\d{12}:certificate\/[0-9A-Za-z-]+$/;
 
 /**

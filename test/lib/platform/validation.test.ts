@@ -3,8 +3,10 @@ import {
   RESERVED_NAMESPACES,
   checkAddonVersion,
   checkApisNamespace,
+  checkCertificateArn,
   checkChartVersion,
   checkCidr,
+  checkDomainName,
   checkKubernetesMinor,
   checkMinimumVersion,
   checkNodeGroupPriorities,
@@ -91,6 +93,51 @@ describe('checkCidr', () => {
       expect(() => checkCidr('gateway.loadBalancerSourceRanges[0]', cidr)).toThrow(
         /gateway\.loadBalancerSourceRanges\[0\] \(".*"\) must be a CIDR block/,
       );
+    },
+  );
+});
+
+describe('checkCertificateArn', () => {
+  const arn = (partition: string, region: string) =>
+    `arn:${partition}:acm:${region}:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789`;
+
+  test.each([
+    [arn('aws', 'eu-west-1'), 'eu-west-1'],
+    [arn('aws-us-gov', 'us-gov-west-1'), 'us-gov-west-1'],
+    [arn('aws-cn', 'cn-north-1'), 'cn-north-1'],
+    [arn('aws', 'ap-southeast-1'), token],
+    [token, 'eu-west-1'],
+  ])('accepts %s in %s', (value, region) => {
+    expect(() => checkCertificateArn('gateway.sslCertificateArn', value, region)).not.toThrow();
+  });
+
+  test.each([
+    'arn:aws:iam::123456789012:server-certificate/api',
+    'arn:aws:acm:eu-west-1:1234:certificate/x',
+    '0a1b2c3d-4e5f-6789-abcd-ef0123456789',
+    'arn:aws:acm:eu-west-1:123456789012:certificate/',
+  ])('rejects %s, saying what an ACM certificate ARN looks like', (value) => {
+    expect(() => checkCertificateArn('gateway.sslCertificateArn', value, 'eu-west-1')).toThrow(
+      /gateway\.sslCertificateArn \(".*"\) must be the ARN of an ACM certificate, "arn:aws:acm:<region>:<account>:certificate\/<id>"/,
+    );
+  });
+
+  test("rejects a certificate of another region than the stack's, naming both", () => {
+    expect(() => checkCertificateArn('gateway.sslCertificateArn', arn('aws', 'us-east-1'), 'eu-west-1')).toThrow(
+      /is a certificate of us-east-1, but the stack deploys to eu-west-1: a load balancer takes ACM certificates of its own region only/,
+    );
+  });
+});
+
+describe('checkDomainName', () => {
+  test.each(['api.example.com', 'a.b', 'models-1.eu.example.co.uk', token])('accepts %s', (value) => {
+    expect(() => checkDomainName('gateway.domainName', value)).not.toThrow();
+  });
+
+  test.each(['example', 'https://api.example.com', 'api.example.com:443', 'api.example.com/v1', 'API.example.com', '-a.example.com', 'a..b', `${'a'.repeat(64)}.com`])(
+    'rejects %s',
+    (value) => {
+      expect(() => checkDomainName('gateway.domainName', value)).toThrow(/gateway\.domainName \(".*"\) must be a host name such as "api\.example\.com"/);
     },
   );
 });
