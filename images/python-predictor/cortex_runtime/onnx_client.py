@@ -40,6 +40,18 @@ def onnx_session_loader(onnxruntime) -> Any:
     return load
 
 
+def numpy_type_name(onnx_type: str) -> str:
+    """An input's ONNX Runtime type (``tensor(float)``) as numpy's dtype name (``float32``), as Cortex reported it.
+
+    The element types ONNX and numpy name alike (``int64``, ``uint8``, ``bool``, ``float16``...) keep their name;
+    anything that is not a tensor type (sequences, maps) is returned as ONNX Runtime wrote it.
+    """
+    if onnx_type.startswith("tensor(") and onnx_type.endswith(")"):
+        element = onnx_type[len("tensor("):-1]
+        return {"float": "float32", "double": "float64", "string": "object"}.get(element, element)
+    return onnx_type
+
+
 class ONNXClient:
     """``predict(model_input, model_name=None, model_version="latest")`` runs a model's session.
 
@@ -50,13 +62,20 @@ class ONNXClient:
     def __init__(self, cache: ModelCache) -> None:
         self._cache = cache
 
-    def get_model(self, model_name: Optional[str] = None, model_version: Any = LATEST) -> Any:
-        """The model's ``onnxruntime.InferenceSession``."""
-        return self._cache.get_model(model_name, model_version)
+    def get_model(self, model_name: Optional[str] = None, model_version: Any = LATEST) -> Dict[str, Any]:
+        """The model as Cortex's ``onnx_client.get_model`` described it: ``{"session": the InferenceSession,
+        "signatures": its inputs, "input_signatures": {input name: {"shape": ..., "type": numpy type name}}}``."""
+        session = self._cache.get_model(model_name, model_version)
+        inputs = session.get_inputs()
+        return {
+            "session": session,
+            "signatures": inputs,
+            "input_signatures": {i.name: {"shape": i.shape, "type": numpy_type_name(i.type)} for i in inputs},
+        }
 
     def predict(self, model_input: Any, model_name: Optional[str] = None, model_version: Any = LATEST) -> List[Any]:
         """Runs the model: a mapping of input name → array, or one array for a model with one input."""
-        session = self.get_model(model_name, model_version)
+        session = self._cache.get_model(model_name, model_version)
         inputs = session.get_inputs()
         if isinstance(model_input, dict):
             feed: Dict[str, Any] = model_input

@@ -9,7 +9,7 @@ from harness import settings, write_project
 
 from cortex_runtime.config import parse_settings
 from cortex_runtime.errors import PredictorLoadError
-from cortex_runtime.onnx_client import ONNXClient
+from cortex_runtime.onnx_client import ONNXClient, numpy_type_name
 from cortex_runtime.predictor import Predictor
 
 
@@ -19,7 +19,7 @@ class FakeSession:
         self.providers = providers
 
     def get_inputs(self):
-        return [types.SimpleNamespace(name="x")]
+        return [types.SimpleNamespace(name="x", shape=[None, 4], type="tensor(float)")]
 
     def run(self, outputs, feed):
         # The directory the model came from (the cache holds links to the project's models).
@@ -78,4 +78,29 @@ def test_predict_takes_a_version_number_or_latest_the_default(tmp_path, monkeypa
     assert client.predict([1.0], "iris") == [("ran", "2", {"x": [1.0]})]
     assert client.predict([1.0], "iris", "latest") == [("ran", "2", {"x": [1.0]})]
     assert client.predict([1.0], "iris", "1") == [("ran", "1", {"x": [1.0]})]
-    assert client.get_model("iris", "latest").path.endswith("model.onnx")
+    assert client.get_model("iris", "latest")["session"].path.endswith("model.onnx")
+
+
+def test_get_model_is_the_dict_cortex_described_session_signatures_and_input_signatures(tmp_path, monkeypatch):
+    # GIVEN an ONNX model with one float input
+    monkeypatch.setitem(sys.modules, "onnxruntime", fake_onnxruntime())
+    project = write_project(tmp_path / "project", SOURCE, {"models/iris/1/model.onnx": ""})
+    predictor = Predictor(parse_settings(settings(type="onnx", models={"dir": "models"})), str(project),
+                          model_cache_dir=str(tmp_path / "c"))
+    predictor.load()
+    # WHEN a predictor asks for the model, as Cortex's yolov5 example does
+    model = ONNXClient(predictor.model_cache).get_model("iris")
+    # THEN it gets Cortex's dict: the session, its inputs, and each input's shape and numpy type
+    assert isinstance(model["session"], FakeSession)
+    assert [i.name for i in model["signatures"]] == ["x"]
+    (signature,) = model["input_signatures"].values()
+    assert signature == {"shape": [None, 4], "type": "float32"}
+
+
+@pytest.mark.parametrize("onnx_type, numpy_type", [
+    ("tensor(float)", "float32"), ("tensor(double)", "float64"), ("tensor(string)", "object"),
+    ("tensor(int64)", "int64"), ("tensor(uint8)", "uint8"), ("tensor(bool)", "bool"), ("tensor(float16)", "float16"),
+    ("seq(tensor(float))", "seq(tensor(float))"),
+])
+def test_input_types_are_named_as_numpy_names_them(onnx_type, numpy_type):
+    assert numpy_type_name(onnx_type) == numpy_type
