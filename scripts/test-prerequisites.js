@@ -19,6 +19,7 @@ const PACKAGES = {
   uvicorn: 'python3-uvicorn',
   multipart: 'python3-multipart',
   pytest: 'python3-pytest',
+  xdist: 'python3-pytest-xdist',
   httpx: 'python3-httpx',
   numpy: 'python3-numpy',
   sklearn: 'python3-sklearn',

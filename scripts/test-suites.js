@@ -13,6 +13,7 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const PYTHON = '/usr/bin/python3';
+const PYTEST_WORKERS = 4;
 
 /** Starts a suite; resolves with its exit code, the seconds it took and (when held) its output. */
 function run(name, command, args, { env = process.env, hold = false } = {}) {
@@ -40,7 +41,8 @@ function run(name, command, args, { env = process.env, hold = false } = {}) {
 
 async function main() {
   const jest = run('jest', process.execPath, [require.resolve('jest/bin/jest')]);
-  const pytest = run('pytest', PYTHON, ['-m', 'pytest', 'test/images/python-predictor', '-q'], {
+  // Four pytest workers (pytest-xdist): its tests wait on the runtime processes they start far more than they compute.
+  const pytest = run('pytest', PYTHON, ['-m', 'pytest', 'test/images/python-predictor', '-q', '-n', String(PYTEST_WORKERS)], {
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
     hold: true,
   });
