@@ -28,6 +28,8 @@ import threading
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from .exposition import label_value, sample_value
+
 #: Upper bounds of the histograms' buckets: Prometheus' defaults, which Cortex's statsd-exporter used.
 HISTOGRAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 #: Series (a name and one set of tag values) one process keeps: tags must not carry unbounded values (ids).
@@ -58,18 +60,6 @@ Labels = Tuple[Tuple[str, str], ...]
 
 class MetricError(ValueError):
     """A custom metric refused: its name, value or tags are not usable (the message says why and what is allowed)."""
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
 
 
 def _metric_name(metric: Any) -> str:
@@ -298,22 +288,22 @@ class CustomMetrics:
             except (TypeError, ValueError, KeyError, IndexError):
                 continue  # a file another process was writing: its figures come with the next scrape
         lines: List[str] = []
-        api = _escape(self.api_name)
+        api = label_value(self.api_name)
         for name in sorted(merged):
             kind = types[name]
             lines.append(f"# HELP {name} Custom metric (metrics_client.{_METHOD[kind][:-2]}).")
             lines.append(f"# TYPE {name} {kind}")
             for labels, values in sorted(merged[name].items()):
-                pairs = [f'api_name="{api}"'] + [f'{k}="{_escape(v)}"' for k, v in labels]
+                pairs = [f'api_name="{api}"'] + [f'{k}="{label_value(v)}"' for k, v in labels]
                 if kind != "histogram":
-                    lines.append(f"{name}{{{','.join(pairs)}}} {_number(values[0])}")
+                    lines.append(f"{name}{{{','.join(pairs)}}} {sample_value(values[0])}")
                     continue
                 cumulative = 0
                 for bound, n in zip(HISTOGRAM_BUCKETS, values):
                     cumulative += int(n)
-                    lines.append(f"{name}_bucket{{{','.join(pairs)},le=\"{_number(bound)}\"}} {cumulative}")
+                    lines.append(f"{name}_bucket{{{','.join(pairs)},le=\"{sample_value(bound)}\"}} {cumulative}")
                 lines.append(f"{name}_bucket{{{','.join(pairs)},le=\"+Inf\"}} {int(values[-1])}")
-                lines.append(f"{name}_sum{{{','.join(pairs)}}} {_number(values[-2])}")
+                lines.append(f"{name}_sum{{{','.join(pairs)}}} {sample_value(values[-2])}")
                 lines.append(f"{name}_count{{{','.join(pairs)}}} {int(values[-1])}")
         return "\n".join(lines) + "\n" if lines else ""
 

@@ -19,22 +19,11 @@ import time
 from typing import Any, Dict, List, Optional
 
 from .config import TrackerSettings
+from .exposition import label_value, sample_value
 
 logger = logging.getLogger("cortex_runtime.tracker")
 
 FLUSH_INTERVAL_SECONDS = 1.0
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
 
 
 class Tracker:
@@ -134,7 +123,7 @@ class Tracker:
         if self.shared_dir is not None:
             self.flush()
         snapshots = self._all_snapshots()
-        api = _escape(self.api_name)
+        api = label_value(self.api_name)
         lines: List[str] = []
         if self.settings.model_type == "classification":
             classes: Dict[str, int] = {}
@@ -146,7 +135,7 @@ class Tracker:
                 "# TYPE cortex_prediction_class_total counter",
             ]
             lines += [
-                f'cortex_prediction_class_total{{api_name="{api}",class="{_escape(label)}"}} {n}'
+                f'cortex_prediction_class_total{{api_name="{api}",class="{label_value(label)}"}} {n}'
                 for label, n in sorted(classes.items())
             ]
         else:
@@ -168,6 +157,6 @@ class Tracker:
                 lines += [
                     f"# HELP cortex_prediction_value_{name} {help_text}",
                     f"# TYPE cortex_prediction_value_{name} {kind}",
-                    f'cortex_prediction_value_{name}{{api_name="{api}"}} {_number(value)}',
+                    f'cortex_prediction_value_{name}{{api_name="{api}"}} {sample_value(value)}',
                 ]
         return "\n".join(lines) + "\n"
