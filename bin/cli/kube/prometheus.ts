@@ -66,6 +66,24 @@ interface QueryAnswer {
   readonly data?: { readonly resultType?: string; readonly result?: readonly { readonly metric?: Record<string, string>; readonly value?: [number, string] }[] };
 }
 
+/**
+ * The samples of a query's answer; throws MetricsUnavailable naming `where` and the status when it failed: the
+ * service proxy answers with a Kubernetes Status (no Service, no endpoints), Prometheus with its own error.
+ */
+function queryResult(response: { readonly status: number; readonly body: string }, where: string): NonNullable<NonNullable<QueryAnswer['data']>['result']> {
+  let answer: QueryAnswer | undefined;
+  try {
+    answer = JSON.parse(response.body);
+  } catch {
+    answer = undefined;
+  }
+  if (response.status !== 200 || answer?.status !== 'success') {
+    const message = (answer as { message?: string } | undefined)?.message ?? answer?.error ?? response.body.trim().slice(0, 200);
+    throw new MetricsUnavailable(`${where} answered ${response.status}${message ? `: ${message}` : ''}`);
+  }
+  return answer.data?.result ?? [];
+}
+
 /** The PromQL of each figure, for one API. */
 export function metricQueries(apiName: string, namespace: string, windowSeconds: number): Record<'byCode' | 'p50' | 'p99' | 'inFlight' | 'queued', string> {
   const selector = `{${NAMESPACE_METRIC_LABEL}="${namespace}",${API_NAME_METRIC_LABEL}="${apiName}"}`;
@@ -93,19 +111,7 @@ export async function readApiMetrics(
   const base = `/api/v1/namespaces/${prometheus.namespace}/services/${prometheus.service}:${prometheus.port}/proxy/api/v1/query`;
   const where = `Prometheus (${formatPrometheusService(prometheus)})`;
   const query = async (promql: string): Promise<NonNullable<QueryAnswer['data']>['result']> => {
-    const response = await client.request(base, { query: promql }, timeoutMs);
-    let answer: QueryAnswer | undefined;
-    try {
-      answer = JSON.parse(response.body);
-    } catch {
-      answer = undefined;
-    }
-    if (response.status !== 200 || answer?.status !== 'success') {
-      // The service proxy answers with a Kubernetes Status (no Service, no endpoints); Prometheus with its own error.
-      const message = (answer as { message?: string } | undefined)?.message ?? answer?.error ?? response.body.trim().slice(0, 200);
-      throw new MetricsUnavailable(`${where} answered ${response.status}${message ? `: ${message}` : ''}`);
-    }
-    return answer.data?.result ?? [];
+    return queryResult(await client.request(base, { query: promql }, timeoutMs), where);
   };
   try {
     const [byCode, p50, p99, inFlight, queued] = await Promise.all([
@@ -216,17 +222,7 @@ export async function readCustomMetrics(
       client.request(`${base}/query`, { query: customMetricsQuery(apiName, namespace) }, timeoutMs),
       client.request(`${base}/targets/metadata`, { match_target: selector }, timeoutMs).catch(() => undefined),
     ]);
-    let answer: QueryAnswer | undefined;
-    try {
-      answer = JSON.parse(response.body);
-    } catch {
-      answer = undefined;
-    }
-    if (response.status !== 200 || answer?.status !== 'success') {
-      const message = (answer as { message?: string } | undefined)?.message ?? answer?.error ?? response.body.trim().slice(0, 200);
-      return { unavailable: `${where} answered ${response.status}${message ? `: ${message}` : ''}` };
-    }
-    samples = answer.data?.result ?? [];
+    samples = queryResult(response, where);
     // Without metadata (an older Prometheus, a failure) the series are shown untyped, histograms still recognized.
     try {
       const meta: MetadataAnswer = metadata?.status === 200 ? JSON.parse(metadata.body) : {};
@@ -238,6 +234,7 @@ export async function readCustomMetrics(
       types.clear();
     }
   } catch (e) {
+    if (e instanceof MetricsUnavailable) return { unavailable: e.message };
     if (e instanceof KubeConnectionError) return { unavailable: `${where} could not be reached: ${e.message}` };
     return { unavailable: `${where}: ${(e as Error).message}` };
   }
