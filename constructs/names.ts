@@ -27,6 +27,12 @@ export const APIS_GATEWAY = 'istio-system/apis-gateway';
  */
 export const APIS_GATEWAY_LOAD_BALANCER = 'istio-system/apis-gateway-lb';
 
+/**
+ * The labels of the APIs gateway's pods (the gateway chart's `labels`): its `Gateway` object selects them, and
+ * every API's NetworkPolicy lets them, and only them, reach the proxy port.
+ */
+export const APIS_GATEWAY_POD_LABELS: Readonly<Record<string, string>> = { istio: APIS_GATEWAY.split('/')[1] };
+
 /** Annotation of the load balancer's Service naming the host name clients use (a DNS record for the load balancer). */
 export const GATEWAY_DOMAIN_ANNOTATION = 'cortex.dev/domain-name';
 
@@ -39,6 +45,20 @@ export const DEFAULT_GATEWAY_URL = 'http://apis-gateway.istio-system.svc.cluster
  * `prometheus-server` on port 80. KEDA's Prometheus triggers query it.
  */
 export const DEFAULT_PROMETHEUS_URL = 'http://prometheus-server.prometheus.svc.cluster.local';
+
+/** The namespace of the Prometheus server the platform installs (release `prometheus`). */
+export const PROMETHEUS_SERVER_NAMESPACE = 'prometheus';
+
+/**
+ * The labels of that server's pods: the prometheus-community chart's selector labels of its server
+ * (`app.kubernetes.io/name` the chart's name, `instance` the release, `component` the server's name). Every
+ * API's NetworkPolicy lets these pods, and only them, scrape the proxy's admin port.
+ */
+export const PROMETHEUS_SERVER_POD_LABELS: Readonly<Record<string, string>> = {
+  'app.kubernetes.io/name': 'prometheus',
+  'app.kubernetes.io/instance': 'prometheus',
+  'app.kubernetes.io/component': 'server',
+};
 
 /**
  * Image reference used for the proxy sidecar until a real one is given (the CDK constructs pass the

@@ -20,6 +20,7 @@ import {
   objectLabels,
   selectorLabels,
 } from './names';
+import { apiNetworkPolicySpec, type ApiNetworkPolicyOptions } from './network-policy';
 import { renderPodTemplate } from './pod-template';
 import { predictorConfigMapName } from './predictor-config';
 import { progressDeadlineSeconds } from './resources';
@@ -75,6 +76,13 @@ export interface RealtimeApiChartOptions extends ChartProps {
    * @default - the namespace's `default` service account
    */
   readonly serviceAccountName?: string;
+  /**
+   * The API's NetworkPolicy: who may reach its pods (the gateway the proxy port, the metrics scrapers the admin
+   * port, nothing else; see docs/kubernetes-objects.md). `false` renders none, for a cluster whose policy engine
+   * is configured some other way.
+   * @default - a NetworkPolicy letting the platform's gateway and Prometheus in
+   */
+  readonly networkPolicy?: ApiNetworkPolicyOptions | false;
 }
 
 /** Props of {@link RealtimeApiChart}. */
@@ -85,8 +93,8 @@ export interface RealtimeApiChartProps extends RealtimeApiChartOptions {
 
 /**
  * The Kubernetes objects of one RealtimeAPI: Deployment (user containers + proxy sidecar), Service,
- * Istio VirtualService, KEDA ScaledObject, PodDisruptionBudget and, for the predictor form, the
- * predictor ConfigMap. Every object is named after the API (or `<api>-<suffix>`), in `namespace`;
+ * Istio VirtualService, KEDA ScaledObject, PodDisruptionBudget, NetworkPolicy and, for the predictor form,
+ * the predictor ConfigMap. Every object is named after the API (or `<api>-<suffix>`), in `namespace`;
  * no name or selector depends on a construct path. See docs/kubernetes-objects.md.
  */
 export class RealtimeApiChart extends Chart {
@@ -107,6 +115,8 @@ export class RealtimeApiChart extends Chart {
   public readonly podDisruptionBudget: ApiObject;
   /** The predictor ConfigMap, for predictor-form APIs. */
   public readonly predictorConfigMap?: ApiObject;
+  /** The NetworkPolicy of the API's pods, unless `networkPolicy: false`. */
+  public readonly networkPolicy?: ApiObject;
 
   constructor(scope: Construct, id: string, props: RealtimeApiChartProps) {
     const namespace = props.namespace ?? DEFAULT_NAMESPACE;
@@ -219,5 +229,12 @@ export class RealtimeApiChart extends Chart {
         selector: { matchLabels: selector },
       },
     });
+
+    if (props.networkPolicy !== false) {
+      this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+        metadata: metadata(name),
+        spec: apiNetworkPolicySpec(name, props.networkPolicy),
+      });
+    }
   }
 }

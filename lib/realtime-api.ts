@@ -197,6 +197,7 @@ export class RealtimeApi extends Construct {
       proxyImage: this.proxyImage,
       predictorImage: this.predictorImage,
       serviceAccountName: props.serviceAccountName,
+      networkPolicy: this.platform.networkPolicy,
     });
     this.objects = this.chart.toJson();
     this.manifest = new eks.KubernetesManifest(this, 'Resource', { cluster: props.cluster, manifest: this.objects });

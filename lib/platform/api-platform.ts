@@ -1,6 +1,7 @@
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { DependencyGroup, IDependable } from 'constructs';
 import { DEFAULT_GATEWAY_URL, DEFAULT_NAMESPACE, DEFAULT_PROMETHEUS_URL, NEURON_SCHEDULER_NAME } from '../../constructs/names';
+import type { ApiNetworkPolicyOptions } from '../../constructs/network-policy';
 
 /**
  * What an API's objects need from the platform of its cluster: where to live, the addresses the
@@ -26,6 +27,12 @@ export interface IApiPlatform {
    * @default - unknown (the version of an `eks.Cluster` of this app is known anyway)
    */
   readonly kubernetesVersion?: eks.KubernetesVersion;
+  /**
+   * Who may reach the APIs' pods (each API's NetworkPolicy): the gateway's pods and the metrics scrapers';
+   * `false` for no NetworkPolicies.
+   * @default - the platform's gateway and Prometheus (istio-system `istio: apis-gateway`, the prometheus server)
+   */
+  readonly networkPolicy?: ApiNetworkPolicyOptions | false;
   /** What API manifests must be applied after: the CRDs, the namespace, the gateway. */
   readonly ready: IDependable;
 }
@@ -48,6 +55,14 @@ export interface ExistingApiPlatformAttributes {
    * @default - unknown: not checked
    */
   readonly kubernetesVersion?: eks.KubernetesVersion;
+  /**
+   * Who may reach the APIs' pods: the gateway and the metrics scrapers of this cluster, when they are not the
+   * platform's (another Prometheus, another gateway's labels); `false` renders no NetworkPolicies. They are
+   * enforced only where the cluster's CNI enforces NetworkPolicies: on EKS, the VPC CNI with
+   * `enableNetworkPolicy` (docs/platform.md), which an imported cluster must have turned on itself.
+   * @default - the platform's gateway and Prometheus
+   */
+  readonly networkPolicy?: ApiNetworkPolicyOptions | false;
 }
 
 /** Factories of {@link IApiPlatform}. */
@@ -64,6 +79,7 @@ export class ApiPlatform {
       neuronSchedulerName: attrs.neuronSchedulerName ?? NEURON_SCHEDULER_NAME,
       endpointUrl: attrs.endpointUrl,
       kubernetesVersion: attrs.kubernetesVersion,
+      networkPolicy: attrs.networkPolicy,
       ready: new DependencyGroup(),
     };
   }

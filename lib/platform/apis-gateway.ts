@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import {
   APIS_GATEWAY,
   APIS_GATEWAY_LOAD_BALANCER,
+  APIS_GATEWAY_POD_LABELS,
   DEFAULT_GATEWAY_URL,
   GATEWAY_DOMAIN_ANNOTATION,
   MANAGED_BY,
@@ -22,8 +23,8 @@ import { CHARTS, ISTIO_VERSION } from './versions';
  */
 export const GATEWAY_NAME = APIS_GATEWAY.split('/')[1];
 
-/** The label the gateway's pods carry (`istio: apis-gateway`) and the `Gateway` object selects. */
-export const GATEWAY_SELECTOR: Readonly<Record<string, string>> = { istio: GATEWAY_NAME };
+/** The label the gateway's pods carry (`istio: apis-gateway`), which the `Gateway` object and the APIs' NetworkPolicies select. */
+export const GATEWAY_SELECTOR: Readonly<Record<string, string>> = APIS_GATEWAY_POD_LABELS;
 
 /**
  * The `LoadBalancer` Service that becomes the Network Load Balancer: `apis-gateway-lb`, selecting the gateway's pods.

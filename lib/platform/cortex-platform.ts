@@ -1,6 +1,7 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct, DependencyGroup, IDependable } from 'constructs';
 import { DEFAULT_GATEWAY_URL, DEFAULT_NAMESPACE, DEFAULT_PROMETHEUS_URL, NEURON_SCHEDULER_NAME } from '../../constructs/names';
+import { ApiNetworkPolicyOptions, checkNetworkPolicyPeer } from '../../constructs/network-policy';
 import { IApiPlatform } from './api-platform';
 import { ApisGateway, ApisGatewayOptions } from './apis-gateway';
 import { apisNamespaceObject } from './apis-namespace';
@@ -14,6 +15,7 @@ import { NvidiaDevicePlugin, NvidiaDevicePluginOptions } from './nvidia-device-p
 import { podIdentityAgent } from './pod-identity-agent';
 import { Prometheus, PrometheusOptions } from './prometheus';
 import { checkApisNamespace } from './validation';
+import { VpcCni, VpcCniOptions } from './vpc-cni';
 
 /** Options of {@link CortexPlatform}: each add-on takes its options, or `false` when the cluster already has it. */
 export interface CortexPlatformOptions {
@@ -88,6 +90,21 @@ export interface CortexPlatformOptions {
    * @default - installed, with `apiMetrics` on when Prometheus is installed here
    */
   readonly cloudWatchObservability?: CloudWatchObservabilityOptions | false;
+  /**
+   * The `vpc-cni` EKS add-on with network policy enforcement on (`enableNetworkPolicy`), taking over the VPC CNI
+   * EKS installs with a new cluster, so that the APIs' NetworkPolicies hold. `false` when the cluster's CNI is
+   * managed some other way (then enforcement is yours to turn on: docs/platform.md) — e.g. an imported cluster
+   * that already has the add-on, where creating it again fails.
+   * @default - installed, EKS's default version for the cluster, network policies enforced
+   */
+  readonly vpcCni?: VpcCniOptions | false;
+  /**
+   * Who may reach the APIs' pods, in each API's NetworkPolicy: the gateway's pods the proxy port, the metrics
+   * scrapers' pods the admin port. `false` renders no NetworkPolicies (e.g. a cluster whose own policies cover
+   * the APIs' namespace).
+   * @default - the gateway and Prometheus this platform installs
+   */
+  readonly networkPolicy?: ApiNetworkPolicyOptions | false;
 }
 
 /** Props of {@link CortexPlatform}. */
@@ -102,7 +119,8 @@ export interface CortexPlatformProps extends CortexPlatformOptions {
 /**
  * What Cortex-style APIs need on an EKS cluster: Istio with the APIs gateway on a Network Load Balancer,
  * KEDA, Prometheus, the NVIDIA and Neuron device plugins (and the Neuron scheduler extension), the
- * cluster autoscaler, metrics-server, CloudWatch logs, and the APIs' namespace.
+ * cluster autoscaler, metrics-server, CloudWatch logs, the APIs' namespace, and the VPC CNI with network policy
+ * enforcement (for the APIs' NetworkPolicies).
  *
  * Order: Istio `base` (CRDs) → `istiod` → the gateway chart → the `Gateway` object; {@link ready} groups
  * what API manifests must follow (the namespace, Istio, the gateway, KEDA).
@@ -137,6 +155,10 @@ export class CortexPlatform extends Construct implements IApiPlatform {
   public readonly cloudWatchObservability?: CloudWatchObservability;
   /** The `eks-pod-identity-agent` add-on, when installed (or found on an `eks.Cluster`) for the add-ons that need it. */
   public readonly podIdentityAgent?: eks.IAddon;
+  /** The `vpc-cni` add-on with network policy enforcement, unless `vpcCni: false`. */
+  public readonly vpcCni?: VpcCni;
+  /** Who may reach the APIs' pods (`false`: no NetworkPolicies). */
+  public readonly networkPolicy?: ApiNetworkPolicyOptions | false;
 
   constructor(scope: Construct, id: string, props: CortexPlatformProps) {
     super(scope, id);
@@ -144,6 +166,11 @@ export class CortexPlatform extends Construct implements IApiPlatform {
     this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
     this.kubernetesVersion = props.kubernetesVersion;
     checkApisNamespace('namespace', this.namespace);
+    this.networkPolicy = props.networkPolicy;
+    if (props.networkPolicy) {
+      if (props.networkPolicy.gateway !== undefined) checkNetworkPolicyPeer('networkPolicy.gateway', props.networkPolicy.gateway);
+      props.networkPolicy.metricsScrapers?.forEach((peer, i) => checkNetworkPolicyPeer(`networkPolicy.metricsScrapers[${i}]`, peer));
+    }
     const installAgent = props.podIdentityAgent ?? true;
     for (const capacity of props.capacity ?? []) {
       this.node.addDependency(capacity);
@@ -155,6 +182,9 @@ export class CortexPlatform extends Construct implements IApiPlatform {
     });
     const ready = new DependencyGroup(this.namespaceManifest);
 
+    if (props.vpcCni !== false) {
+      this.vpcCni = new VpcCni(this, 'VpcCni', { ...props.vpcCni, cluster });
+    }
     if (props.istio !== false) {
       this.istio = new Istio(this, 'Istio', { ...props.istio, cluster });
       ready.add(this.istio);

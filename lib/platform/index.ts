@@ -18,3 +18,4 @@ export * from './prometheus';
 export * from './scheduling';
 export * from './validation';
 export * from './versions';
+export * from './vpc-cni';

@@ -1,6 +1,6 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct } from 'constructs';
-import { DEFAULT_PROMETHEUS_URL } from '../../constructs/names';
+import { DEFAULT_PROMETHEUS_URL, PROMETHEUS_SERVER_NAMESPACE } from '../../constructs/names';
 import { apiRecordingRules } from './api-metrics';
 import { HelmAddonOptions, HelmValues, addonChart } from './helm-addon';
 import { checkPrometheusDuration } from './validation';
@@ -9,7 +9,7 @@ import { CHARTS } from './versions';
 /** The release name: the server's Service is `<release>-server` (`DEFAULT_PROMETHEUS_URL`). */
 export const PROMETHEUS_RELEASE = 'prometheus';
 /** Prometheus' namespace. */
-export const PROMETHEUS_NAMESPACE = 'prometheus';
+export const PROMETHEUS_NAMESPACE = PROMETHEUS_SERVER_NAMESPACE;
 
 /**
  * How often every target is scraped. The autoscaling window (60 s by default, a multiple of 10 s)

@@ -63,4 +63,6 @@ export const SUPPORTED_KUBERNETES_VERSIONS: readonly string[] = Object.keys(KUBE
 export const EKS_ADDONS = {
   podIdentityAgent: 'eks-pod-identity-agent',
   cloudWatchObservability: 'amazon-cloudwatch-observability',
+  /** The VPC CNI, taken over from EKS's self-managed one to turn network policy enforcement on. */
+  vpcCni: 'vpc-cni',
 } as const;

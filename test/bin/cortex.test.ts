@@ -133,7 +133,7 @@ describe('cortex manifests', () => {
 
     const api = YAML.parseAllDocuments(fs.readFileSync(path.join(out, 'hello-world.yaml'), 'utf8')).map((d) => d.toJS());
     const kinds = api.map((o) => o.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service', 'VirtualService', 'ScaledObject', 'PodDisruptionBudget']));
+    expect(kinds).toEqual(expect.arrayContaining(['Deployment', 'Service', 'VirtualService', 'ScaledObject', 'PodDisruptionBudget', 'NetworkPolicy']));
     for (const o of api) expect(o.metadata.namespace).toBe('cortex');
     const splitter = YAML.parseAllDocuments(fs.readFileSync(path.join(out, 'hello.yaml'), 'utf8')).map((d) => d.toJS());
     expect(splitter.map((o) => o.kind)).toEqual(['VirtualService']);

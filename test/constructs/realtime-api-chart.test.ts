@@ -46,7 +46,7 @@ const SELECTOR = { [API_NAME_LABEL]: 'iris', [API_KIND_LABEL]: 'RealtimeAPI' };
 
 describe('RealtimeApiChart', () => {
   describe('objects and names', () => {
-    test('GIVEN a container-form API WHEN rendered THEN one Deployment, Service, VirtualService, ScaledObject, PDB, all named after the API in namespace cortex', () => {
+    test('GIVEN a container-form API WHEN rendered THEN one Deployment, Service, VirtualService, ScaledObject, PDB, NetworkPolicy, all named after the API in namespace cortex', () => {
       // GIVEN
       const api = realtimeApi();
       // WHEN
@@ -56,6 +56,7 @@ describe('RealtimeApiChart', () => {
         'apps/v1/Deployment',
         'keda.sh/v1alpha1/ScaledObject',
         'networking.istio.io/v1/VirtualService',
+        'networking.k8s.io/v1/NetworkPolicy',
         'policy/v1/PodDisruptionBudget',
         'v1/Service',
       ]);
@@ -475,6 +476,99 @@ describe('RealtimeApiChart', () => {
         unhealthyPodEvictionPolicy: 'AlwaysAllow',
         selector: { matchLabels: SELECTOR },
       });
+    });
+  });
+
+  describe('NetworkPolicy', () => {
+    // Exactly the two rules: the proxy port from the gateway's pods, the admin port from Prometheus' server pods.
+    const DEFAULT_INGRESS = [
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } },
+            podSelector: { matchLabels: { istio: 'apis-gateway' } },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 8888 }],
+      },
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'prometheus' } },
+            podSelector: {
+              matchLabels: {
+                'app.kubernetes.io/name': 'prometheus',
+                'app.kubernetes.io/instance': 'prometheus',
+                'app.kubernetes.io/component': 'server',
+              },
+            },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 15000 }],
+      },
+    ];
+
+    test.each([
+      ['a container-form API (pod.port 8080)', realtimeApi()],
+      ['a predictor-form API (the runtime on 127.0.0.1:8080 and :8081)', predictorApi()],
+    ])('GIVEN %s WHEN rendered THEN ingress to its pods: 8888 from the gateway, 15000 from Prometheus, nothing else', (_, api) => {
+      // WHEN
+      const objects = render(api);
+      const policy = only(objects, 'NetworkPolicy');
+      // THEN
+      expect(policy.apiVersion).toBe('networking.k8s.io/v1');
+      expect(policy.metadata).toMatchObject({ name: 'iris', namespace: 'cortex', labels: SELECTOR });
+      expect(policy.spec).toEqual({ podSelector: { matchLabels: SELECTOR }, policyTypes: ['Ingress'], ingress: DEFAULT_INGRESS });
+      // it selects exactly the Deployment's pods
+      const deployment = only(objects, 'Deployment');
+      expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+      expect(deployment.spec.template.metadata.labels).toMatchObject(policy.spec.podSelector.matchLabels);
+      // the user's port and the runtime's admin port are in no rule
+      const ports = policy.spec.ingress.flatMap((rule: KubeObject) => rule.ports.map((p: KubeObject) => p.port));
+      expect(ports).not.toContain(api.pod.port);
+      expect(ports).not.toContain(8081);
+      expect(validateObjects([policy])).toEqual([]);
+    });
+
+    test('GIVEN networkPolicy: false WHEN rendered THEN no NetworkPolicy', () => {
+      let chart: RealtimeApiChart | undefined;
+      const objects = synth((app) => (chart = new RealtimeApiChart(app, 'iris', { api: realtimeApi(), networkPolicy: false })));
+      expect(chart!.networkPolicy).toBeUndefined();
+      expect(objects.some((o) => o.kind === 'NetworkPolicy')).toBe(false);
+    });
+
+    test('GIVEN peers of its own (another Prometheus, no scrapers at all) WHEN rendered THEN those, schema-valid', () => {
+      const monitoring = { namespace: 'monitoring', podLabels: { 'app.kubernetes.io/name': 'prometheus' } };
+      const policy = only(render(realtimeApi(), { networkPolicy: { metricsScrapers: [monitoring] } }), 'NetworkPolicy');
+      expect(policy.spec.ingress[0]).toEqual(DEFAULT_INGRESS[0]);
+      expect(policy.spec.ingress[1].from).toEqual([
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+        },
+      ]);
+      const gatewayOnly = only(
+        render(realtimeApi(), { networkPolicy: { gateway: { namespace: 'gateways', podLabels: { app: 'edge' } }, metricsScrapers: [] } }),
+        'NetworkPolicy',
+      );
+      expect(gatewayOnly.spec.ingress).toEqual([
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'gateways' } },
+              podSelector: { matchLabels: { app: 'edge' } },
+            },
+          ],
+          ports: [{ protocol: 'TCP', port: 8888 }],
+        },
+      ]);
+      expect(validateObjects([policy, gatewayOnly])).toEqual([]);
+    });
+
+    test('GIVEN a peer without labels WHEN rendered THEN refused, naming the field', () => {
+      expect(() => render(realtimeApi(), { networkPolicy: { gateway: { namespace: 'istio-system', podLabels: {} } } })).toThrow(
+        /networkPolicy\.gateway\.podLabels \(\{\}\) must name at least one label: an empty selector would let every pod of namespace "istio-system" through/,
+      );
     });
   });
 

@@ -73,11 +73,18 @@ describe('RealtimeApi, a container-form and a predictor-form API on a cluster wi
     expect(manifests.map((m) => m.id).sort()).toEqual([logicalId(hello.manifest), logicalId(iris.manifest)].sort());
     const helloManifest = manifests.find((m) => m.id === logicalId(hello.manifest))!;
     expect(objectKeys(helloManifest.objects)).toEqual(
-      ['Deployment/hello-world', 'PodDisruptionBudget/hello-world', 'ScaledObject/hello-world', 'Service/hello-world', 'VirtualService/hello-world'],
+      [
+        'Deployment/hello-world',
+        'NetworkPolicy/hello-world',
+        'PodDisruptionBudget/hello-world',
+        'ScaledObject/hello-world',
+        'Service/hello-world',
+        'VirtualService/hello-world',
+      ],
     );
     const irisManifest = manifests.find((m) => m.id === logicalId(iris.manifest))!;
     expect(objectKeys(irisManifest.objects)).toContain('ConfigMap/iris-predictor');
-    expect(irisManifest.objects).toHaveLength(6);
+    expect(irisManifest.objects).toHaveLength(7);
     expect(helloManifest.properties.ClusterName).toEqual({ Ref: logicalId(fixture.cluster) });
   });
 
@@ -467,7 +474,14 @@ describe('RealtimeApi.spec', () => {
     expect(echo.api).toBe(api);
     expect(api.source.file).toBe('<props>');
     const objects = manifestsOf(Template.fromStack(stack)).find((m) => m.id === logicalId(echo.manifest))!.objects;
-    expect(objectKeys(objects)).toEqual(['Deployment/echo', 'PodDisruptionBudget/echo', 'ScaledObject/echo', 'Service/echo', 'VirtualService/echo']);
+    expect(objectKeys(objects)).toEqual([
+      'Deployment/echo',
+      'NetworkPolicy/echo',
+      'PodDisruptionBudget/echo',
+      'ScaledObject/echo',
+      'Service/echo',
+      'VirtualService/echo',
+    ]);
     const container = deployment(objects).spec.template.spec.containers.find((c: { name: string }) => c.name === 'api');
     expect(container.image).toBe('hashicorp/http-echo:1.0');
     expect(container.env).toContainEqual({ name: 'GREETING_Text', value: 'hi' });

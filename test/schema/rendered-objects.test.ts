@@ -167,7 +167,15 @@ describe('rendered objects against the Kubernetes, Istio and KEDA schemas', () =
     const objects = renderAll(config);
     // THEN
     const kinds = new Set(objects.map((o) => o.kind));
-    expect([...kinds].sort()).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'ScaledObject', 'Service', 'VirtualService']);
+    expect([...kinds].sort()).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'ScaledObject',
+      'Service',
+      'VirtualService',
+    ]);
     expect(objects.length).toBeGreaterThanOrEqual(config.apis.length * 5 + config.splitters.length);
     expect(validateObjects(objects)).toEqual([]);
   });
@@ -182,6 +190,19 @@ describe('rendered objects against the Kubernetes, Istio and KEDA schemas', () =
       'hello-keys',
     ]);
     expect(validateObjects(objects)).toEqual([]);
+  });
+
+  test('GIVEN every shape of API WHEN rendered THEN one NetworkPolicy per API (none per splitter, which has no pods), schema-valid', () => {
+    const config = broadConfig();
+    const policies = renderAll(config).filter((o) => o.kind === 'NetworkPolicy');
+    expect(policies.map((p) => p.metadata.name).sort()).toEqual(config.apis.map((a) => a.name).sort());
+    expect(validateObjects(policies)).toEqual([]);
+  });
+
+  test('GIVEN a NetworkPolicy whose policyTypes is a string, not a list WHEN validated THEN the validator reports it', () => {
+    const policy = renderAll(broadConfig()).find((o) => o.kind === 'NetworkPolicy')!;
+    const broken = { ...policy, spec: { ...policy.spec, policyTypes: 'Ingress' } };
+    expect(validateObjects([broken]).map((p) => p.path)).toContain('/spec/policyTypes');
   });
 
   test('GIVEN a Deployment with replicas "abc" WHEN validated THEN the validator reports it', () => {

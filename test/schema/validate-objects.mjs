@@ -20,6 +20,7 @@ const MODELS = {
   'v1/Namespace': 'kubernetes-models/v1/Namespace',
   'v1/ServiceAccount': 'kubernetes-models/v1/ServiceAccount',
   'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
+  'networking.k8s.io/v1/NetworkPolicy': 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
   'networking.istio.io/v1/VirtualService': '@kubernetes-models/istio/networking.istio.io/v1/VirtualService',
   'networking.istio.io/v1/Gateway': '@kubernetes-models/istio/networking.istio.io/v1/Gateway',
   'networking.istio.io/v1/DestinationRule': '@kubernetes-models/istio/networking.istio.io/v1/DestinationRule',

@@ -105,6 +105,7 @@ describe('diffStacks over two synthesized assemblies: every kind of change', () 
       'added VirtualService',
       'added ScaledObject',
       'added PodDisruptionBudget',
+      'added NetworkPolicy',
     ]);
     expect(change('legacy').objects.every((o) => o.status === 'removed')).toBe(true);
     expect(diff.changes.flatMap((c) => c.warnings)).toEqual([]);

@@ -76,6 +76,15 @@ describe('CortexPlatform on an eks.Cluster of the app', () => {
     expect(JSON.stringify(addon.properties.ConfigurationValues)).toContain('cortex-api-metrics');
   });
 
+  test('the vpc-cni add-on with network policy enforcement, after the node group; the APIs keep the default NetworkPolicy peers', () => {
+    const [vpcCni] = resources(template, 'AWS::EKS::Addon', (p) => p.AddonName === 'vpc-cni');
+    expect(JSON.parse(vpcCni.properties.ConfigurationValues)).toEqual({ enableNetworkPolicy: 'true' });
+    expect(vpcCni.properties.ResolveConflicts).toBe('OVERWRITE');
+    expect(dependsOn(template, vpcCni.logicalId, stack.getLogicalId(nodegroup.node.defaultChild as eks.CfnNodegroup))).toBe(true);
+    expect(platform.vpcCni?.addon).toBeDefined();
+    expect(platform.networkPolicy).toBeUndefined();
+  });
+
   test('the APIs namespace cortex, with sidecar injection disabled', () => {
     const [object] = manifestObjects(namespace);
     expect(object.metadata.name).toBe('cortex');
@@ -201,6 +210,7 @@ describe('CortexPlatform on an imported cluster', () => {
       clusterAutoscaler: false,
       metricsServer: false,
       cloudWatchObservability: false,
+      vpcCni: false,
     });
     const template = Template.fromStack(stack);
     template.resourceCountIs(HELM, 0);
@@ -211,6 +221,7 @@ describe('CortexPlatform on an imported cluster', () => {
     expect(platform.istio).toBeUndefined();
     expect(platform.gateway).toBeUndefined();
     expect(platform.podIdentityAgent).toBeUndefined();
+    expect(platform.vpcCni).toBeUndefined();
     expect(platform.ready).toBeDefined();
     // the in-cluster addresses stay those of the names the pieces agree on
     expect(platform.gatewayUrl).toBe(DEFAULT_GATEWAY_URL);
@@ -225,6 +236,7 @@ describe('CortexPlatform on an imported cluster', () => {
       istio: false,
       gateway: { version: '1.29.2' },
       podIdentityAgent: false,
+      vpcCni: false,
     });
     const template = Template.fromStack(stack);
     expect(() => helmRelease(template, 'istiod')).toThrow();
@@ -307,6 +319,12 @@ describe('CortexPlatform validation', () => {
       [{ metricsServer: { version: '3' } }, /metricsServer\.version \("3"\)/],
       [{ nvidiaDevicePlugin: { version: 'v0.20' } }, /nvidiaDevicePlugin\.version \("v0\.20"\)/],
       [{ neuron: { schedulerImageTag: 'v1.36.2-eks-1-36-7', version: '1.x' } }, /neuron\.version \("1\.x"\)/],
+      [{ vpcCni: { addonVersion: 'v1.13.4-eksbuild.1' } }, /vpcCni\.addonVersion \("v1\.13\.4-eksbuild\.1"\) must be 1\.14\.0 or newer/],
+      [{ networkPolicy: { gateway: { namespace: 'istio-system', podLabels: {} } } }, /networkPolicy\.gateway\.podLabels \(\{\}\) must name at least one label/],
+      [
+        { networkPolicy: { metricsScrapers: [{ namespace: 'Monitoring', podLabels: { app: 'prometheus' } }] } },
+        /networkPolicy\.metricsScrapers\[0\]\.namespace \("Monitoring"\) must be a DNS-1123 label/,
+      ],
     ];
     for (const [options, message] of cases) {
       const stack = newStack();
