@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { k8s } from 'cdk8s-plus-30';
 import {
   GATEWAY_PEER,
@@ -108,5 +110,20 @@ describe('the default peers are the platform’s pods', () => {
     expect(values.fullnameOverride).toBeUndefined();
     expect(values.server.name).toBeUndefined();
     expect(DEFAULT_PROMETHEUS_URL).toBe(`http://${PROMETHEUS_RELEASE}-server.${PROMETHEUS_PEER.namespace}.svc.cluster.local`);
+  });
+});
+
+describe('docs/kubernetes-objects.md', () => {
+  const doc = fs.readFileSync(path.join(__dirname, '../../docs/kubernetes-objects.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('### NetworkPolicy'), doc.indexOf('### Predictor-form APIs'));
+
+  test('THEN its NetworkPolicy section names the ports and the peers the chart renders', () => {
+    expect(section).toContain(`| ${PROXY_PORT}, the proxy |`);
+    expect(section).toContain(`| ${PROXY_ADMIN_PORT}, the proxy's admin port |`);
+    for (const peer of [GATEWAY_PEER, PROMETHEUS_PEER]) {
+      expect(section).toContain(`in namespace \`${peer.namespace}\``);
+      for (const [key, value] of Object.entries(peer.podLabels)) expect(section).toContain(`\`${key}: ${value}\``);
+    }
+    expect(doc).toContain('| `networking.k8s.io/v1` NetworkPolicy | `<name>` |');
   });
 });

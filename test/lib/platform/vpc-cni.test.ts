@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ENABLE_NETWORK_POLICY, MINIMUM_VPC_CNI_VERSION, VpcCni, vpcCniConfiguration } from '../../../lib/platform/vpc-cni';
 import { EKS_ADDONS } from '../../../lib/platform/versions';
@@ -64,5 +66,16 @@ describe('vpcCniConfiguration', () => {
     expect(() => vpcCniConfiguration({ enableNetworkPolicy: value })).toThrow(
       /vpcCni\.configurationValues\.enableNetworkPolicy \(.*\) must be "true" or left out: .*set vpcCni: false/,
     );
+  });
+});
+
+describe('docs/platform.md', () => {
+  const doc = fs.readFileSync(path.join(__dirname, '../../../docs/platform.md'), 'utf8');
+
+  test('THEN the add-on, its configuration, its minimum version and the way out are documented', () => {
+    expect(doc).toContain(`| \`vpcCni\` | pod networking, NetworkPolicies enforced | EKS add-on \`${EKS_ADDONS.vpcCni}\`, \`${ENABLE_NETWORK_POLICY}: "true"\``);
+    expect(doc).toContain(`configurationValues: {"${ENABLE_NETWORK_POLICY}": "true"}`);
+    expect(doc).toContain(`VPC CNI ${MINIMUM_VPC_CNI_VERSION.split('.').slice(0, 2).join('.')} or newer`);
+    expect(doc).toContain('`vpcCni: false` leaves the CNI as it is');
   });
 });
