@@ -44,6 +44,17 @@ export interface CortexClusterProps {
    */
   readonly natGateways?: number;
   /**
+   * The primary CIDR block of the new VPC (only without `vpc`), an IPv4 block of /16 to /24. Its private subnets
+   * take the larger share (pods take VPC addresses): a quarter of it each for up to 3 zones, an eighth for 4 to 7.
+   * @default '10.0.0.0/16'
+   */
+  readonly vpcCidr?: string;
+  /**
+   * The availability zones of the new VPC (only without `vpc`), at least 2, all of the stack's region.
+   * @default - up to 3 zones of the region (2 in an environment-agnostic stack, which cannot look zones up)
+   */
+  readonly availabilityZones?: string[];
+  /**
    * Flow logs of the new VPC's rejected traffic, to CloudWatch Logs (only without `vpc`).
    * @default true
    */
@@ -150,12 +161,20 @@ export class CortexCluster extends Construct {
     if (props.vpc && props.flowLogs !== undefined) {
       throw new CortexValidationError(`flowLogs (${props.flowLogs}) applies to the VPC the cluster creates: leave it out with vpc`);
     }
-    checkNatGateways(natGateways);
+    for (const prop of ['vpcCidr', 'availabilityZones'] as const) {
+      if (props.vpc && props[prop] !== undefined) {
+        throw new CortexValidationError(`${prop} applies to the VPC the cluster creates: leave it out with vpc`);
+      }
+    }
+    if (props.vpcCidr !== undefined) checkVpcCidr(props.vpcCidr);
+    if (props.availabilityZones !== undefined) checkAvailabilityZones(props.availabilityZones);
+    if (props.vpcCidr !== undefined) checkSubnetsFit(props.vpcCidr, props.availabilityZones?.length ?? 3);
+    checkNatGateways(natGateways, props.availabilityZones?.length);
     (endpointAccess._config.publicCidrs ?? []).forEach((cidr, i) => checkCidr(`endpointAccess.onlyFrom[${i}]`, cidr));
     const kubectlLayer = props.kubectlLayer ?? defaultKubectlLayer(this, this.version);
     checkKubectlLayer(this.version.version, kubectlLayerMinor(kubectlLayer));
 
-    this.vpc = props.vpc ?? this.newVpc(natGateways, flowLogs, logRetention);
+    this.vpc = props.vpc ?? this.newVpc({ natGateways, flowLogs, retention: logRetention, cidr: props.vpcCidr, zones: props.availabilityZones });
     this.secretsEncryptionKey =
       props.secretsEncryptionKey ??
       new kms.Key(this, 'SecretsKey', {
@@ -265,7 +284,9 @@ export class CortexCluster extends Construct {
         {
           deviceName: rootDeviceName(group.amiType),
           volume: ec2.BlockDeviceVolume.ebs(group.diskSize, {
-            volumeType: ec2.EbsDeviceVolumeType.GP3,
+            volumeType: group.volumeType,
+            iops: group.volumeIops,
+            throughput: group.volumeThroughput,
             encrypted: true,
             deleteOnTermination: true,
           }),
@@ -310,13 +331,22 @@ export class CortexCluster extends Construct {
     return main!;
   }
 
-  private newVpc(natGateways: number, flowLogs: boolean, retention: logs.RetentionDays): ec2.Vpc {
+  private newVpc(options: {
+    natGateways: number;
+    flowLogs: boolean;
+    retention: logs.RetentionDays;
+    cidr?: string;
+    zones?: string[];
+  }): ec2.Vpc {
+    const { natGateways, flowLogs, retention, cidr, zones } = options;
+    const masks = subnetMasks(cidr === undefined ? 16 : Number(cidr.split('/')[1]), zones?.length ?? 3);
     const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 3,
+      ...(cidr !== undefined ? { ipAddresses: ec2.IpAddresses.cidr(cidr) } : {}),
+      ...(zones !== undefined ? { availabilityZones: [...zones] } : { maxAzs: 3 }),
       natGateways,
       subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-        { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 18 },
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: masks.public },
+        { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: masks.private },
       ],
     });
     if (!flowLogs) {
@@ -474,11 +504,55 @@ export function checkClusterName(name: string): void {
   }
 }
 
-/** NAT gateways of a new VPC: an integer from 1 (cheapest) to 3 (one per zone). */
-export function checkNatGateways(natGateways: number): void {
-  if (!Number.isInteger(natGateways) || natGateways < 1 || natGateways > 3) {
+/** NAT gateways of a new VPC: an integer from 1 (cheapest) to one per zone (3, or the number of `availabilityZones`). */
+export function checkNatGateways(natGateways: number, zones = 3): void {
+  if (!Number.isInteger(natGateways) || natGateways < 1 || natGateways > zones) {
     throw new CortexValidationError(
-      `natGateways must be an integer from 1 to 3, got ${natGateways}: the nodes live in private subnets and reach the internet through them`,
+      `natGateways must be an integer from 1 to ${zones}, got ${natGateways}: the nodes live in private subnets and reach the internet through them`,
     );
+  }
+}
+
+/**
+ * The subnet masks of a new VPC of prefix length `vpcMask` over `zones` zones: private subnets of a quarter of the
+ * VPC each (an eighth from 4 zones on), public ones of a 256th (at most /28), leaving room to spare. A /16 over 3
+ * zones gets /18 and /24.
+ */
+export function subnetMasks(vpcMask: number, zones: number): { public: number; private: number } {
+  return { private: vpcMask + Math.ceil(Math.log2(zones + 1)), public: Math.min(vpcMask + 8, 28) };
+}
+
+/** The public subnets must fit in the share of the VPC the private ones leave. */
+export function checkSubnetsFit(vpcCidr: string, zones: number): void {
+  const vpcMask = Number(vpcCidr.split('/')[1]);
+  const masks = subnetMasks(vpcMask, zones);
+  if (zones * 2 ** (vpcMask - masks.public) > 2 ** (vpcMask - masks.private)) {
+    throw new CortexValidationError(
+      `vpcCidr (${JSON.stringify(vpcCidr)}) is too small for a public and a private subnet in each of ${zones} zones: use a larger block (a smaller prefix length) or fewer zones`,
+    );
+  }
+}
+
+/** The new VPC's CIDR block: IPv4, /16 (the largest a VPC takes) to /24. */
+export function checkVpcCidr(cidr: string): void {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const valid = match !== null && match.slice(1, 5).every((octet) => Number(octet) <= 255);
+  if (!valid || Number(match![5]) < 16 || Number(match![5]) > 24) {
+    throw new CortexValidationError(`vpcCidr (${JSON.stringify(cidr)}) must be an IPv4 CIDR block from /16 to /24, such as "10.0.0.0/16"`);
+  }
+}
+
+/** At least two zones (EKS needs subnets in two), none twice. Tokens pass. */
+export function checkAvailabilityZones(zones: readonly string[]): void {
+  if (zones.some((zone) => Token.isUnresolved(zone))) return;
+  if (zones.length < 2) {
+    throw new CortexValidationError(`availabilityZones must name at least 2 zones (EKS needs subnets in two), got ${zones.length}`);
+  }
+  const repeated = zones.find((zone, i) => zones.indexOf(zone) !== i);
+  if (repeated !== undefined) {
+    throw new CortexValidationError(`availabilityZones names ${JSON.stringify(repeated)} twice`);
+  }
+  if (zones.length > 7) {
+    throw new CortexValidationError(`availabilityZones must name at most 7 zones (the VPC's subnets are sized for 7), got ${zones.length}`);
   }
 }

@@ -123,10 +123,26 @@ export interface NodeGroupOptions {
    */
   readonly desiredSize?: number;
   /**
-   * The root volume of each node, in GiB (gp3, encrypted), through the group's launch template.
+   * The root volume of each node, in GiB (encrypted; `volumeType`), through the group's launch template.
    * @default 50
    */
   readonly diskSize?: number;
+  /**
+   * The EBS volume type of the root volume: gp3, gp2 or io1 (st1 and sc1 cannot boot an instance).
+   * @default ec2.EbsDeviceVolumeType.GP3
+   */
+  readonly volumeType?: ec2.EbsDeviceVolumeType;
+  /**
+   * The root volume's provisioned IOPS: gp3 from 3000 to 16000 (at most 500 per GiB), io1 from 100 to 64000
+   * (at most 50 per GiB); not for gp2.
+   * @default - gp3: 3000 (its baseline); io1: 50 per GiB, at most 3000
+   */
+  readonly volumeIops?: number;
+  /**
+   * The root volume's throughput in MiB/s, gp3 only: from 125 to 1000, at most a quarter of its IOPS.
+   * @default - gp3: 125 (its baseline)
+   */
+  readonly volumeThroughput?: number;
   /**
    * Run the group on spot instances.
    * @default false
@@ -257,6 +273,11 @@ export class NodeGroup {
   public readonly maxSize: number;
   public readonly desiredSize: number;
   public readonly diskSize: number;
+  public readonly volumeType: ec2.EbsDeviceVolumeType;
+  /** Provisioned IOPS of the root volume (io1, or gp3 when set); undefined: EBS' baseline (gp2, gp3). */
+  public readonly volumeIops?: number;
+  /** Throughput of the root volume in MiB/s (gp3, when set); undefined: EBS' baseline. */
+  public readonly volumeThroughput?: number;
   public readonly spot: boolean;
   public readonly onDemandBaseCapacity: number;
   public readonly priority: number;
@@ -278,6 +299,9 @@ export class NodeGroup {
     this.maxSize = options.maxSize ?? 5;
     this.desiredSize = options.desiredSize ?? this.minSize;
     this.diskSize = options.diskSize ?? 50;
+    this.volumeType = options.volumeType ?? ec2.EbsDeviceVolumeType.GP3;
+    this.volumeIops = options.volumeIops ?? defaultVolumeIops(this.volumeType, this.diskSize);
+    this.volumeThroughput = options.volumeThroughput;
     this.onDemandBaseCapacity = options.onDemandBaseCapacity ?? 0;
     this.priority = options.priority ?? (this.spot ? 10 : 1);
     this.imdsHopLimit = options.imdsHopLimit ?? 1;
@@ -289,6 +313,7 @@ export class NodeGroup {
     }
     checkScaling(this.name, { minSize: this.minSize, maxSize: this.maxSize, desiredSize: this.desiredSize });
     checkDiskSize(this.name, this.diskSize);
+    checkRootVolume(this.name, { volumeType: this.volumeType, diskSize: this.diskSize, iops: options.volumeIops, throughput: options.volumeThroughput });
     checkOnDemandBaseCapacity(this.name, { spot: this.spot, onDemandBaseCapacity: this.onDemandBaseCapacity, maxSize: this.maxSize });
     checkPriority(this.name, this.priority);
     checkImdsHopLimit(this.name, this.imdsHopLimit);
@@ -499,6 +524,67 @@ export function checkDiskSize(group: string, diskSize: number): void {
   if (Token.isUnresolved(diskSize)) return;
   if (!Number.isInteger(diskSize) || diskSize < 20 || diskSize > 16384) {
     throw new CortexValidationError(`diskSize of node group "${group}" must be an integer from 20 to 16384 (GiB), got ${diskSize}`);
+  }
+}
+
+/** Root volume types a node boots from (EBS refuses st1 and sc1 as boot volumes). */
+export const ROOT_VOLUME_TYPES: readonly ec2.EbsDeviceVolumeType[] = [
+  ec2.EbsDeviceVolumeType.GP3,
+  ec2.EbsDeviceVolumeType.GP2,
+  ec2.EbsDeviceVolumeType.IO1,
+];
+
+/**
+ * io1 needs its IOPS named: 50 per GiB, at most 3000 (as Cortex did). gp3 left alone gets its baseline (3000 IOPS,
+ * 125 MiB/s) from EBS, without a value in the template.
+ */
+function defaultVolumeIops(volumeType: ec2.EbsDeviceVolumeType, diskSize: number): number | undefined {
+  if (volumeType === ec2.EbsDeviceVolumeType.IO1 && !Token.isUnresolved(diskSize)) return Math.min(diskSize * 50, 3000);
+  return undefined;
+}
+
+/**
+ * The root volume's type, IOPS and throughput, by EBS' rules: IOPS for gp3 (3000–16000, ≤ 500 per GiB) and io1
+ * (100–64000, ≤ 50 per GiB), throughput for gp3 only (125–1000 MiB/s, ≤ IOPS / 4). Tokens pass.
+ */
+export function checkRootVolume(
+  group: string,
+  volume: { volumeType: ec2.EbsDeviceVolumeType; diskSize: number; iops?: number; throughput?: number },
+): void {
+  const { volumeType, diskSize, iops, throughput } = volume;
+  if (!ROOT_VOLUME_TYPES.includes(volumeType)) {
+    throw new CortexValidationError(
+      `volumeType of node group "${group}" must be one of ${ROOT_VOLUME_TYPES.join(', ')}, got ${JSON.stringify(volumeType)}: EBS does not boot from st1, sc1 or standard volumes`,
+    );
+  }
+  const gp3 = volumeType === ec2.EbsDeviceVolumeType.GP3;
+  if (iops !== undefined && !Token.isUnresolved(iops)) {
+    const [min, max, perGiB] = gp3 ? [3000, 16000, 500] : [100, 64000, 50];
+    if (volumeType === ec2.EbsDeviceVolumeType.GP2) {
+      throw new CortexValidationError(`volumeIops of node group "${group}" applies to gp3 and io1 volumes, got ${iops} with gp2`);
+    }
+    if (!Number.isInteger(iops) || iops < min || iops > max) {
+      throw new CortexValidationError(`volumeIops of node group "${group}" must be an integer from ${min} to ${max} for ${volumeType}, got ${iops}`);
+    }
+    if (!Token.isUnresolved(diskSize) && iops > diskSize * perGiB) {
+      throw new CortexValidationError(
+        `volumeIops of node group "${group}" (${iops}) must be at most ${perGiB} per GiB of ${volumeType} (${diskSize * perGiB} for ${diskSize} GiB)`,
+      );
+    }
+  }
+  if (throughput !== undefined && !Token.isUnresolved(throughput)) {
+    if (!gp3) {
+      throw new CortexValidationError(`volumeThroughput of node group "${group}" applies to gp3 volumes only, got ${throughput} with ${volumeType}`);
+    }
+    if (!Number.isInteger(throughput) || throughput < 125 || throughput > 1000) {
+      throw new CortexValidationError(`volumeThroughput of node group "${group}" must be an integer from 125 to 1000 (MiB/s), got ${throughput}`);
+    }
+    const effectiveIops = iops ?? 3000;
+    if (!Token.isUnresolved(effectiveIops) && throughput * 4 > effectiveIops) {
+      throw new CortexValidationError(
+        `volumeThroughput of node group "${group}" (${throughput} MiB/s) must be at most a quarter of its IOPS (${effectiveIops}): raise volumeIops to ${throughput * 4} or more`,
+      );
+    }
   }
 }
 

@@ -14,7 +14,9 @@ import {
   checkClusterName,
   checkKubectlLayer,
   checkNatGateways,
+  checkSubnetsFit,
   kubectlLayerMinor,
+  subnetMasks,
 } from '../../lib/cortex-cluster';
 import { CortexValidationError } from '../../lib/errors';
 import { NodeGroup } from '../../lib/node-group';
@@ -325,5 +327,43 @@ describe('cdk-nag AwsSolutions', () => {
 
   test('without flow logs, the choice is acknowledged', () => {
     expect(violations((stack) => new CortexCluster(stack, 'Cluster', { flowLogs: false, natGateways: 2 }))).toEqual([]);
+  });
+});
+
+describe('the new VPC: vpcCidr and availabilityZones', () => {
+  test('GIVEN a /20 over two zones THEN that block, those zones, subnets sized to fit, a NAT gateway per zone', () => {
+    const stack = new cdk.Stack(undefined, 'Vpc', { env: { region: 'us-west-2' } });
+    new CortexCluster(stack, 'Cluster', { vpcCidr: '172.16.0.0/20', availabilityZones: ['us-west-2a', 'us-west-2c'], natGateways: 2 });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '172.16.0.0/20' });
+    const subnets = Object.values(template.findResources('AWS::EC2::Subnet')).map((r) => `${r.Properties.AvailabilityZone} ${r.Properties.CidrBlock}`);
+    expect(subnets.sort()).toEqual(['us-west-2a 172.16.0.0/28', 'us-west-2a 172.16.4.0/22', 'us-west-2c 172.16.0.16/28', 'us-west-2c 172.16.8.0/22']);
+    template.resourceCountIs('AWS::EC2::NatGateway', 2);
+  });
+
+  test('subnetMasks: /16 over 3 zones keeps /24 and /18; more zones, smaller private subnets', () => {
+    expect(subnetMasks(16, 3)).toEqual({ public: 24, private: 18 });
+    expect(subnetMasks(16, 4)).toEqual({ public: 24, private: 19 });
+    expect(subnetMasks(24, 2)).toEqual({ public: 28, private: 26 });
+  });
+
+  test.each<[string, CortexClusterProps, string]>([
+    ['a /8', { vpcCidr: '10.0.0.0/8' }, 'vpcCidr ("10.0.0.0/8") must be an IPv4 CIDR block from /16 to /24, such as "10.0.0.0/16"'],
+    ['one zone', { availabilityZones: ['us-east-1a'] }, 'availabilityZones must name at least 2 zones (EKS needs subnets in two), got 1'],
+    ['a zone twice', { availabilityZones: ['us-east-1a', 'us-east-1a'] }, 'availabilityZones names "us-east-1a" twice'],
+    ['more NAT gateways than zones', { availabilityZones: ['us-east-1a', 'us-east-1b'], natGateways: 3 }, 'natGateways must be an integer from 1 to 2, got 3: the nodes live in private subnets and reach the internet through them'],
+    ['a /24 over 4 zones', { vpcCidr: '10.0.0.0/24', availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d'] }, 'vpcCidr ("10.0.0.0/24") is too small for a public and a private subnet in each of 4 zones: use a larger block (a smaller prefix length) or fewer zones'],
+  ])('GIVEN %s THEN refused', (_, props, message) => {
+    expect(() => new CortexCluster(new cdk.Stack(), 'Cluster', props)).toThrow(new CortexValidationError(message));
+  });
+
+  test('GIVEN vpcCidr with a VPC of your own THEN refused', () => {
+    const stack = new cdk.Stack();
+    const vpc = new ec2.Vpc(stack, 'Mine');
+    expect(() => new CortexCluster(stack, 'Cluster', { vpc, vpcCidr: '10.0.0.0/16' })).toThrow('vpcCidr applies to the VPC the cluster creates: leave it out with vpc');
+  });
+
+  test('checkSubnetsFit: a /23 holds 4 zones', () => {
+    expect(() => checkSubnetsFit('10.0.0.0/23', 4)).not.toThrow();
   });
 });

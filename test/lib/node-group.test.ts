@@ -495,3 +495,37 @@ describe('node groups in a synthesized cluster', () => {
     expect(manifests.map((m) => JSON.stringify(m.Properties.Manifest))).not.toContainEqual(expect.stringContaining('neuron-device-plugin'));
   });
 });
+
+describe('the root volume: type, IOPS and throughput', () => {
+  test('GIVEN nothing THEN gp3 at its baseline (no IOPS or throughput in the template)', () => {
+    const group = NodeGroup.cpu();
+    expect([group.volumeType, group.volumeIops, group.volumeThroughput]).toEqual([ec2.EbsDeviceVolumeType.GP3, undefined, undefined]);
+  });
+
+  test('GIVEN io1 without IOPS THEN 50 per GiB, at most 3000', () => {
+    expect(NodeGroup.cpu({ volumeType: ec2.EbsDeviceVolumeType.IO1, diskSize: 20 }).volumeIops).toBe(1000);
+    expect(NodeGroup.cpu({ volumeType: ec2.EbsDeviceVolumeType.IO1, diskSize: 200 }).volumeIops).toBe(3000);
+  });
+
+  test.each<[string, Parameters<typeof NodeGroup.cpu>[0], string]>([
+    ['st1', { volumeType: ec2.EbsDeviceVolumeType.ST1 }, 'volumeType of node group "cpu" must be one of gp3, gp2, io1, got "st1": EBS does not boot from st1, sc1 or standard volumes'],
+    ['IOPS on gp2', { volumeType: ec2.EbsDeviceVolumeType.GP2, volumeIops: 3000 }, 'volumeIops of node group "cpu" applies to gp3 and io1 volumes, got 3000 with gp2'],
+    ['gp3 IOPS below its baseline', { volumeIops: 2000 }, 'volumeIops of node group "cpu" must be an integer from 3000 to 16000 for gp3, got 2000'],
+    ['io1 IOPS over 50 per GiB', { volumeType: ec2.EbsDeviceVolumeType.IO1, diskSize: 20, volumeIops: 2000 }, 'volumeIops of node group "cpu" (2000) must be at most 50 per GiB of io1 (1000 for 20 GiB)'],
+    ['throughput on io1', { volumeType: ec2.EbsDeviceVolumeType.IO1, volumeThroughput: 200 }, 'volumeThroughput of node group "cpu" applies to gp3 volumes only, got 200 with io1'],
+    ['throughput over 1000', { volumeThroughput: 1200, volumeIops: 16000, diskSize: 100 }, 'volumeThroughput of node group "cpu" must be an integer from 125 to 1000 (MiB/s), got 1200'],
+    ['throughput over a quarter of the IOPS', { volumeThroughput: 1000 }, 'volumeThroughput of node group "cpu" (1000 MiB/s) must be at most a quarter of its IOPS (3000): raise volumeIops to 4000 or more'],
+  ])('GIVEN %s THEN refused', (_, options, message) => {
+    expect(() => NodeGroup.cpu(options)).toThrow(new CortexValidationError(message));
+  });
+
+  test('GIVEN gp3 with IOPS and throughput THEN the launch template has them', () => {
+    const stack = new cdk.Stack();
+    new CortexCluster(stack, 'Cluster', { nodeGroups: [NodeGroup.cpu({ volumeIops: 6000, volumeThroughput: 500 })] });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 50, VolumeType: 'gp3', Iops: 6000, Throughput: 500, Encrypted: true, DeleteOnTermination: true } }],
+      }),
+    });
+  });
+});
