@@ -12,4 +12,5 @@ export * from './traffic-splitter';
 export * from './cortex-apis';
 export * from './images';
 export * from './cortex-stack';
+export * from './cluster-config';
 export * as charts from '../constructs';
