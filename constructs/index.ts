@@ -7,6 +7,7 @@ export * from './drain';
 export * from './resources';
 export * from './spec-hash';
 export * from './predictor-config';
+export * from './auth';
 export * from './network-policy';
 export {
   IN_FLIGHT_METRIC,

@@ -6,6 +6,11 @@
 export const API_NAME_LABEL = 'cortex.dev/api-name';
 /** Pod label carrying the spec's kind (`RealtimeAPI`); the other half of every selector. */
 export const API_KIND_LABEL = 'cortex.dev/api-kind';
+/**
+ * The API's namespace, as a label of the objects that live in another one (`networking.auth.jwt`'s, in the
+ * gateway's namespace), so that they are counted with the API's other objects.
+ */
+export const API_NAMESPACE_LABEL = 'cortex.dev/api-namespace';
 /** Node label the node-group construct sets to the node group's name; `node_groups` selects on it. */
 export const NODE_GROUP_LABEL = 'cortex.dev/node-group';
 /** Pod-template annotation holding the hash of everything that shapes the pods. */

@@ -7,6 +7,7 @@ import {
   type IntOrPercent,
   type RealtimeApiSpec,
 } from '../lib/config/types';
+import { GatewayJwt } from './auth';
 import { scaledObjectSpec } from './autoscaling';
 import { ScaledObject } from './imports/keda.sh';
 import { VirtualService } from './imports/networking.istio.io';
@@ -115,6 +116,8 @@ export class RealtimeApiChart extends Chart {
   public readonly podDisruptionBudget: ApiObject;
   /** The predictor ConfigMap, for predictor-form APIs. */
   public readonly predictorConfigMap?: ApiObject;
+  /** `networking.auth.jwt`'s RequestAuthentication and AuthorizationPolicy, in the gateway's namespace. */
+  public readonly gatewayJwt?: GatewayJwt;
   /** The NetworkPolicy of the API's pods, unless `networkPolicy: false`. */
   public readonly networkPolicy?: ApiObject;
 
@@ -207,6 +210,12 @@ export class RealtimeApiChart extends Chart {
         routes: [routeTo(name, namespace)],
       }),
     });
+
+    const jwt = this.api.networking.auth?.jwt;
+    if (jwt !== undefined) {
+      const endpoint = this.api.networking.endpoint;
+      this.gatewayJwt = new GatewayJwt(this, 'Jwt', { apiName: name, kind: 'RealtimeAPI', namespace, endpoint, jwt });
+    }
 
     this.scaledObject = new ScaledObject(this, 'ScaledObject', {
       metadata: metadata(name),

@@ -2,6 +2,7 @@ import { ApiObject, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { CortexValidationError } from '../lib/config/errors';
 import type { TrafficSplitterSpec } from '../lib/config/types';
+import { GatewayJwt } from './auth';
 import { VirtualService } from './imports/networking.istio.io';
 import { DEFAULT_NAMESPACE, objectLabels } from './names';
 import { gatewayVirtualServiceSpec, mirrorTo, routeTo } from './routing';
@@ -22,12 +23,17 @@ export interface TrafficSplitterChartProps extends ChartProps {
  * A TrafficSplitter: one Istio VirtualService on the APIs gateway at the splitter's endpoint, with
  * the same matches, rewrite, timeout and no-retry policy as an API's, routing to the target APIs'
  * Services by weight, and copying `weight`% of the requests to the shadow target (Istio `mirror`:
- * the shadow's answers are dropped).
+ * the shadow's answers are dropped); with `networking.auth.jwt`, the gateway's token check on its endpoint.
  */
 export class TrafficSplitterChart extends Chart {
   public readonly splitter: TrafficSplitterSpec;
   public readonly namespace: string;
   public readonly virtualService: ApiObject;
+  /**
+   * `networking.auth.jwt`'s RequestAuthentication and AuthorizationPolicy, in the gateway's namespace: the
+   * splitter's endpoint is a path of its own, checked on its own (its targets' checks are on their paths).
+   */
+  public readonly gatewayJwt?: GatewayJwt;
 
   constructor(scope: Construct, id: string, props: TrafficSplitterChartProps) {
     const namespace = props.namespace ?? DEFAULT_NAMESPACE;
@@ -60,5 +66,16 @@ export class TrafficSplitterChart extends Chart {
         mirror: shadow && { destination: mirrorTo(shadow.name, namespace), percentage: shadow.weight },
       }),
     });
+
+    const jwt = this.splitter.networking.auth?.jwt;
+    if (jwt !== undefined) {
+      this.gatewayJwt = new GatewayJwt(this, 'Jwt', {
+        apiName: this.splitter.name,
+        kind: 'TrafficSplitter',
+        namespace,
+        endpoint: this.splitter.networking.endpoint,
+        jwt,
+      });
+    }
   }
 }

@@ -13,6 +13,7 @@ const YAML = require('yaml');
 
 const KEEP = {
   'networking.istio.io': ['VirtualService', 'Gateway', 'DestinationRule'],
+  'security.istio.io': ['RequestAuthentication', 'AuthorizationPolicy'],
   'keda.sh': ['ScaledObject', 'TriggerAuthentication'],
 };
 

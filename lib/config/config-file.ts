@@ -117,6 +117,7 @@ function readEntries(root: Field): (ApiSpec | undefined)[] {
   }
   checkEndpointsUnique(named);
   checkSplitterTargets(named);
+  checkSplitterJwt(named, specs);
   return specs;
 }
 
@@ -231,6 +232,31 @@ function checkSplitterTargets(entries: readonly NamedEntry[]): void {
       if (typeof target !== 'string' || kindOf.get(target) === 'RealtimeAPI') return;
       const what = kindOf.get(target) === 'TrafficSplitter' ? 'is a TrafficSplitter, not a RealtimeAPI' : 'is not a RealtimeAPI of this file';
       nameField.problem(`${describeValue(target)} ${what}; available: ${available}`);
+    });
+  }
+}
+
+/**
+ * A splitter's endpoint is a path of its own on the gateway, with its own `networking.auth.jwt` check: one that
+ * routes to an API requiring a token must require one too, else it would serve that API without.
+ */
+function checkSplitterJwt(entries: readonly NamedEntry[], specs: readonly (ApiSpec | undefined)[]): void {
+  const jwtApis = new Set(
+    specs.filter((spec): spec is RealtimeApiSpec => spec?.kind === 'RealtimeAPI' && spec.networking.auth?.jwt !== undefined).map((spec) => spec.name),
+  );
+  for (const splitter of specs) {
+    if (splitter?.kind !== 'TrafficSplitter' || splitter.networking.auth?.jwt !== undefined) continue;
+    const entry = entries.find((e) => e.kind === 'TrafficSplitter' && e.name === splitter.name);
+    splitter.apis.forEach((target, index) => {
+      if (!jwtApis.has(target.name) || entry === undefined) return;
+      entry.field
+        .child('apis')
+        .child(index)
+        .child('name')
+        .problem(
+          `${describeValue(target.name)} requires a JSON Web Token (networking.auth.jwt), and this splitter would serve it at ` +
+            `${JSON.stringify(splitter.networking.endpoint)} without one: set networking.auth.jwt on the splitter too`,
+        );
     });
   }
 }

@@ -13,7 +13,7 @@ import { describeValue, isMapping } from './describe-value';
 import { ConfigError, ConfigProblem } from './errors';
 import { FieldPath, formatFieldPath } from './field-path';
 import { MODEL_PATH_KEYS, MODELS_KEYS } from './models';
-import { API_KEYS_KEYS, AUTH_KEYS, NETWORKING_KEYS } from './networking';
+import { API_KEYS_KEYS, AUTH_KEYS, JWT_KEYS, NETWORKING_KEYS } from './networking';
 import { validateConfigObject } from './parse';
 import { CONTAINER_KEYS, POD_KEYS } from './pod';
 import { DEPENDENCIES_KEYS, PREDICTOR_KEYS, SERVER_SIDE_BATCHING_KEYS } from './predictor';
@@ -313,16 +313,37 @@ export interface NetworkingDefinition {
    */
   readonly timeout?: string;
   /**
-   * What a request must carry (a cortex-cdk addition); RealtimeAPIs only.
+   * What a request must carry (a cortex-cdk addition); a TrafficSplitter may set `jwt` only.
    * @default - none: anyone who reaches the gateway
    */
   readonly auth?: AuthDefinition;
 }
 
-/** `networking.auth`: at least `apiKeys`. */
+/** `networking.auth`: `apiKeys`, `jwt`, or both (a request must then pass both). */
 export interface AuthDefinition {
-  /** API keys, checked by the API's proxy sidecar (401 without one). */
+  /** API keys, checked by the API's proxy sidecar (401 without one); RealtimeAPIs only. */
   readonly apiKeys?: ApiKeysDefinition;
+  /** JSON Web Tokens of one issuer (e.g. a Cognito user pool), checked at the APIs gateway on the endpoint. */
+  readonly jwt?: JwtDefinition;
+}
+
+/** `networking.auth.jwt`: the token issuer, its key set, and the audiences accepted. */
+export interface JwtDefinition {
+  /**
+   * The issuer, exactly as the tokens' `iss` claim holds it (Cognito: `https://cognito-idp.REGION.amazonaws.com/POOL_ID`):
+   * an https:// URL, unless `jwksUri` is set.
+   */
+  readonly issuer: string;
+  /**
+   * The https:// URL of the issuer's JSON Web Key Set.
+   * @default - the one the issuer's `/.well-known/openid-configuration` names
+   */
+  readonly jwksUri?: string;
+  /**
+   * The token's `aud` claim must hold one of these (at least one when set).
+   * @default - any audience
+   */
+  readonly audiences?: readonly string[];
 }
 
 /** `networking.auth.apiKeys`: the Secret with the keys' SHA-256 hashes (`cortex keys create` writes it). */
@@ -729,7 +750,9 @@ const PREDICTOR = mapping(PREDICTOR_KEYS, {
   multi_model_reloading: MODELS,
   server_side_batching: mapping(SERVER_SIDE_BATCHING_KEYS),
 });
-const NETWORKING = mapping(NETWORKING_KEYS, { auth: mapping(AUTH_KEYS, { api_keys: mapping(API_KEYS_KEYS) }) });
+const NETWORKING = mapping(NETWORKING_KEYS, {
+  auth: mapping(AUTH_KEYS, { api_keys: mapping(API_KEYS_KEYS), jwt: mapping(JWT_KEYS) }),
+});
 
 /**
  * Every top-level key of every kind and form, so that a key of another form is renamed too and the

@@ -2,33 +2,37 @@
 import { defaultApiKeysSecret, NETWORKING_DEFAULTS } from './defaults';
 import { describeValue } from './describe-value';
 import { Field } from './field';
-import { readDuration, readSection, readString } from './field-readers';
+import { readDuration, readSection, readString, readStringList } from './field-readers';
 import { DNS_1123_SUBDOMAIN, DNS_1123_SUBDOMAIN_RULE, MAX_DNS_SUBDOMAIN_LENGTH } from './names';
-import { ApiKeysSpec, AuthSpec, NetworkingSpec } from './types';
+import { ApiKeysSpec, AuthSpec, JwtSpec, NetworkingSpec } from './types';
 
 export const NETWORKING_KEYS = ['endpoint', 'timeout', 'auth'] as const;
-export const AUTH_KEYS = ['api_keys'] as const;
+export const AUTH_KEYS = ['api_keys', 'jwt'] as const;
 export const API_KEYS_KEYS = ['secret'] as const;
+export const JWT_KEYS = ['issuer', 'jwks_uri', 'audiences'] as const;
 
 const NETWORKING_HINTS = {
   api_gateway:
     'api_gateway is from Cortex v0.30 and not supported: every API is served behind the one gateway of the cluster',
 };
 
-const SPLITTER_NETWORKING_HINTS = {
-  ...NETWORKING_HINTS,
-  auth: "auth belongs to the RealtimeAPIs a TrafficSplitter routes to: each one's proxy checks its own keys",
+const SPLITTER_AUTH_HINTS = {
+  api_keys:
+    "api_keys belongs to the RealtimeAPIs a TrafficSplitter routes to: each one's proxy checks its own keys; a splitter may set jwt, checked at the gateway on its own endpoint",
 };
 
 export interface NetworkingOptions {
-  /** Whether `auth` is allowed (RealtimeAPIs; a TrafficSplitter's targets check keys themselves). @default true */
-  readonly auth?: boolean;
+  /**
+   * Whether `auth.api_keys` is allowed (RealtimeAPIs; a TrafficSplitter has no proxy of its own: its targets'
+   * proxies check their keys). `auth.jwt` is checked at the gateway on the endpoint, so a splitter may set it.
+   * @default true
+   */
+  readonly apiKeys?: boolean;
 }
 
 export function readNetworking(field: Field, apiName: string | undefined, options: NetworkingOptions = {}): NetworkingSpec | undefined {
-  const withAuth = options.auth ?? true;
-  const keys = withAuth ? NETWORKING_KEYS : NETWORKING_KEYS.filter((key) => key !== 'auth');
-  const section = readSection(field, keys, { hints: withAuth ? NETWORKING_HINTS : SPLITTER_NETWORKING_HINTS });
+  const withApiKeys = options.apiKeys ?? true;
+  const section = readSection(field, NETWORKING_KEYS, { hints: NETWORKING_HINTS });
   if (!section) return undefined;
 
   const endpoint = readEndpoint(section.get('endpoint'), apiName);
@@ -39,25 +43,111 @@ export function readNetworking(field: Field, apiName: string | undefined, option
   });
 
   const authField = section.get('auth');
-  const auth = withAuth && authField.exists ? readAuth(authField, apiName) : undefined;
+  const auth = authField.exists ? readAuth(authField, apiName, withApiKeys) : undefined;
   if (endpoint === undefined || timeoutSeconds === undefined) return undefined;
-  if (withAuth && authField.exists && auth === undefined) return undefined;
+  if (authField.exists && auth === undefined) return undefined;
   return auth === undefined ? { endpoint, timeoutSeconds } : { endpoint, timeoutSeconds, auth };
 }
 
-/** `networking.auth`: `api_keys`. */
-function readAuth(field: Field, apiName: string | undefined): AuthSpec | undefined {
-  const section = readSection(field, AUTH_KEYS);
+/** `networking.auth`: `api_keys`, `jwt`, or both (a request must then pass both). */
+function readAuth(field: Field, apiName: string | undefined, withApiKeys: boolean): AuthSpec | undefined {
+  const keys = withApiKeys ? AUTH_KEYS : AUTH_KEYS.filter((key) => key !== 'api_keys');
+  const section = readSection(field, keys, { hints: withApiKeys ? {} : SPLITTER_AUTH_HINTS });
   if (!section) return undefined;
-  if (!section.get('api_keys').exists) {
+  const apiKeysField = section.get('api_keys');
+  const jwtField = section.get('jwt');
+  if (!(withApiKeys && apiKeysField.exists) && !jwtField.exists) {
     // `auth: {}` or `auth:` alone asks for nothing: say so rather than serve the API open. (An unknown key
     // in it, `apikeys`, has been reported with a did-you-mean.)
     const empty = field.value === null || Object.keys(field.value as object).length === 0;
-    if (empty) field.problem(`must set ${AUTH_KEYS.join(' or ')}, such as auth: {api_keys: {secret: NAME}}; an empty auth would serve the API to anyone`);
+    const example = withApiKeys ? 'auth: {api_keys: {secret: NAME}}' : 'auth: {jwt: {issuer: URL}}';
+    if (empty) field.problem(`must set ${keys.join(' or ')}, such as ${example}; an empty auth would serve the API to anyone`);
     return undefined;
   }
-  const apiKeys = readApiKeys(section.get('api_keys'), apiName);
-  return apiKeys === undefined ? undefined : { apiKeys };
+  const apiKeys = withApiKeys && apiKeysField.exists ? readApiKeys(apiKeysField, apiName) : undefined;
+  const jwt = jwtField.exists ? readJwt(jwtField) : undefined;
+  if ((withApiKeys && apiKeysField.exists && apiKeys === undefined) || (jwtField.exists && jwt === undefined)) return undefined;
+  return { ...(apiKeys && { apiKeys }), ...(jwt && { jwt }) };
+}
+
+/** The longest `jwks_uri` the RequestAuthentication CRD takes. */
+const MAX_JWKS_URI_LENGTH = 2048;
+
+/**
+ * `networking.auth.jwt`: `{issuer, jwks_uri, audiences}`. The issuer is compared exactly with the token's `iss`
+ * claim, so it is written as the identity provider writes it (Cognito: `https://cognito-idp.REGION.amazonaws.com/POOL_ID`).
+ */
+function readJwt(field: Field): JwtSpec | undefined {
+  const section = readSection(field, JWT_KEYS, { required: true });
+  if (!section) return undefined;
+  const jwksUriField = section.get('jwks_uri');
+  const jwksUri = readString(jwksUriField);
+  const jwksUriOk = jwksUri === undefined ? !jwksUriField.isSet : checkHttpsUrl(jwksUriField, jwksUri, 'the JSON Web Key Set');
+  const issuerField = section.get('issuer');
+  const issuer = readString(issuerField, { required: true });
+  const issuerOk = issuer !== undefined && checkIssuer(issuerField, issuer, jwksUriField.isSet);
+  const audiencesField = section.get('audiences');
+  const audiences = readStringList(audiencesField, { minLength: 1, what: 'audience' });
+  const audiencesOk = audiences !== undefined ? checkAudiences(audiencesField, audiences) : !audiencesField.isSet;
+  if (!issuerOk || !jwksUriOk || !audiencesOk) return undefined;
+  return { issuer: issuer!, ...(jwksUri !== undefined && { jwksUri }), ...(audiences !== undefined && { audiences }) };
+}
+
+/** A value the gateway compares exactly: no whitespace, and no "*" (Istio's AuthorizationPolicy reads it as a wildcard). */
+function exactValueProblem(value: string): string | undefined {
+  if (/\s/.test(value)) return 'must not contain whitespace';
+  if (value.includes('*')) return 'must not contain "*" (the gateway would read it as a wildcard)';
+  return undefined;
+}
+
+/**
+ * The issuer: an https:// URL, whose `/.well-known/openid-configuration` names the key set when `jwks_uri` is
+ * not set; with `jwks_uri`, any issuer name (a Google service account's is an e-mail address).
+ */
+function checkIssuer(field: Field, issuer: string, withJwksUri: boolean): boolean {
+  const problem = exactValueProblem(issuer);
+  if (problem) {
+    field.problem(`${problem}, got ${describeValue(issuer)}`);
+    return false;
+  }
+  if (withJwksUri) return true;
+  return checkHttpsUrl(field, issuer, 'the token issuer (its /.well-known/openid-configuration names the key set; or set jwks_uri)');
+}
+
+function checkHttpsUrl(field: Field, value: string, what: string): boolean {
+  const problem = httpsUrlProblem(value);
+  if (problem === undefined) return true;
+  field.problem(`must be the https:// URL of ${what}: ${problem}, got ${describeValue(value)}`);
+  return false;
+}
+
+/** What keeps `value` from being an https:// URL the gateway can fetch, or undefined. */
+export function httpsUrlProblem(value: string): string | undefined {
+  const exact = exactValueProblem(value);
+  if (exact) return exact;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'not a URL';
+  }
+  if (url.protocol !== 'https:') return `the scheme is ${JSON.stringify(url.protocol.replace(/:$/, ''))}, not https`;
+  if (url.hostname === '') return 'no host';
+  if (url.username !== '' || url.password !== '') return 'credentials in the URL';
+  if (url.hash !== '') return 'a #fragment';
+  if (value.length > MAX_JWKS_URI_LENGTH) return `longer than ${MAX_JWKS_URI_LENGTH} characters`;
+  return undefined;
+}
+
+function checkAudiences(field: Field, audiences: readonly string[]): boolean {
+  let ok = true;
+  audiences.forEach((audience, index) => {
+    const problem = audience.trim() === '' ? 'must not be empty' : exactValueProblem(audience);
+    if (problem === undefined) return;
+    field.child(index).problem(`${problem}, got ${describeValue(audience)}`);
+    ok = false;
+  });
+  return ok;
 }
 
 /** `networking.auth.api_keys`: `{secret: NAME}`, or `{}` for the default Secret `<name>-api-keys`. */

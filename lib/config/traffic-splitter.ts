@@ -25,7 +25,7 @@ const SPLITTER_HINTS: KeyHints = Object.fromEntries(
 export function readTrafficSplitter(entry: Field, identity: ApiIdentity): TrafficSplitterSpec | undefined {
   const section = readSection(entry, TRAFFIC_SPLITTER_KEYS, { hints: SPLITTER_HINTS });
   if (!section) return undefined;
-  const networking = readNetworking(section.get('networking'), identity.name, { auth: false });
+  const networking = readNetworking(section.get('networking'), identity.name, { apiKeys: false });
   const apis = readTargets(section.get('apis'));
   if (identity.name === undefined || !networking || !apis) return undefined;
   return { kind: 'TrafficSplitter', name: identity.name, networking, apis, source: identity.source };

@@ -156,10 +156,31 @@ export interface NetworkingSpec {
   readonly auth?: AuthSpec;
 }
 
-/** `networking.auth`. */
+/** `networking.auth`: `apiKeys`, `jwt`, or both (a request must then pass both). */
 export interface AuthSpec {
   /** `networking.auth.api_keys`: the proxy sidecar answers 401 to a request without one of the keys. */
   readonly apiKeys?: ApiKeysSpec;
+  /**
+   * `networking.auth.jwt`: the APIs gateway refuses a request to the endpoint without a valid JSON Web Token of
+   * the issuer (Istio RequestAuthentication + AuthorizationPolicy).
+   */
+  readonly jwt?: JwtSpec;
+}
+
+/** `networking.auth.jwt`. */
+export interface JwtSpec {
+  /** The token issuer, compared exactly with the token's `iss` claim (an https:// URL unless `jwksUri` is set). */
+  readonly issuer: string;
+  /**
+   * The https:// URL of the issuer's JSON Web Key Set.
+   * @default - the `jwks_uri` of the issuer's `/.well-known/openid-configuration` (OpenID Connect discovery)
+   */
+  readonly jwksUri?: string;
+  /**
+   * The token's `aud` claim must hold one of these.
+   * @default - any audience (or none)
+   */
+  readonly audiences?: string[];
 }
 
 /** `networking.auth.api_keys`. */

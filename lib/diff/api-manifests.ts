@@ -1,4 +1,4 @@
-import { API_KIND_LABEL, API_NAME_LABEL, DEFAULT_NAMESPACE } from '../../constructs/names';
+import { API_KIND_LABEL, API_NAME_LABEL, API_NAMESPACE_LABEL, DEFAULT_NAMESPACE } from '../../constructs/names';
 import { substituteParameters } from './intrinsics';
 import type { LoadedTemplate, StackTemplates } from './templates';
 import { parseManifestJson, TokenString } from './token-string';
@@ -72,7 +72,8 @@ export function apiManifests(stacks: readonly StackTemplates[]): ApiManifests {
       for (const object of objects) {
         const name = labelOf(object, API_NAME_LABEL);
         if (name === undefined) continue;
-        const namespace = text(object.metadata.namespace) ?? DEFAULT_NAMESPACE;
+        // An API's objects in another namespace (its JWT policies, in the gateway's) say the API's in a label.
+        const namespace = labelOf(object, API_NAMESPACE_LABEL) ?? text(object.metadata.namespace) ?? DEFAULT_NAMESPACE;
         const key = `${loaded.stackName}/${namespace}/${name}`;
         let entry = apis.get(key);
         if (entry === undefined) {

@@ -205,6 +205,47 @@ describe('rendered objects against the Kubernetes, Istio and KEDA schemas', () =
     expect(validateObjects([broken]).map((p) => p.path)).toContain('/spec/policyTypes');
   });
 
+  test('GIVEN an API and a splitter with networking.auth.jwt, parsed by lib/config WHEN rendered THEN their Istio security objects validate', () => {
+    // GIVEN
+    const yaml = `
+- name: iris
+  kind: RealtimeAPI
+  pod:
+    containers: [{name: api, image: "iris:1"}]
+  networking:
+    auth:
+      api_keys: {}
+      jwt:
+        issuer: https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123
+        jwks_uri: https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123/.well-known/jwks.json
+        audiences: [client-a, client-b]
+- name: iris-split
+  kind: TrafficSplitter
+  networking:
+    auth:
+      jwt: {issuer: "https://login.example.com/"}
+  apis:
+  - {name: iris, weight: 100}
+`;
+    // WHEN
+    const objects = renderAll(parseConfig(yaml, 'cortex.yaml'));
+    // THEN
+    const security = objects.filter((o) => o.apiVersion === 'security.istio.io/v1');
+    expect(security.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`).sort()).toEqual([
+      'AuthorizationPolicy/istio-system/iris-split.cortex',
+      'AuthorizationPolicy/istio-system/iris.cortex',
+      'RequestAuthentication/istio-system/iris-split.cortex',
+      'RequestAuthentication/istio-system/iris.cortex',
+    ]);
+    expect(validateObjects(objects)).toEqual([]);
+  });
+
+  test('GIVEN an AuthorizationPolicy whose action is not one of Istio\'s WHEN validated THEN the Istio schema reports it', () => {
+    const yaml = '- name: iris\n  kind: RealtimeAPI\n  pod: {containers: [{name: api, image: "iris:1"}]}\n  networking: {auth: {jwt: {issuer: "https://idp.example.com"}}}\n';
+    const policy = renderAll(parseConfig(yaml, 'cortex.yaml')).find((o) => o.kind === 'AuthorizationPolicy')!;
+    expect(validateObjects([{ ...policy, spec: { ...policy.spec, action: 'REFUSE' } }])).toEqual([expect.objectContaining({ path: '/spec/action' })]);
+  });
+
   test('GIVEN a Deployment with replicas "abc" WHEN validated THEN the validator reports it', () => {
     // GIVEN
     const deployment = renderAll(broadConfig()).find((o) => o.kind === 'Deployment')!;

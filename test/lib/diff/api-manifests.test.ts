@@ -36,6 +36,18 @@ describe('apiManifests', () => {
     expect(apis[1].location.display).toBe('App/Apis/Apis05 (Other)');
   });
 
+  test('GIVEN an API\'s JWT policies in istio-system THEN they count with the API, by its cortex.dev/api-namespace label', () => {
+    // GIVEN
+    const labels = { ...apiLabels('hello'), 'cortex.dev/api-namespace': 'cortex' };
+    const policy = { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'hello.cortex', namespace: 'istio-system', labels } };
+    // WHEN
+    const { apis } = apiManifests(stacksOf({ Hello: manifestResource([...deploymentObjects('hello'), policy]) }));
+    // THEN
+    expect(apis.map((a) => [a.key, a.objects.map(objectKey)])).toEqual([
+      ['App/cortex/hello', ['Deployment/hello', 'ScaledObject/hello', 'AuthorizationPolicy/hello.cortex']],
+    ]);
+  });
+
   test('GIVEN the kubectl handler\'s prune label THEN it is dropped (it names the resource, not the API)', () => {
     const service = { kind: 'Service', metadata: { name: 'a', labels: { ...apiLabels('a'), 'aws.cdk.eks/prune-c8abc': '' } } };
     const [api] = apiManifests(stacksOf({ A: manifestResource([service]) })).apis;
