@@ -5,9 +5,12 @@
 //   npx cdk synth -c config=path/to/cortex.yaml     another file (several: comma-separated)
 //   npx cdk synth -c lock=false                     images as written, ignoring each file's cortex.lock.json
 //   npx cdk synth -c lock=path/to/images.lock.json  another lock file (`cortex pin --lock`), for every file
+//   npx cdk synth -c cluster=cluster.yaml           the cluster from Cortex's cluster.yaml (region, node groups, VPC,
+//                                                   load balancer, TLS, tags...): see docs/cluster.md
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
+import { applyClusterConfig, ClusterConfig, validateClusterConfig } from '../lib/cluster-config';
 import { ConfigError, ConfigProblem, CortexConfig, formatProblem, mergeConfigs } from '../lib/config';
 import { CortexStack } from '../lib/cortex-stack';
 import { describeFiles } from '../lib/stack-description';
@@ -15,11 +18,37 @@ import { loadConfig } from './cli/load';
 
 const app = new cdk.App();
 const files = configFiles(app.node.tryGetContext('config'));
-const config = loadAll(files, lockContext(app.node.tryGetContext('lock')));
-new CortexStack(app, 'Cortex', {
+// Both files are checked before either stops the synth: every problem at once.
+const cluster = clusterFile(app.node.tryGetContext('cluster'));
+const config = loadAll(files, lockContext(app.node.tryGetContext('lock')), cluster.problems);
+const { notes: _notes, spec: _spec, ...clusterProps } = cluster.config ?? { notes: [], spec: undefined };
+const stack = new CortexStack(app, 'Cortex', {
+  ...clusterProps,
   config,
   description: describeFiles('cortex-cdk: an EKS cluster, its platform, and the APIs of ', files),
 });
+// The file's tags on the nodes too, and its notes (fields without effect here) as synth warnings, which cdk synth prints.
+if (cluster.config) applyClusterConfig(stack, cluster.config);
+
+/** `-c cluster=PATH`: Cortex's cluster.yaml, validated; unset: the stack's defaults. */
+function clusterFile(context: unknown): { config?: ClusterConfig; problems: ConfigProblem[]; notes: readonly ConfigProblem[] } {
+  if (context === undefined) return { problems: [], notes: [] };
+  if (typeof context !== 'string' || context.trim() === '') {
+    process.stderr.write(`-c cluster=${JSON.stringify(context)} names no file: give the path of a cluster.yaml\n`);
+    process.exit(1);
+  }
+  const file = context.trim();
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory; name the cluster.yaml file itself' : (e as Error).message;
+    return { problems: [{ file, line: 0, column: 0, path: '', message: why }], notes: [] };
+  }
+  const result = validateClusterConfig(text, file);
+  return { config: result.config, problems: [...result.problems], notes: result.notes };
+}
 
 function configFiles(context: unknown): string[] {
   if (typeof context === 'string' && context.trim() !== '') {
@@ -45,9 +74,9 @@ function lockContext(context: unknown): string | false | undefined {
 }
 
 /** Every file valid, and names and endpoints unique across them; otherwise the problems, and no synth at all. */
-function loadAll(paths: string[], lockFile: string | false | undefined): CortexConfig {
+function loadAll(paths: string[], lockFile: string | false | undefined, otherProblems: ConfigProblem[] = []): CortexConfig {
   const configs: CortexConfig[] = [];
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = [...otherProblems];
   for (const file of paths) {
     const result = loadConfig(file, process.cwd(), { lockFile });
     if (result.config) configs.push(result.config);

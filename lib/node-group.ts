@@ -5,31 +5,22 @@ import { Token } from 'aws-cdk-lib';
 import { NODE_GROUP_LABEL } from '../constructs/names';
 import { GPU_RESOURCE, GPU_TAINT_KEY, NEURON_RESOURCE, NEURON_TAINT_KEY } from '../constructs/resources';
 import { CortexValidationError } from './errors';
+import {
+  ACCELERATED_FAMILY,
+  instanceFamily,
+  MAX_NODE_GROUP_NAME_LENGTH,
+  NEURON_INSTANCE_FAMILIES,
+  NodeGroupAccelerator,
+  NVIDIA_INSTANCE_FAMILIES,
+} from './instance-families';
 
-/** What a node group's instances carry besides CPUs: it decides the AMI, the labels and the taints. */
-export enum NodeGroupAccelerator {
-  /** CPU only: AL2023 standard AMI, no taint. */
-  NONE = 'none',
-  /** NVIDIA GPUs: AL2023 NVIDIA AMI, label `accelerator=nvidia`, taint `nvidia.com/gpu:NoSchedule`. */
-  NVIDIA = 'nvidia',
-  /** AWS Inferentia/Trainium: AL2023 Neuron AMI, label `accelerator=neuron`, taint `aws.amazon.com/neuron:NoSchedule`. */
-  NEURON = 'neuron',
-}
+// Defined without aws-cdk-lib, so that `cortex validate` can check a cluster.yaml's node groups without loading it.
+export { instanceFamily, MAX_NODE_GROUP_NAME_LENGTH, NEURON_INSTANCE_FAMILIES, NodeGroupAccelerator, NVIDIA_INSTANCE_FAMILIES };
+
 
 /** Node label naming the accelerator vendor of a GPU or Neuron group (`nvidia` / `neuron`). */
 export const ACCELERATOR_LABEL = 'accelerator';
 
-/** Instance families the NVIDIA AMI and the NVIDIA device plugin serve (all x86_64). */
-export const NVIDIA_INSTANCE_FAMILIES: readonly string[] = ['g4dn', 'g5', 'g6', 'g6e', 'p4d', 'p4de', 'p5', 'p5e', 'p5en'];
-/** Instance families the Neuron AMI and the Neuron device plugin serve (all x86_64). */
-export const NEURON_INSTANCE_FAMILIES: readonly string[] = ['inf2', 'trn1', 'trn1n', 'trn2'];
-
-/**
- * Families with accelerators of any kind (GPU `g*`/`p*`, Inferentia/Trainium, Gaudi `dl*`, FPGA `f*`,
- * video `vt*`): a CPU group on them would pay for hardware it cannot use, without the taint that keeps
- * CPU pods off it.
- */
-const ACCELERATED_FAMILY = /^(g\d|gr\d|p\d|inf\d|trn\d|dl\d|f\d|vt\d)/;
 
 /**
  * Devices per instance (`nvidia.com/gpu` or `aws.amazon.com/neuron`) of the sizes of the supported
@@ -66,8 +57,6 @@ export const CAPACITY_TYPE_LABEL = 'eks.amazonaws.com/capacityType';
 const MAX_TAGS = 50;
 const MAX_TAG_KEY_LENGTH = 128;
 
-/** At most 40 characters, so that `<name>-on-demand-<8 hex>` stays within EKS' 63 for node-group names. */
-export const MAX_NODE_GROUP_NAME_LENGTH = 40;
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
 /** Kubernetes' qualified name, with an optional DNS-subdomain prefix (`example.com/role`). */
@@ -425,10 +414,6 @@ export function kubernetesTaintEffect(effect: eks.TaintEffect): string {
   }
 }
 
-/** `g5.xlarge` → `g5`. */
-export function instanceFamily(instanceType: string): string {
-  return instanceType.split('.')[0];
-}
 
 /** A node-group name: a DNS-1123 label of at most 40 characters. */
 export function checkNodeGroupName(prop: string, name: string): void {

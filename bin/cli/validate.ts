@@ -1,3 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+// The validation alone, without aws-cdk-lib (which the cluster-config index loads to build props).
+import { formatClusterNote, isClusterFileText, validateClusterText } from '../../lib/cluster-config/validate';
 import { formatProblem } from '../../lib/config';
 import { parseCommandArgs } from './args';
 import { CliIo, EXIT_INVALID, EXIT_OK } from './io';
@@ -10,6 +14,8 @@ Checks a cortex.yaml: every field, default and cross-field rule, without AWS or 
 Exit 0 when valid; otherwise exit 1 and one line per problem:
   PATH:LINE:COL: <field path>: <what is wrong, the value, what is allowed>
 The image lock file beside it (cortex.lock.json, see "cortex pin") is checked too, when there is one.
+A cluster.yaml (Cortex's cluster configuration: a mapping with cluster_name, region, node_groups...) is
+recognised by its keys and checked by its own rules; fields without effect here are printed as notes.
 
 Options:
   -f, --file PATH   the cortex.yaml to check (default: cortex.yaml)
@@ -23,6 +29,8 @@ export function validateCommand(argv: string[], io: CliIo): number {
     return EXIT_OK;
   }
   const file = values.file as string;
+  const clusterText = readIfClusterFile(path.resolve(io.cwd, file));
+  if (clusterText !== undefined) return validateClusterFile(clusterText, file, io);
   const { config, problems, lockFile, unpinned } = loadConfig(file, io.cwd);
   if (!config) {
     io.err(problems.map((p) => formatProblem(p) + '\n').join(''));
@@ -38,3 +46,27 @@ export function validateCommand(argv: string[], io: CliIo): number {
   return EXIT_OK;
 }
 
+/** The file's text when it is a cluster.yaml; undefined otherwise (a cortex.yaml, or a file loadConfig reports on). */
+function readIfClusterFile(fullPath: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(fullPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return isClusterFileText(text) ? text : undefined;
+}
+
+function validateClusterFile(text: string, file: string, io: CliIo): number {
+  const { spec, problems, notes } = validateClusterText(text, file);
+  const noteLines = notes.map((note) => `${formatClusterNote(note)}\n`).join('');
+  if (!spec) {
+    io.err(problems.map((p) => formatProblem(p) + '\n').join('') + noteLines);
+    return EXIT_INVALID;
+  }
+  if (noteLines) io.err(noteLines);
+  const groups = spec.nodeGroups;
+  const described = groups === undefined ? "the stack's default node groups" : plural(groups.length, 'node group');
+  io.out(`${file}: valid cluster.yaml (cluster ${spec.clusterName} in ${spec.region}, ${described})\n`);
+  return EXIT_OK;
+}

@@ -13,13 +13,13 @@ import { Annotations, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { IConstruct } from 'constructs';
-import { ConfigError, ConfigProblem, formatProblem } from '../config/errors';
+import { ConfigError, ConfigProblem } from '../config/errors';
 import { NO_POSITIONS } from '../config/field-path';
-import { readYamlSource } from '../config/yaml-source';
 import type { CortexStackProps } from '../cortex-stack';
 import { CortexValidationError } from '../errors';
 import { CustomNodeGroupOptions, NodeGroup, NodeGroupAccelerator } from '../node-group';
-import { ClusterFileSpec, ClusterNodeGroupSpec, ClusterValidationResult, looksLikeClusterFile, validateClusterValue } from './read';
+import { ClusterFileSpec, ClusterNodeGroupSpec, ClusterValidationResult, validateClusterValue } from './read';
+import { formatClusterNote, validateClusterText } from './validate';
 
 export {
   CLUSTER_FILE_KEYS,
@@ -30,6 +30,7 @@ export {
   looksLikeClusterFile,
   VOLUME_TYPES,
 } from './read';
+export { formatClusterNote, isClusterFileText, validateClusterText } from './validate';
 export type { ClusterEndpointSpec, ClusterFileSpec, ClusterNodeGroupSpec, ClusterValidationResult, VolumeType } from './read';
 
 /** What a cluster.yaml configures: {@link CortexStackProps} less the APIs (`config`), and the file's notes. */
@@ -58,16 +59,11 @@ export interface ClusterConfigResult {
 }
 
 /**
- * Validates a cluster.yaml's text without throwing (what `cortex validate` prints): every problem at once, as
+ * Validates a cluster.yaml's text without throwing: every problem at once, as
  * `FILE:LINE:COL: field: what is wrong, the value, what is allowed`. `file` names the file in messages.
  */
 export function validateClusterConfig(text: string, file: string): ClusterConfigResult {
-  const source = readYamlSource(text);
-  if (source.syntaxErrors.length > 0) {
-    const problems = source.syntaxErrors.map((error): ConfigProblem => ({ file, line: error.line, column: error.column, path: '', message: error.message }));
-    return { problems, notes: [] };
-  }
-  return toResult(validateClusterValue(source.value, file, source.locator));
+  return toResult(validateClusterText(text, file));
 }
 
 /**
@@ -91,17 +87,6 @@ export function loadClusterConfig(path: string): ClusterConfig {
   const result = validateClusterConfig(text, path);
   if (!result.config) throw new ConfigError(result.problems);
   return result.config;
-}
-
-/** Whether a YAML text is a cluster.yaml (a mapping with cluster.yaml keys) rather than a cortex.yaml. */
-export function isClusterFileText(text: string): boolean {
-  const source = readYamlSource(text);
-  return source.syntaxErrors.length === 0 && looksLikeClusterFile(source.value);
-}
-
-/** A note as `cortex validate` and the synth print it: `FILE:LINE:COL: field: warning: what`. */
-export function formatClusterNote(note: ConfigProblem): string {
-  return formatProblem({ ...note, message: `warning: ${note.message}` });
 }
 
 /**

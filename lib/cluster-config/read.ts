@@ -17,7 +17,15 @@ import {
   unknownFieldMessage,
 } from '../config/field-readers';
 import { suggest } from '../config/suggest';
-import { instanceFamily, MAX_NODE_GROUP_NAME_LENGTH, NEURON_INSTANCE_FAMILIES, NodeGroupAccelerator, NVIDIA_INSTANCE_FAMILIES } from '../node-group';
+import {
+  ACCELERATED_FAMILY,
+  instanceArchitecture,
+  instanceFamily,
+  MAX_NODE_GROUP_NAME_LENGTH,
+  NEURON_INSTANCE_FAMILIES,
+  NodeGroupAccelerator,
+  NVIDIA_INSTANCE_FAMILIES,
+} from '../instance-families';
 
 /** A node group of the file, with Cortex's defaults applied. */
 export interface ClusterNodeGroupSpec {
@@ -153,8 +161,6 @@ const REGION_SHAPE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 const CLUSTER_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const NODE_GROUP_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
-/** Families with accelerators other than NVIDIA GPUs and Neuron devices (AMD GPUs, Gaudi, FPGAs, video), or older ones. */
-const OTHER_ACCELERATED_FAMILY = /^(g\d|gr\d|p\d|inf\d|trn\d|dl\d|f\d|vt\d)/;
 const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z]{2}(?:-[a-z]+)+-\d+):\d{12}:certificate\/[0-9A-Za-z-]+$/;
 const IAM_POLICY_ARN = /^arn:aws(-cn|-us-gov)?:iam::(aws|\d{12}):policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
 /** What AWS allows in tag keys and values: letters, digits, spaces and `_ . : / = + - @`. */
@@ -670,7 +676,8 @@ function acceleratorOf(field: Field, instanceType: string): NodeGroupAccelerator
   const family = instanceFamily(instanceType);
   if (NVIDIA_INSTANCE_FAMILIES.includes(family)) return NodeGroupAccelerator.NVIDIA;
   if (NEURON_INSTANCE_FAMILIES.includes(family)) return NodeGroupAccelerator.NEURON;
-  if (OTHER_ACCELERATED_FAMILY.test(family)) {
+  // Other accelerated families: AMD GPUs, Gaudi, FPGAs, video, older NVIDIA and Inferentia generations.
+  if (ACCELERATED_FAMILY.test(family)) {
     const inf1 = family === 'inf1' ? ' (Inferentia1 is not served by the AL2023 Neuron AMI: use inf2)' : '';
     field.problem(
       `${describeValue(instanceType)} is an accelerated family this version does not serve${inf1}; NVIDIA GPU families: ` +
@@ -779,6 +786,15 @@ function readSpotConfig(
     }
     if (distribution.includes(type)) {
       item.problem(`${describeValue(type)} is listed twice`);
+      valid = false;
+      continue;
+    }
+    const architecture = instanceArchitecture(type);
+    if (instanceType !== undefined && architecture !== instanceArchitecture(instanceType)) {
+      item.problem(
+        `must be of the architecture of instance_type ${describeValue(instanceType)} (${instanceArchitecture(instanceType)}: one AMI serves the group), ` +
+          `got ${describeValue(type)} (${architecture})`,
+      );
       valid = false;
       continue;
     }

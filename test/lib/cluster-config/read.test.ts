@@ -266,9 +266,11 @@ describe('bad cluster.yaml files: every problem at once, each at its line and co
       ],
     ],
     [
-      'instance types of two architectures in one group (the NodeGroup rule, at the group)',
+      'instance types of two architectures in one group',
       'region: us-east-1\nnode_groups:\n  - name: cpu\n    instance_type: m5.large\n    spot: true\n    spot_config:\n      instance_distribution: [m6g.large]\n',
-      ['cluster.yaml:3:5: node_groups[0]: instanceTypes of node group "cpu" must share one architecture, got m5.large (x86_64), m6g.large (arm64)'],
+      [
+        'cluster.yaml:7:31: node_groups[0].spot_config.instance_distribution[0]: must be of the architecture of instance_type "m5.large" (x86_64: one AMI serves the group), got "m6g.large" (arm64)',
+      ],
     ],
     [
       'reserved and malformed tags',
