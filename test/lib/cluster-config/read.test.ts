@@ -149,7 +149,7 @@ describe('bad cluster.yaml files: every problem at once, each at its line and co
       [
         'cluster.yaml:4:20: node_groups[0].instance_type: must be an EC2 instance type such as m5.large or g4dn.xlarge, got "m5large"',
         `cluster.yaml:6:20: node_groups[1].instance_type: "g4ad.xlarge" is an accelerated family this version does not serve; ${FAMILIES}`,
-        `cluster.yaml:8:20: node_groups[2].instance_type: "inf1.xlarge" is an accelerated family this version does not serve (Inferentia1 is not served by the AL2023 Neuron AMI: use inf2); ${FAMILIES}`,
+        `cluster.yaml:8:20: node_groups[2].instance_type: "inf1.xlarge" is an accelerated family this version does not serve (Inferentia1: use inf2, the generation the platform's Neuron setup serves); ${FAMILIES}`,
         "cluster.yaml:10:20: node_groups[3].instance_type: must be larger than micro (a node runs the kubelet, the VPC CNI and the platform's agents), got \"t3.micro\"",
       ],
     ],
