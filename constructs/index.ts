@@ -8,6 +8,7 @@ export * from './resources';
 export * from './spec-hash';
 export * from './predictor-config';
 export * from './auth';
+export * from './service-account';
 export * from './network-policy';
 export {
   IN_FLIGHT_METRIC,

@@ -74,6 +74,11 @@ export interface PodTemplateOptions {
   readonly predictorImage: string;
   readonly gatewayUrl: string;
   readonly neuronSchedulerName: string;
+  /**
+   * The ServiceAccount the pods run as (the chart passes the API's own, `<api>-sa`, whose Pod Identity
+   * association gives the pods its IAM role).
+   * @default - the namespace's `default`
+   */
   readonly serviceAccountName?: string;
 }
 

@@ -23,6 +23,7 @@ import {
 } from './names';
 import { apiNetworkPolicySpec, type ApiNetworkPolicyOptions } from './network-policy';
 import { renderPodTemplate } from './pod-template';
+import { ApiServiceAccount } from './service-account';
 import { predictorConfigMapName } from './predictor-config';
 import { progressDeadlineSeconds } from './resources';
 import { routeTo, gatewayVirtualServiceSpec } from './routing';
@@ -73,8 +74,9 @@ export interface RealtimeApiChartOptions extends ChartProps {
    */
   readonly neuronSchedulerName?: string;
   /**
-   * The pods' service account (e.g. one with an IAM role to read models from S3).
-   * @default - the namespace's `default` service account
+   * A service account of yours for the pods (one with its own Pod Identity association or IRSA role, or one
+   * the pods need for the Kubernetes API); then the chart renders none.
+   * @default - the API's own ServiceAccount, `<api>-sa` (no Kubernetes token mounted), rendered here
    */
   readonly serviceAccountName?: string;
   /**
@@ -118,6 +120,10 @@ export class RealtimeApiChart extends Chart {
   public readonly predictorConfigMap?: ApiObject;
   /** `networking.auth.jwt`'s RequestAuthentication and AuthorizationPolicy, in the gateway's namespace. */
   public readonly gatewayJwt?: GatewayJwt;
+  /** The API's own ServiceAccount, unless `serviceAccountName` names one of the user's. */
+  public readonly serviceAccount?: ApiServiceAccount;
+  /** The ServiceAccount the pods run as: the API's own (`<api>-sa`), or `serviceAccountName`. */
+  public readonly serviceAccountName: string;
   /** The NetworkPolicy of the API's pods, unless `networkPolicy: false`. */
   public readonly networkPolicy?: ApiObject;
 
@@ -148,13 +154,19 @@ export class RealtimeApiChart extends Chart {
     const selector = selectorLabels(name, 'RealtimeAPI');
     const metadata = (objectName: string) => ({ name: objectName, namespace, labels });
 
+    // First in the manifest: the pods cannot be created before their ServiceAccount.
+    if (props.serviceAccountName === undefined) {
+      this.serviceAccount = new ApiServiceAccount(this, 'ServiceAccount', { apiName: name, namespace });
+    }
+    this.serviceAccountName = props.serviceAccountName ?? this.serviceAccount!.name;
+
     const pod = renderPodTemplate({
       api: this.api,
       proxyImage: this.proxyImage,
       predictorImage: this.predictorImage,
       gatewayUrl: this.gatewayUrl,
       neuronSchedulerName: this.neuronSchedulerName,
-      serviceAccountName: props.serviceAccountName,
+      serviceAccountName: this.serviceAccountName,
     });
     this.specHash = pod.specHash;
 

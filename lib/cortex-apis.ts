@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { CortexConfig } from './config';
 import { loadConfigFileWithLock } from './config/lock';
@@ -16,8 +17,9 @@ import { TrafficSplitter } from './traffic-splitter';
 
 /**
  * How many nested stacks hold the RealtimeAPIs. Fixed, not derived from the number of APIs: an API's stack
- * must never change as the file grows (see {@link apiStackIndex}). An API takes ~13 KB of template (its
- * manifest, three alarms, its rollout gate); 64 stacks hold about 1,800 within the budgets below
+ * must never change as the file grows (see {@link apiStackIndex}). An API takes ~14 KB of template and 8
+ * resources (its manifest, three alarms, its rollout gate, its role and Pod Identity association, and one
+ * resource reserved for the role's default policy); 64 stacks hold about 1,800 within the budgets below
  * (bench/synth.ts); empty stacks are not made.
  */
 export const DEFAULT_API_STACKS = 64;
@@ -34,7 +36,7 @@ export const MAX_URL_OUTPUTS = 150;
 /**
  * Budgets of one nested stack's template. CloudFormation's limits are 1,000,000 bytes and 500 resources;
  * the budgets leave room for estimation error. Every resource of an API counts: its manifest, its alarms and
- * dashboard, its rollout gate (whose bytes include its deploy-time inputs).
+ * dashboard, its rollout gate (whose bytes include its deploy-time inputs), its role and Pod Identity association.
  */
 export const TEMPLATE_BYTE_BUDGET = 700_000;
 export const TEMPLATE_RESOURCE_BUDGET = 400;
@@ -71,10 +73,17 @@ export interface CortexApisOptions {
    */
   readonly configDir?: string;
   /**
-   * The pods' Kubernetes service account.
-   * @default - the namespace's `default` service account
+   * A Kubernetes service account of yours for every API's pods, with AWS permissions of your own making: then
+   * no API gets a ServiceAccount, role or Pod Identity association of its own (see `RealtimeApi`).
+   * @default - each API's own ServiceAccount `<api>-sa`, bound by an EKS Pod Identity association to the API's own role
    */
   readonly serviceAccountName?: string;
+  /**
+   * IAM managed policies attached to every API's role, besides each API's `iam_policy_arns` (`CortexStack`'s
+   * `apiPolicyArns` come here). To give one API more, grant to it: `cortexApis.apis.get('iris')!.role`.
+   * @default - none: each API's role may read the s3:// locations of its own models, and nothing else
+   */
+  readonly managedPolicies?: iam.IManagedPolicy[];
   /**
    * How many nested stacks the RealtimeAPIs are spread over, by a hash of their names (empty stacks are not
    * made). Raise it past about 1,800 APIs (synth says when), best before the first deploy: on a deployed app,
@@ -182,10 +191,11 @@ export class CortexApis extends Construct {
         // Undefined: each API's own file's directory, so configs merged from several files keep their code.
         configDir: props.configDir,
         serviceAccountName: props.serviceAccountName,
+        managedPolicies: props.managedPolicies,
         monitoring: props.monitoring,
         rolloutGate: props.rolloutGate,
       });
-      apiShards.add(spec.name, api.objects, api.monitoring, api.rolloutGate);
+      apiShards.add(spec.name, api.objects, api.monitoring, api.rolloutGate, api.podIdentityLoad);
       apis.set(spec.name, api);
     }
 
@@ -342,7 +352,7 @@ class Shards {
       }
       if (load.resources > TEMPLATE_RESOURCE_BUDGET) {
         throw new CortexValidationError(
-          `${prop} (${this.count}) is too few: nested stack ${id} would hold ${load.names.length} manifests with their alarms and gates, ` +
+          `${prop} (${this.count}) is too few: nested stack ${id} would hold ${load.names.length} manifests with their alarms, gates and roles, ` +
             `${load.resources} resources, over the ${TEMPLATE_RESOURCE_BUDGET} resources budget per template ` +
             `(CloudFormation's limit: 500); raise ${prop}, or set monitoring: false`,
         );

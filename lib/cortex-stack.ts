@@ -1,9 +1,11 @@
 import * as cdk from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { CortexApis, CortexApisOptions } from './cortex-apis';
 import { CortexCluster, CortexClusterProps } from './cortex-cluster';
 import { CortexConfig } from './config';
 import { NodeGroup } from './node-group';
+import { checkPolicyArns } from './realtime-api';
 import { CortexPlatform, CortexPlatformOptions } from './platform/cortex-platform';
 
 /** Props of {@link CortexStack}. */
@@ -31,6 +33,14 @@ export interface CortexStackProps extends cdk.StackProps {
    * @default - CortexApis' defaults
    */
   readonly apis?: Omit<CortexApisOptions, 'platform'>;
+  /**
+   * IAM managed policy ARNs every API's role gets (Cortex's cluster.yaml `iam_policy_arns`), e.g.
+   * `['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess']`; each API adds its own `iam_policy_arns`. Each is
+   * `arn:PARTITION:iam::aws:policy/NAME` or `arn:PARTITION:iam::ACCOUNT:policy/[PATH/]NAME`.
+   * @default - none (Cortex's default was AmazonS3FullAccess): each API's role may read the s3:// locations
+   * of its own models, and nothing else
+   */
+  readonly apiPolicyArns?: string[];
 }
 
 /**
@@ -45,12 +55,19 @@ export class CortexStack extends cdk.Stack {
 
   constructor(scope: Construct, id: string, props: CortexStackProps) {
     super(scope, id, props);
+    const apiPolicyArns = props.apiPolicyArns ?? [];
+    checkPolicyArns('apiPolicyArns', apiPolicyArns);
     const nodeGroups = props.nodeGroups ?? [NodeGroup.cpu(), NodeGroup.gpu({ minSize: 0 }), NodeGroup.neuron({ minSize: 0 })];
 
     this.cortexCluster = new CortexCluster(this, 'Cluster', { ...props.cluster, nodeGroups });
     this.platform = this.cortexCluster.addPlatform(props.platform);
+    const managedPolicies = [
+      ...apiPolicyArns.map((arn, index) => iam.ManagedPolicy.fromManagedPolicyArn(this, `ApiPolicy${index}`, arn)),
+      ...(props.apis?.managedPolicies ?? []),
+    ];
     this.apis = new CortexApis(this, 'Apis', {
       ...props.apis,
+      managedPolicies,
       cluster: this.cortexCluster.cluster,
       config: props.config,
       platform: this.platform,

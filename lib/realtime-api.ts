@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Annotations } from 'aws-cdk-lib';
+import { Annotations, Aws, Token } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as ecr_assets from 'aws-cdk-lib/aws-ecr-assets';
 import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
@@ -9,12 +10,29 @@ import { RealtimeApiChart } from '../constructs';
 import { ApiAccelerator, ApiMonitoring, apiAccelerator, type ApiMonitoringOptions } from './api-monitoring';
 import { configFromObject, realtimeApiSpec, type RealtimeApiDefinition, type RealtimeApiSpec } from './config';
 import { CortexApis, type CortexApisFileProps } from './cortex-apis';
+import { DEFAULT_MANAGED_POLICIES_QUOTA, iamPolicyArnProblem, MAX_MANAGED_POLICIES_PER_ROLE, modelS3Locations, type S3Location } from './config/iam';
 import { CortexValidationError } from './errors';
 import { predictorImageAsset, predictorImageVariant, proxyImageAsset } from './images';
 import { ACCELERATOR_ROLLOUT_TIMEOUT, RolloutGate, type RolloutGateOptions } from './rollout-gate';
 import { knownNodeGroups, kubernetesVersionProblem, placementProblems, placementUnchecked } from './placement';
 import { ApiPlatform, type IApiPlatform } from './platform/api-platform';
 import { clusterKubernetesVersion } from './platform/kubernetes-version';
+import { acknowledgeWildcardResource } from './platform/nag';
+
+/** The principal of EKS Pod Identity, which the API's role trusts (actions sts:AssumeRole and sts:TagSession). */
+export const POD_IDENTITY_PRINCIPAL = 'pods.eks.amazonaws.com';
+
+/**
+ * What an API's AWS identity adds to its stack's template: the role, its Pod Identity association, and one more
+ * resource held in reserve for the role's default policy, which a grant in code (`bucket.grantRead(api)`) adds
+ * after the stack's budgets are checked.
+ */
+export const POD_IDENTITY_RESOURCES = 3;
+/** An upper bound of the role's and association's bytes, without their policies. */
+export const POD_IDENTITY_TEMPLATE_BYTES = 2_000;
+/** What each managed policy and each S3 location of the role adds to it, at most. */
+export const MANAGED_POLICY_TEMPLATE_BYTES = 150;
+export const S3_LOCATION_TEMPLATE_BYTES = 700;
 
 /** Options of {@link RealtimeApi}, without the cluster (e.g. for a `cluster.addRealtimeApi(id, options)`). */
 export interface RealtimeApiOptions {
@@ -48,10 +66,18 @@ export interface RealtimeApiOptions {
    */
   readonly configDir?: string;
   /**
-   * The pods' Kubernetes service account (e.g. one with an IAM role to read models from S3).
-   * @default - the namespace's `default` service account
+   * A Kubernetes service account of yours for the pods, with AWS permissions of your own making (its own Pod
+   * Identity association or IRSA role): then the API gets no ServiceAccount, role or association of its own, and
+   * `managedPolicies` and `iam_policy_arns` cannot be set.
+   * @default - the API's own ServiceAccount `<api>-sa`, bound by an EKS Pod Identity association to the API's own role
    */
   readonly serviceAccountName?: string;
+  /**
+   * IAM managed policies attached to the API's role, besides the API's own `iam_policy_arns` (e.g. the stack's
+   * `apiPolicyArns`). For permissions of your own, grant to the API instead: `bucket.grantRead(api)`.
+   * @default - none: the role may read the s3:// locations of the API's own models, and nothing else
+   */
+  readonly managedPolicies?: iam.IManagedPolicy[];
   /**
    * CloudWatch alarms for the API (5XX rate, p99 latency, no ready replicas), optionally notifying an SNS
    * topic, and optionally a dashboard, on the metrics the platform publishes (see {@link ApiMonitoring});
@@ -90,7 +116,7 @@ export interface RealtimeApisFromConfigFileProps extends CortexApisFileProps {
  * applied after the platform is ready. Predictor-form APIs get their image built from the Python
  * predictor runtime and the project; every API gets the proxy sidecar's image asset unless told otherwise.
  */
-export class RealtimeApi extends Construct {
+export class RealtimeApi extends Construct implements iam.IGrantable {
   /**
    * Every API and TrafficSplitter of a cortex.yaml, spread over nested stacks (see {@link CortexApis}).
    * Problems in the file throw a `ConfigError` listing each with its line.
@@ -151,6 +177,16 @@ export class RealtimeApi extends Construct {
   public readonly monitoring?: ApiMonitoring;
   /** The gate `cdk deploy` waits on for the API's rollout, unless `rolloutGate: false`. */
   public readonly rolloutGate?: RolloutGate;
+  /**
+   * The IAM role the API's pods run with (EKS Pod Identity): grant to it (`bucket.grantRead(api.role)`, or
+   * `bucket.grantRead(api)`). Undefined when the pods use a `serviceAccountName` of yours.
+   */
+  public readonly role?: iam.Role;
+  /** The Pod Identity association binding the API's ServiceAccount to {@link role}. */
+  public readonly podIdentityAssociation?: eks.CfnPodIdentityAssociation;
+  /** Whom grants go to: {@link role}, or, with a `serviceAccountName` of yours, nobody (a grant then warns). */
+  public readonly grantPrincipal: iam.IPrincipal;
+  private managedPolicyCount = 0;
 
   constructor(scope: Construct, id: string, props: RealtimeApiProps) {
     super(scope, id);
@@ -161,6 +197,7 @@ export class RealtimeApi extends Construct {
     checkRealtimeApiSpec(api);
     checkKubectlProvider(props.cluster);
     checkPredictorTypeServable(api, props.predictorImage);
+    checkOwnServiceAccount(api, props.serviceAccountName, props.managedPolicies);
 
     this.name = api.name;
     this.api = api;
@@ -202,6 +239,20 @@ export class RealtimeApi extends Construct {
     this.objects = this.chart.toJson();
     this.manifest = new eks.KubernetesManifest(this, 'Resource', { cluster: props.cluster, manifest: this.objects });
     this.manifest.node.addDependency(this.platform.ready);
+
+    if (this.chart.serviceAccount !== undefined) {
+      this.role = this.podRole(api, props.managedPolicies ?? []);
+      // The namespace and name of the ServiceAccount the chart rendered, read from it: the two cannot drift apart.
+      this.podIdentityAssociation = new eks.CfnPodIdentityAssociation(this, 'PodIdentity', {
+        clusterName: props.cluster.clusterName,
+        namespace: this.chart.serviceAccount.namespace,
+        serviceAccount: this.chart.serviceAccount.name,
+        roleArn: this.role.roleArn,
+      });
+      // Pods get their credentials when they are created: the association must exist before the first one.
+      this.manifest.node.addDependency(this.podIdentityAssociation);
+    }
+    this.grantPrincipal = this.role ?? new iam.UnknownPrincipal({ resource: this });
     if (props.rolloutGate !== false) {
       this.rolloutGate = new RolloutGate(this, 'RolloutGate', {
         ...props.rolloutGate,
@@ -225,6 +276,50 @@ export class RealtimeApi extends Construct {
         accelerator: apiAccelerator(api),
       });
     }
+  }
+
+  /** What the API's identity adds to its stack's template (see {@link POD_IDENTITY_RESOURCES}); undefined without one. */
+  public get podIdentityLoad(): { readonly templateBytes: number; readonly resourceCount: number } | undefined {
+    if (this.role === undefined) return undefined;
+    const policies = this.managedPolicyCount;
+    return {
+      resourceCount: POD_IDENTITY_RESOURCES,
+      templateBytes:
+        POD_IDENTITY_TEMPLATE_BYTES + policies * MANAGED_POLICY_TEMPLATE_BYTES + modelS3Locations(this.api).length * S3_LOCATION_TEMPLATE_BYTES,
+    };
+  }
+
+  /**
+   * The pods' role: trusted by EKS Pod Identity only, with the managed policies named (the stack's, then the
+   * API's `iam_policy_arns`), and read access to the s3:// locations of the API's own models.
+   */
+  private podRole(api: RealtimeApiSpec, managedPolicies: readonly iam.IManagedPolicy[]): iam.Role {
+    const policies = [...managedPolicies];
+    const known = new Set(managedPolicies.map((p) => p.managedPolicyArn).filter((arn) => !Token.isUnresolved(arn)));
+    (api.iamPolicyArns ?? []).forEach((arn, index) => {
+      if (known.has(arn)) return;
+      known.add(arn);
+      policies.push(iam.ManagedPolicy.fromManagedPolicyArn(this, `Policy${index}`, arn));
+    });
+    checkManagedPolicyCount(this, api.name, policies.length);
+    this.managedPolicyCount = policies.length;
+    const locations = modelS3Locations(api);
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal(POD_IDENTITY_PRINCIPAL).withSessionTags(),
+      description: `cortex-cdk: the pods of the RealtimeAPI ${api.name} (EKS Pod Identity)`,
+      managedPolicies: policies,
+      inlinePolicies: locations.length === 0 ? undefined : { models: modelsReadPolicy(locations) },
+    });
+    for (const location of locations) {
+      for (const resource of s3ObjectArns(location).filter((arn) => arn.endsWith('*'))) {
+        acknowledgeWildcardResource(
+          role,
+          resource,
+          `The objects under the API's own model location s3://${location.bucket}/${location.prefix}, which its runtime lists and downloads (read only).`,
+        );
+      }
+    }
+    return role;
   }
 
   /**
@@ -323,4 +418,92 @@ function checkProjectDir(api: RealtimeApiSpec, configDir: string | undefined): s
     );
   }
   return configDir;
+}
+
+/**
+ * `managedPolicies` and `iam_policy_arns` go to the API's own role; with a `serviceAccountName` of the user's
+ * there is none, so they would be silently ignored: refuse them.
+ */
+export function checkOwnServiceAccount(
+  api: RealtimeApiSpec,
+  serviceAccountName: string | undefined,
+  managedPolicies: readonly iam.IManagedPolicy[] | undefined,
+): void {
+  if (serviceAccountName === undefined) return;
+  const named = [
+    ...(api.iamPolicyArns !== undefined && api.iamPolicyArns.length > 0 ? [`iam_policy_arns of "${api.name}"`] : []),
+    ...(managedPolicies !== undefined && managedPolicies.length > 0 ? ['managedPolicies'] : []),
+  ];
+  if (named.length === 0) return;
+  throw new CortexValidationError(
+    `serviceAccountName (${JSON.stringify(serviceAccountName)}) cannot be used with ${named.join(' or ')}: the policies go to ` +
+      "the API's own role, which a service account of yours replaces; attach them to your service account's role, or drop serviceAccountName",
+  );
+}
+
+/** IAM attaches at most 20 managed policies to a role, 10 unless the account's quota was raised. */
+function checkManagedPolicyCount(scope: Construct, apiName: string, count: number): void {
+  if (count > MAX_MANAGED_POLICIES_PER_ROLE) {
+    throw new CortexValidationError(
+      `the role of "${apiName}" would have ${count} managed policies (the stack's apiPolicyArns and managedPolicies, ` +
+        `then the API's iam_policy_arns), more than IAM attaches to a role (${MAX_MANAGED_POLICIES_PER_ROLE}); ` +
+        'combine some into a customer managed policy',
+    );
+  }
+  if (count > DEFAULT_MANAGED_POLICIES_QUOTA) {
+    Annotations.of(scope).addWarningV2(
+      'cortex-cdk:managed-policies-quota',
+      `the role of "${apiName}" has ${count} managed policies; IAM's default quota is ${DEFAULT_MANAGED_POLICIES_QUOTA} ` +
+        `per role (it can be raised to ${MAX_MANAGED_POLICIES_PER_ROLE}): the deploy fails unless the account's quota was raised`,
+    );
+  }
+}
+
+/** The ARNs of a location's objects: the prefix itself (a single-file model) and everything under it. */
+export function s3ObjectArns(location: S3Location): string[] {
+  const bucket = `arn:${Aws.PARTITION}:s3:::${location.bucket}`;
+  return location.prefix === '' ? [`${bucket}/*`] : [`${bucket}/${location.prefix}`, `${bucket}/${location.prefix}/*`];
+}
+
+/**
+ * Read access to model locations, the least the runtime needs (images/python-predictor/cortex_runtime/models.py):
+ * `s3:ListBucket` on the bucket for keys under the prefix (it lists a model's directory and its versions), and
+ * `s3:GetObject` on the objects there (it downloads them). Nothing else of the bucket.
+ */
+export function modelsReadPolicy(locations: readonly S3Location[]): iam.PolicyDocument {
+  const statements: iam.PolicyStatement[] = [];
+  for (const location of locations) {
+    statements.push(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [`arn:${Aws.PARTITION}:s3:::${location.bucket}`],
+        conditions: location.prefix === '' ? undefined : { StringLike: { 's3:prefix': [location.prefix, `${location.prefix}/*`] } },
+      }),
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: s3ObjectArns(location) }),
+    );
+  }
+  return new iam.PolicyDocument({ statements });
+}
+
+/**
+ * IAM managed policy ARNs given as props (`apiPolicyArns`): each one valid (unresolved tokens pass), each once.
+ * The same rule as cortex.yaml's `iam_policy_arns`.
+ */
+export function checkPolicyArns(prop: string, arns: readonly string[]): void {
+  const seen = new Map<string, number>();
+  arns.forEach((arn, index) => {
+    if (Token.isUnresolved(arn)) return;
+    const problem = iamPolicyArnProblem(arn);
+    if (problem !== undefined) throw new CortexValidationError(`${prop}[${index}]: ${problem}`);
+    const previous = seen.get(arn);
+    if (previous !== undefined) {
+      throw new CortexValidationError(`${prop}[${index}]: duplicate policy ${JSON.stringify(arn)} (also ${prop}[${previous}]); name each policy once`);
+    }
+    seen.set(arn, index);
+  });
+  if (arns.length > MAX_MANAGED_POLICIES_PER_ROLE) {
+    throw new CortexValidationError(
+      `${prop}: must list at most ${MAX_MANAGED_POLICIES_PER_ROLE} policies (IAM attaches no more to a role), got ${arns.length}`,
+    );
+  }
 }

@@ -1,6 +1,7 @@
 /** A RealtimeAPI in the container form (Cortex v0.42): `pod` with the user's containers. */
 import { readAutoscaling } from './autoscaling';
 import { Field } from './field';
+import { readIamPolicyArns } from './iam';
 import { KeyHints, readSection } from './field-readers';
 import { readNetworking } from './networking';
 import { readNodeGroups } from './node-groups';
@@ -16,6 +17,7 @@ export const CONTAINER_API_KEYS = [
   'update_strategy',
   'networking',
   'node_groups',
+  'iam_policy_arns',
 ] as const;
 
 const CONTAINER_API_HINTS: KeyHints = {
@@ -49,8 +51,11 @@ export function readContainerApi(
   const updateStrategy = readUpdateStrategy(section.get('update_strategy'));
   const networking = readNetworking(section.get('networking'), identity.name);
   const nodeGroups = readNodeGroups(section.get('node_groups'));
+  const policiesField = section.get('iam_policy_arns');
+  const iamPolicyArns = readIamPolicyArns(policiesField);
 
   if (identity.name === undefined || !pod || !autoscaling || !updateStrategy || !networking) return undefined;
+  if (policiesField.isSet && iamPolicyArns === undefined) return undefined;
   return {
     kind: 'RealtimeAPI',
     name: identity.name,
@@ -59,6 +64,7 @@ export function readContainerApi(
     updateStrategy,
     networking,
     ...(nodeGroups ? { nodeGroups } : {}),
+    ...(iamPolicyArns ? { iamPolicyArns } : {}),
     source: identity.source,
   };
 }

@@ -576,6 +576,13 @@ export interface RealtimeApiDefinition {
    * @default - any node group
    */
   readonly nodeGroups?: readonly string[];
+  /**
+   * IAM managed policy ARNs attached to the API's own role (`arn:aws:iam::aws:policy/NAME` or
+   * `arn:aws:iam::ACCOUNT:policy/NAME`), on top of the stack's `apiPolicyArns`. Values known only at deploy time
+   * (`policy.managedPolicyArn`) go to the `RealtimeApi`'s `managedPolicies` prop, or grant to `api.role`.
+   * @default - none: the role may read only the s3:// locations of the API's own models
+   */
+  readonly iamPolicyArns?: readonly string[];
 }
 
 /** One target of a TrafficSplitter. */

@@ -73,6 +73,8 @@ const LEGACY_API_HINTS: KeyHints = {
   networking: 'kind: api sets its endpoint at the top level (endpoint: /path)',
   handler: 'handler belongs to kind RealtimeAPI; kind: api has predictor {path, model, python_path, metadata}',
   config: 'config belongs to kind RealtimeAPI (predictor.config); kind: api hands metadata to init() and predict()',
+  iam_policy_arns:
+    "iam_policy_arns came after kind: api; write the API as kind RealtimeAPI to name policies (its model's s3:// location is readable without them)",
 };
 
 const PREDICTOR_SECTION_KEYS = ['path', 'model', 'python_path', 'metadata'] as const;

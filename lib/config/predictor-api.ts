@@ -8,6 +8,7 @@ import { ApiIdentity } from './container-api';
 import { PREDICTOR_DEFAULTS, PROBE_DEFAULTS } from './defaults';
 import { Field } from './field';
 import { KeyHints, readSection } from './field-readers';
+import { readIamPolicyArns } from './iam';
 import { readNetworking } from './networking';
 import { readNodeGroups } from './node-groups';
 import { readPredictor } from './predictor';
@@ -34,6 +35,7 @@ export const PREDICTOR_API_KEYS = [
   'networking',
   'node_groups',
   'update_strategy',
+  'iam_policy_arns',
 ] as const;
 
 const PREDICTOR_API_HINTS: KeyHints = {
@@ -67,6 +69,8 @@ export function readPredictorApi(
   const updateStrategy = readUpdateStrategy(section.get('update_strategy'));
   const networking = readNetworking(section.get('networking'), identity.name);
   const nodeGroups = readNodeGroups(section.get('node_groups'));
+  const policiesField = section.get('iam_policy_arns');
+  const iamPolicyArns = readIamPolicyArns(policiesField);
 
   const { spec, maxConcurrency } = predictor;
   const { maxQueueLength, autoscaling } = concurrency;
@@ -78,7 +82,8 @@ export function readPredictorApi(
     maxQueueLength === undefined ||
     !autoscaling ||
     !updateStrategy ||
-    !networking
+    !networking ||
+    (policiesField.isSet && iamPolicyArns === undefined)
   ) {
     return undefined;
   }
@@ -93,6 +98,7 @@ export function readPredictorApi(
     updateStrategy,
     networking,
     ...(nodeGroups ? { nodeGroups } : {}),
+    ...(iamPolicyArns ? { iamPolicyArns } : {}),
     source: identity.source,
   };
 }

@@ -11,12 +11,16 @@ export const TRAFFIC_SPLITTER_KEYS = ['name', 'kind', 'networking', 'apis'] as c
 export const SPLITTER_TARGET_KEYS = ['name', 'weight', 'shadow'] as const;
 
 const REALTIME_ONLY_KEYS = ['pod', 'predictor', 'handler', 'compute', 'autoscaling', 'update_strategy', 'node_groups', 'tracker'];
-const SPLITTER_HINTS: KeyHints = Object.fromEntries(
-  REALTIME_ONLY_KEYS.map((key) => [
-    key,
-    `${key} belongs to RealtimeAPI entries; a TrafficSplitter has only ${TRAFFIC_SPLITTER_KEYS.join(', ')}`,
-  ]),
-);
+const SPLITTER_HINTS: KeyHints = {
+  ...Object.fromEntries(
+    REALTIME_ONLY_KEYS.map((key) => [
+      key,
+      `${key} belongs to RealtimeAPI entries; a TrafficSplitter has only ${TRAFFIC_SPLITTER_KEYS.join(', ')}`,
+    ]),
+  ),
+  iam_policy_arns:
+    "iam_policy_arns belongs to the RealtimeAPIs a TrafficSplitter routes to: a splitter has no pods, each API's pods have their own role",
+};
 
 /**
  * Reads the splitter and checks what it can alone: weights, shadow, repeated targets. Whether each

@@ -297,6 +297,12 @@ export interface RealtimeApiSpec {
   readonly networking: NetworkingSpec;
   /** Node groups the API may run on. @default - any */
   readonly nodeGroups?: string[];
+  /**
+   * `iam_policy_arns` (a cortex-cdk addition per API; Cortex had it for the whole cluster): IAM managed policies
+   * attached to the API's own role, which its pods get through EKS Pod Identity.
+   * @default - none (the role may still read the S3 locations of the API's own models)
+   */
+  readonly iamPolicyArns?: string[];
   readonly source: SourcePosition;
 }
 

@@ -37,9 +37,10 @@ export interface CortexPlatformOptions {
    */
   readonly capacity?: IDependable[];
   /**
-   * Whether to install the `eks-pod-identity-agent` add-on, which the cluster autoscaler (with Pod
-   * Identity) and the CloudWatch add-on need. Set `false` when an imported cluster already has it. (On an
-   * `eks.Cluster` of this app, aws-eks-v2 creates it anyway for Pod Identity service accounts.)
+   * Whether to install the `eks-pod-identity-agent` add-on, which hands the APIs' pods the credentials of their
+   * roles (and those of the cluster autoscaler with Pod Identity and the CloudWatch add-on); API manifests wait
+   * for it. Set `false` when an imported cluster already has it. (On an `eks.Cluster` of this app, aws-eks-v2
+   * creates it anyway for Pod Identity service accounts.)
    * @default true
    */
   readonly podIdentityAgent?: boolean;
@@ -217,12 +218,10 @@ export class CortexPlatform extends Construct implements IApiPlatform {
       this.neuron = new Neuron(this, 'Neuron', { ...props.neuron, cluster, kubernetesVersion: props.kubernetesVersion });
     }
 
-    const needsAgent =
-      (props.clusterAutoscaler !== false &&
-        (props.clusterAutoscaler?.identityType ?? eks.IdentityType.POD_IDENTITY) === eks.IdentityType.POD_IDENTITY) ||
-      props.cloudWatchObservability !== false;
-    if (installAgent && needsAgent) {
+    // Every API's pods get their AWS credentials through Pod Identity (their own role), so the agent is always wanted.
+    if (installAgent) {
       this.podIdentityAgent = podIdentityAgent(this, 'PodIdentityAgent', cluster);
+      ready.add(this.podIdentityAgent);
     }
     if (props.clusterAutoscaler !== false) {
       this.clusterAutoscaler = new ClusterAutoscaler(this, 'ClusterAutoscaler', {

@@ -8,6 +8,7 @@ import {
   RealtimeApiChart,
   RealtimeApiChartOptions,
   SPEC_HASH_ANNOTATION,
+  apiServiceAccountName,
 } from '../../constructs';
 import { parseConfig } from '../../lib/config';
 import { CortexValidationError } from '../../lib/config/errors';
@@ -30,6 +31,12 @@ function render(api: RealtimeApiSpec, options: RealtimeApiChartOptions = {}): Ku
   return synth((app) => new RealtimeApiChart(app, api.name, { ...options, api }));
 }
 
+function synthChart(api: RealtimeApiSpec): RealtimeApiChart {
+  let chart: RealtimeApiChart | undefined;
+  synth((app) => (chart = new RealtimeApiChart(app, api.name, { api })));
+  return chart!;
+}
+
 function deploymentOf(api: RealtimeApiSpec, options: RealtimeApiChartOptions = {}): KubeObject {
   return only(render(api, options), 'Deployment');
 }
@@ -46,7 +53,7 @@ const SELECTOR = { [API_NAME_LABEL]: 'iris', [API_KIND_LABEL]: 'RealtimeAPI' };
 
 describe('RealtimeApiChart', () => {
   describe('objects and names', () => {
-    test('GIVEN a container-form API WHEN rendered THEN one Deployment, Service, VirtualService, ScaledObject, PDB, NetworkPolicy, all named after the API in namespace cortex', () => {
+    test('GIVEN a container-form API WHEN rendered THEN one Deployment, Service, VirtualService, ScaledObject, PDB, NetworkPolicy, all named after the API in namespace cortex, and its ServiceAccount iris-sa', () => {
       // GIVEN
       const api = realtimeApi();
       // WHEN
@@ -59,9 +66,10 @@ describe('RealtimeApiChart', () => {
         'networking.k8s.io/v1/NetworkPolicy',
         'policy/v1/PodDisruptionBudget',
         'v1/Service',
+        'v1/ServiceAccount',
       ]);
       for (const o of objects) {
-        expect(o.metadata.name).toBe('iris');
+        expect(o.metadata.name).toBe(o.kind === 'ServiceAccount' ? 'iris-sa' : 'iris');
         expect(o.metadata.namespace).toBe('cortex');
         expect(o.metadata.labels).toMatchObject(SELECTOR);
       }
@@ -282,8 +290,32 @@ describe('RealtimeApiChart', () => {
       expect(podSpecOf(realtimeApi()).enableServiceLinks).toBe(false);
     });
 
-    test('GIVEN serviceAccountName WHEN rendered THEN the pods use it', () => {
+    test('GIVEN serviceAccountName WHEN rendered THEN the pods use it and no ServiceAccount is rendered', () => {
       expect(podSpecOf(realtimeApi(), { serviceAccountName: 'model-reader' }).serviceAccountName).toBe('model-reader');
+      const objects = render(realtimeApi(), { serviceAccountName: 'model-reader' });
+      expect(objects.filter((o) => o.kind === 'ServiceAccount')).toEqual([]);
+    });
+
+    test('GIVEN no serviceAccountName WHEN rendered THEN the pods run as the API\'s own ServiceAccount, first in the manifest, without a Kubernetes token', () => {
+      // GIVEN / WHEN
+      const objects = render(realtimeApi(), { namespace: 'ml' });
+      // THEN
+      expect(objects[0]).toEqual({
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'iris-sa', namespace: 'ml', labels: expect.objectContaining(SELECTOR) },
+        automountServiceAccountToken: false,
+      });
+      const pod = only(objects, 'Deployment').spec.template.spec;
+      expect(pod.serviceAccountName).toBe('iris-sa');
+      // The pod itself leaves the token to the ServiceAccount (a service account of the user's may want one).
+      expect(pod.automountServiceAccountToken).toBeUndefined();
+    });
+
+    test('GIVEN an API named default WHEN rendered THEN its ServiceAccount is not the namespace\'s default one', () => {
+      const chart = synthChart(realtimeApi({ name: 'default' }));
+      expect(chart.serviceAccountName).toBe('default-sa');
+      expect(chart.serviceAccount!.name).toBe(apiServiceAccountName('default'));
     });
   });
 

@@ -74,7 +74,7 @@ describe('RealtimeApi.fromConfigFile: three APIs and a splitter', () => {
   });
 
   test('THEN each API is one manifest in its nested stack; the parent holds none of them', () => {
-    const names = [...nested.values()].flatMap((t) => manifestsOf(t).map((m) => m.objects.find((o) => o.kind !== 'ConfigMap')!.metadata.name));
+    const names = [...nested.values()].flatMap((t) => manifestsOf(t).map((m) => m.objects.find((o) => o.kind !== 'ConfigMap' && o.kind !== 'ServiceAccount')!.metadata.name));
     expect(names.sort()).toEqual(['hello', 'iris', 'other', 'split']);
     expect(manifestsOf(parent).map((m) => m.id)).toEqual([logicalId(fixture.namespace)]);
     for (const [name, api] of apis.apis) {
@@ -236,7 +236,7 @@ describe('CortexApis at scale: 300 APIs and 30 splitters', () => {
     for (const stack of apis.stacks) {
       const estimate = stack.node.children
         .filter((c): c is RealtimeApi => c instanceof RealtimeApi)
-        .reduce((sum, api) => sum + manifestTemplateBytes(api.objects) + (api.monitoring?.templateBytes ?? 0) + (api.rolloutGate?.templateBytes ?? 0), 0);
+        .reduce((sum, api) => sum + manifestTemplateBytes(api.objects) + (api.monitoring?.templateBytes ?? 0) + (api.rolloutGate?.templateBytes ?? 0) + (api.podIdentityLoad?.templateBytes ?? 0), 0);
       const manifests = manifestsOf(nested.get(stack.node.id)!);
       if (manifests.length === 0 || estimate === 0) continue;
       const actual = Buffer.byteLength(JSON.stringify(nested.get(stack.node.id)!.toJSON(), undefined, 1));
@@ -283,6 +283,23 @@ describe('CortexApis props validation', () => {
     expect(() => add({ config: crowded, apiStacks: 1 })).toThrow(
       /^apiStacks \(1\) is too few: nested stack Apis00 would hold 150 manifests of about \d+ KB, over the 700 KB budget/,
     );
+  });
+
+  test('the resource budget counts each API\'s role, Pod Identity association and a default policy in reserve', () => {
+    // GIVEN APIs without alarms or gates: each is its manifest and its identity
+    const config = configFromObject(
+      Array.from({ length: 5 }, (_, i) => ({ name: `lean${i}`, kind: 'RealtimeAPI', pod: { containers: [{ name: 'api', image: 'a:1' }] } })),
+    );
+    // WHEN
+    const own = clusterStack();
+    const apis = new CortexApis(own.stack, 'Lean', { cluster: own.cluster, config, proxyImage: 'p:1', apiStacks: 1, monitoring: false, rolloutGate: false });
+    // THEN each declares 3 resources (2 made, 1 in reserve for a grant in code), and the template holds 1 + 2 per API
+    expect([...apis.apis.values()].map((api) => api.podIdentityLoad?.resourceCount)).toEqual([3, 3, 3, 3, 3]);
+    const nestedTemplate = Template.fromStack(apis.stacks[0]);
+    nestedTemplate.resourceCountIs('AWS::IAM::Role', 5);
+    nestedTemplate.resourceCountIs('AWS::EKS::PodIdentityAssociation', 5);
+    nestedTemplate.resourceCountIs('AWS::IAM::Policy', 0);
+    expect(Object.keys(nestedTemplate.toJSON().Resources)).toHaveLength(15);
   });
 
   test('a bad cortex.yaml: a ConfigError with the line', () => {

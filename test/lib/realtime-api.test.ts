@@ -1,13 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { configCharts } from '../../constructs';
 import { ConfigError, configFromObject, loadConfigFile, parseConfig, Probe, type RealtimeApiSpec } from '../../lib/config';
 import { CortexValidationError } from '../../lib/errors';
 import { ApiPlatform } from '../../lib/platform/api-platform';
-import { RealtimeApi, podTemplateTokens } from '../../lib/realtime-api';
+import { RealtimeApi, checkPolicyArns, podTemplateTokens } from '../../lib/realtime-api';
 import { HELLO_WORLD_YAML, tempDir, writeFile } from '../util';
 import { ENDPOINT_URL, KubeObject, clusterStack, logicalId, manifestsOf, objectKeys, writeProject } from './api-fixtures';
 
@@ -79,12 +81,14 @@ describe('RealtimeApi, a container-form and a predictor-form API on a cluster wi
         'PodDisruptionBudget/hello-world',
         'ScaledObject/hello-world',
         'Service/hello-world',
+        'ServiceAccount/hello-world-sa',
         'VirtualService/hello-world',
       ],
     );
     const irisManifest = manifests.find((m) => m.id === logicalId(iris.manifest))!;
     expect(objectKeys(irisManifest.objects)).toContain('ConfigMap/iris-predictor');
-    expect(irisManifest.objects).toHaveLength(7);
+    expect(objectKeys(irisManifest.objects)).toContain('ServiceAccount/iris-sa');
+    expect(irisManifest.objects).toHaveLength(8);
     expect(helloManifest.properties.ClusterName).toEqual({ Ref: logicalId(fixture.cluster) });
   });
 
@@ -183,11 +187,11 @@ describe('RealtimeApi with image overrides (mirrored images)', () => {
     expect(images).toEqual({});
   });
 
-  test('THEN without a platform: namespace cortex, no URL, no dependency', () => {
+  test('THEN without a platform: namespace cortex, no URL, no dependency but its Pod Identity association', () => {
     const manifest = apiManifest();
     expect(manifest.objects.every((o) => o.metadata.namespace === 'cortex')).toBe(true);
     expect(api.url).toBeUndefined();
-    expect(manifest.dependsOn.filter((d) => !d.startsWith('ClusterKubectlReadyBarrier'))).toEqual([]);
+    expect(manifest.dependsOn.filter((d) => !d.startsWith('ClusterKubectlReadyBarrier'))).toEqual([cdk.Stack.of(api).resolve(api.podIdentityAssociation!.logicalId)]);
   });
 });
 
@@ -480,6 +484,7 @@ describe('RealtimeApi.spec', () => {
       'PodDisruptionBudget/echo',
       'ScaledObject/echo',
       'Service/echo',
+      'ServiceAccount/echo-sa',
       'VirtualService/echo',
     ]);
     const container = deployment(objects).spec.template.spec.containers.find((c: { name: string }) => c.name === 'api');
@@ -496,6 +501,211 @@ describe('RealtimeApi.spec', () => {
     expect(() => RealtimeApi.spec({ name: 'echo', pod: { maxQueueLength: 0, containers: [{ name: 'api', image: 'a:1' }] } })).toThrow(ConfigError);
     expect(() => RealtimeApi.spec({ name: 'echo', pod: { maxQueueLength: 0, containers: [{ name: 'api', image: 'a:1' }] } })).toThrow(
       '<props>: echo.pod.maxQueueLength: must be an integer from 1 to 30000, got 0',
+    );
+  });
+});
+
+describe('RealtimeApi AWS identity (EKS Pod Identity)', () => {
+  const MODELS_YAML = `- name: ranker
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictor.py
+    multi_model_reloading:
+      paths:
+        - {name: a, path: s3://models-bucket/ranker/a/}
+        - {name: b, path: s3://models-bucket/ranker/b}
+        - {name: c, path: models/c}
+      cache_size: 1
+  iam_policy_arns:
+    - arn:aws:iam::123456789012:policy/team/ranker-extra
+`;
+  let fixture: ReturnType<typeof clusterStack>;
+  let api: RealtimeApi;
+  let template: Template;
+
+  beforeAll(() => {
+    // GIVEN a predictor-form API with models on S3 and a policy of its own, and a policy for every API
+    fixture = clusterStack({ namespace: 'ml' });
+    const projectDir = writeProject(path.join(dir, 'ranker'));
+    const file = writeFile(projectDir, 'cortex.yaml', MODELS_YAML);
+    const stackPolicy = iam.ManagedPolicy.fromAwsManagedPolicyName('CloudWatchReadOnlyAccess');
+    // WHEN
+    api = new RealtimeApi(fixture.stack, 'Ranker', {
+      cluster: fixture.cluster,
+      platform: fixture.platform,
+      api: loadConfigFile(file).apis[0],
+      managedPolicies: [stackPolicy],
+    });
+    // A grant in code, as a user would make one.
+    s3.Bucket.fromBucketName(fixture.stack, 'Features', 'features-bucket').grantRead(api);
+    template = Template.fromStack(fixture.stack);
+  });
+
+  const roleId = () => cdk.Stack.of(api).resolve((api.role!.node.defaultChild as iam.CfnRole).logicalId) as string;
+  const roleOf = () => {
+    const roles = template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('RealtimeAPI ranker') } });
+    expect(Object.keys(roles)).toHaveLength(1);
+    return roles[Object.keys(roles)[0]].Properties;
+  };
+
+  test('THEN the role trusts EKS Pod Identity and nothing else: sts:AssumeRole and sts:TagSession', () => {
+    expect(roleOf().AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
+    });
+  });
+
+  test('THEN the association binds the rendered ServiceAccount (same namespace and name) to the role, on the cluster', () => {
+    const serviceAccount = manifestsOf(template)
+      .find((m) => m.id === logicalId(api.manifest))!
+      .objects.find((o) => o.kind === 'ServiceAccount')!;
+    expect(serviceAccount.metadata).toMatchObject({ name: api.chart.serviceAccount!.name, namespace: api.chart.serviceAccount!.namespace });
+    expect(serviceAccount.metadata).toMatchObject({ name: 'ranker-sa', namespace: 'ml' });
+    template.resourceCountIs('AWS::EKS::PodIdentityAssociation', 1);
+    template.hasResourceProperties('AWS::EKS::PodIdentityAssociation', {
+      ClusterName: { Ref: logicalId(fixture.cluster) },
+      Namespace: serviceAccount.metadata.namespace,
+      ServiceAccount: serviceAccount.metadata.name,
+      RoleArn: { 'Fn::GetAtt': [roleId(), 'Arn'] },
+    });
+    // The pods run as it.
+    expect(deployment(manifestsOf(template).find((m) => m.id === logicalId(api.manifest))!.objects).spec.template.spec.serviceAccountName).toBe('ranker-sa');
+  });
+
+  test('THEN the manifest (the pods) waits for the association', () => {
+    const manifest = manifestsOf(template).find((m) => m.id === logicalId(api.manifest))!;
+    expect(manifest.dependsOn).toContain(cdk.Stack.of(api).resolve(api.podIdentityAssociation!.logicalId));
+  });
+
+  test('THEN the managed policies: the stack\'s, then the API\'s iam_policy_arns', () => {
+    expect(roleOf().ManagedPolicyArns).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/CloudWatchReadOnlyAccess']] },
+      'arn:aws:iam::123456789012:policy/team/ranker-extra',
+    ]);
+  });
+
+  test('THEN read access to its S3 models and nothing more: ListBucket under each prefix, GetObject on its objects', () => {
+    const partition = { Ref: 'AWS::Partition' };
+    const arn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', partition, `:s3:::${rest}`]] });
+    expect(roleOf().Policies).toEqual([
+      {
+        PolicyName: 'models',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: 's3:ListBucket', Resource: arn('models-bucket'), Condition: { StringLike: { 's3:prefix': ['ranker/a', 'ranker/a/*'] } } },
+            { Effect: 'Allow', Action: 's3:GetObject', Resource: [arn('models-bucket/ranker/a'), arn('models-bucket/ranker/a/*')] },
+            { Effect: 'Allow', Action: 's3:ListBucket', Resource: arn('models-bucket'), Condition: { StringLike: { 's3:prefix': ['ranker/b', 'ranker/b/*'] } } },
+            { Effect: 'Allow', Action: 's3:GetObject', Resource: [arn('models-bucket/ranker/b'), arn('models-bucket/ranker/b/*')] },
+          ],
+        },
+      },
+    ]);
+  });
+
+  test('THEN the role is the API\'s grant principal: a grant in code lands on it', () => {
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId() }] } });
+    expect(Object.keys(policies)).toHaveLength(1);
+    expect(api.grantPrincipal).toBe(api.role);
+  });
+
+  test('THEN podIdentityLoad counts its resources for the stack budget: role, association, a default policy in reserve', () => {
+    expect(api.podIdentityLoad).toEqual({ resourceCount: 3, templateBytes: 2_000 + 2 * 150 + 2 * 700 });
+  });
+});
+
+describe('RealtimeApi AWS identity: defaults, a service account of the user\'s, limits', () => {
+  let fixture: ReturnType<typeof clusterStack>;
+  beforeAll(() => {
+    fixture = clusterStack();
+  });
+  const add = (id: string, props: Partial<ConstructorParameters<typeof RealtimeApi>[2]>) =>
+    new RealtimeApi(fixture.stack, id, { cluster: fixture.cluster, api: helloWorld(), ...props });
+  const withPolicies = (count: number) =>
+    RealtimeApi.specFromObject({
+      name: `p${count}`,
+      pod: { containers: [{ name: 'api', image: 'a:1' }] },
+      iam_policy_arns: Array.from({ length: count }, (_, i) => `arn:aws:iam::123456789012:policy/p${i}`),
+    });
+
+  test('GIVEN no policy and no S3 model THEN a role with no permission at all', () => {
+    const api = add('Plain', {});
+    const role = cdk.Stack.of(api).resolve((api.role!.node.defaultChild as iam.CfnRole)._toCloudFormation()) as {
+      Resources: Record<string, { Properties: Record<string, unknown> }>;
+    };
+    const properties = Object.values(role.Resources)[0].Properties;
+    expect(properties.ManagedPolicyArns).toBeUndefined();
+    expect(properties.Policies).toBeUndefined();
+  });
+
+  test('GIVEN a serviceAccountName of the user\'s THEN no role, no association, and grants warn instead', () => {
+    const api = add('OwnAccount', { serviceAccountName: 'model-reader' });
+    expect(api.role).toBeUndefined();
+    expect(api.podIdentityAssociation).toBeUndefined();
+    expect(api.podIdentityLoad).toBeUndefined();
+    expect(api.grantPrincipal).toBeInstanceOf(iam.UnknownPrincipal);
+    expect(api.chart.serviceAccount).toBeUndefined();
+  });
+
+  test('GIVEN a serviceAccountName and policies THEN an error naming both', () => {
+    expect(() => add('OwnAccountPolicies', { serviceAccountName: 'model-reader', api: withPolicies(1) })).toThrow(
+      new CortexValidationError(
+        'serviceAccountName ("model-reader") cannot be used with iam_policy_arns of "p1": the policies go to the API\'s own role, ' +
+          "which a service account of yours replaces; attach them to your service account's role, or drop serviceAccountName",
+      ),
+    );
+    expect(() =>
+      add('OwnAccountManaged', { serviceAccountName: 'model-reader', managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('ReadOnlyAccess')] }),
+    ).toThrow(/^serviceAccountName \("model-reader"\) cannot be used with managedPolicies:/);
+  });
+
+  test('GIVEN more than 10 managed policies THEN a warning about IAM\'s default quota; more than 20 THEN an error', () => {
+    const api = add('Eleven', { api: withPolicies(11) });
+    const warnings = fixture.app.synth().getStackByName(fixture.stack.stackName).messages.filter((m) => m.id.endsWith(api.node.path));
+    expect(warnings.map((w) => String(w.entry.data))).toEqual([
+      expect.stringContaining('the role of "p11" has 11 managed policies; IAM\'s default quota is 10 per role'),
+    ]);
+    const stackPolicies = Array.from({ length: 11 }, (_, i) => iam.ManagedPolicy.fromManagedPolicyArn(fixture.stack, `Shared${i}`, `arn:aws:iam::123456789012:policy/s${i}`));
+    expect(() => add('TwentyTwo', { api: withPolicies(11), managedPolicies: stackPolicies })).toThrow(
+      new CortexValidationError(
+        'the role of "p11" would have 22 managed policies (the stack\'s apiPolicyArns and managedPolicies, then the API\'s ' +
+          'iam_policy_arns), more than IAM attaches to a role (20); combine some into a customer managed policy',
+      ),
+    );
+  });
+
+  test('GIVEN the same policy from the stack and the API THEN it is attached once', () => {
+    const shared = iam.ManagedPolicy.fromManagedPolicyArn(fixture.stack, 'SharedP0', 'arn:aws:iam::123456789012:policy/p0');
+    const api = add('Shared', { api: withPolicies(1), managedPolicies: [shared] });
+    const resolved = cdk.Stack.of(api).resolve((api.role!.node.defaultChild as iam.CfnRole).managedPolicyArns);
+    expect(resolved).toEqual(['arn:aws:iam::123456789012:policy/p0']);
+  });
+});
+
+describe('checkPolicyArns (the stack\'s apiPolicyArns)', () => {
+  test('GIVEN IAM policy ARNs of every partition THEN accepted; tokens are not checked', () => {
+    expect(() =>
+      checkPolicyArns('apiPolicyArns', [
+        'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
+        'arn:aws-cn:iam::123456789012:policy/models-read',
+        'arn:aws-us-gov:iam::aws:policy/service-role/AmazonEC2RoleforSSM',
+        cdk.Lazy.string({ produce: () => 'x' }),
+      ]),
+    ).not.toThrow();
+  });
+
+  test('GIVEN a bad one THEN the prop, the index, the value and what is allowed', () => {
+    expect(() => checkPolicyArns('apiPolicyArns', ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'AmazonS3ReadOnlyAccess'])).toThrow(
+      new CortexValidationError(
+        'apiPolicyArns[1]: must be an IAM managed policy ARN: arn:aws:iam::aws:policy/NAME (AWS managed) or ' +
+          'arn:aws:iam::ACCOUNT:policy/[PATH/]NAME (ACCOUNT: 12 digits; partition aws, aws-cn, aws-us-gov...), got ' +
+          '"AmazonS3ReadOnlyAccess"; a policy\'s name alone is written as its ARN, e.g. arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
+      ),
+    );
+    expect(() => checkPolicyArns('apiPolicyArns', ['arn:aws:iam::123456789012:role/models'])).toThrow(/^apiPolicyArns\[0\]: .*; that is a role/);
+    expect(() => checkPolicyArns('apiPolicyArns', ['arn:aws:iam::aws:policy/A', 'arn:aws:iam::aws:policy/A'])).toThrow(
+      new CortexValidationError('apiPolicyArns[1]: duplicate policy "arn:aws:iam::aws:policy/A" (also apiPolicyArns[0]); name each policy once'),
     );
   });
 });

@@ -174,6 +174,7 @@ describe('rendered objects against the Kubernetes, Istio and KEDA schemas', () =
       'PodDisruptionBudget',
       'ScaledObject',
       'Service',
+      'ServiceAccount',
       'VirtualService',
     ]);
     expect(objects.length).toBeGreaterThanOrEqual(config.apis.length * 5 + config.splitters.length);
@@ -190,6 +191,19 @@ describe('rendered objects against the Kubernetes, Istio and KEDA schemas', () =
       'hello-keys',
     ]);
     expect(validateObjects(objects)).toEqual([]);
+  });
+
+  test('GIVEN every shape of API WHEN rendered THEN one ServiceAccount per API, <api>-sa without a Kubernetes token, schema-valid, and the pods run as it', () => {
+    const config = broadConfig();
+    const objects = renderAll(config);
+    const accounts = objects.filter((o) => o.kind === 'ServiceAccount');
+    expect(accounts.map((a) => a.metadata.name).sort()).toEqual(config.apis.map((a) => `${a.name}-sa`).sort());
+    expect(accounts.every((a) => (a as KubeObject & { automountServiceAccountToken?: boolean }).automountServiceAccountToken === false)).toBe(true);
+    const deployments = objects.filter((o) => o.kind === 'Deployment');
+    expect(deployments.map((d) => d.spec.template.spec.serviceAccountName).sort()).toEqual(accounts.map((a) => a.metadata.name).sort());
+    expect(validateObjects(accounts)).toEqual([]);
+    // A wrong field is caught, so the check above is not vacuous.
+    expect(validateObjects([{ ...accounts[0], automountServiceAccountToken: 'no' } as KubeObject])).not.toEqual([]);
   });
 
   test('GIVEN every shape of API WHEN rendered THEN one NetworkPolicy per API (none per splitter, which has no pods), schema-valid', () => {

@@ -100,6 +100,7 @@ describe('diffStacks over two synthesized assemblies: every kind of change', () 
 
   test('THEN an added and a removed API list their objects; no warnings anywhere', () => {
     expect(change('fresh').objects.map((o) => `${o.status} ${o.kind}`)).toEqual([
+      'added ServiceAccount',
       'added Deployment',
       'added Service',
       'added VirtualService',

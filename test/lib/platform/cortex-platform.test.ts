@@ -211,6 +211,7 @@ describe('CortexPlatform on an imported cluster', () => {
       metricsServer: false,
       cloudWatchObservability: false,
       vpcCni: false,
+      podIdentityAgent: false,
     });
     const template = Template.fromStack(stack);
     template.resourceCountIs(HELM, 0);
