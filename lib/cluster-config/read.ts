@@ -678,7 +678,7 @@ function acceleratorOf(field: Field, instanceType: string): NodeGroupAccelerator
   if (NEURON_INSTANCE_FAMILIES.includes(family)) return NodeGroupAccelerator.NEURON;
   // Other accelerated families: AMD GPUs, Gaudi, FPGAs, video, older NVIDIA and Inferentia generations.
   if (ACCELERATED_FAMILY.test(family)) {
-    const inf1 = family === 'inf1' ? ' (Inferentia1: use inf2, the generation the platform's Neuron setup serves)' : '';
+    const inf1 = family === 'inf1' ? " (Inferentia1: use inf2, the generation the platform's Neuron setup serves)" : '';
     field.problem(
       `${describeValue(instanceType)} is an accelerated family this version does not serve${inf1}; NVIDIA GPU families: ` +
         `${NVIDIA_INSTANCE_FAMILIES.join(', ')}; Inferentia/Trainium families: ${NEURON_INSTANCE_FAMILIES.join(', ')}; or a CPU instance type`,
