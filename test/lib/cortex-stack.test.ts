@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CortexConfig, loadConfigFile, mergeConfigs } from '../../lib/config';
+import { CortexConfig, configFromObject, loadConfigFile, mergeConfigs } from '../../lib/config';
 import { CortexStack } from '../../lib/cortex-stack';
 import { validateObjects } from '../schema/validate';
 
@@ -151,5 +151,47 @@ describe('the edge, configured through CortexStackProps', () => {
     expect(warnings(stack)).toEqual([]);
     const open = new CortexStack(new cdk.App(), 'Open', { config });
     expect(warnings(open)).toHaveLength(1);
+  });
+});
+
+describe('AWS permissions for APIs through CortexStackProps (apiPolicyArns)', () => {
+  // GIVEN a policy for every API, and an API with its model on S3
+  const shared = 'arn:aws:iam::123456789012:policy/cortex/feature-store-read';
+  const config = configFromObject([
+    { name: 'resnet', kind: 'RealtimeAPI', predictor: { type: 'python', path: 'predictor.py', image: 'example.com/resnet:1', multi_model_reloading: { dir: 's3://models-bucket/resnet/' } } },
+    { name: 'echo', kind: 'RealtimeAPI', pod: { containers: [{ name: 'api', image: 'hashicorp/http-echo:1.0' }] } },
+  ]);
+  const build = (app: cdk.App, apiPolicyArns?: string[]) => new CortexStack(app, 'Permissions', { config, apiPolicyArns });
+
+  test('every API\'s role gets the stack\'s policies; the API with an S3 model may read it', () => {
+    const stack = build(new cdk.App(), [shared]);
+    const roles = allTemplates(stack).flatMap((t) => Object.values(t.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('RealtimeAPI') } })));
+    expect(roles.map((r) => r.Properties.Description).sort()).toEqual([
+      'cortex-cdk: the pods of the RealtimeAPI echo (EKS Pod Identity)',
+      'cortex-cdk: the pods of the RealtimeAPI resnet (EKS Pod Identity)',
+    ]);
+    expect(roles.every((r) => JSON.stringify(r.Properties.ManagedPolicyArns) === JSON.stringify([shared]))).toBe(true);
+    const resnet = roles.find((r) => r.Properties.Description.includes('resnet'))!;
+    expect(resnet.Properties.Policies[0].PolicyDocument.Statement.map((s: { Action: string }) => s.Action)).toEqual(['s3:ListBucket', 's3:GetObject']);
+    expect(roles.find((r) => r.Properties.Description.includes('echo'))!.Properties.Policies).toBeUndefined();
+  });
+
+  test('cdk-nag: the models prefix wildcard is acknowledged with its reason; nothing else is found', () => {
+    const app = new cdk.App();
+    cdk.Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    build(app, [shared]);
+    let error = '';
+    try {
+      app.synth();
+    } catch (e) {
+      error = String(e);
+    }
+    expect(error).toBe('');
+  });
+
+  test('a bad ARN stops the synth, naming the prop, the index, the value and what is allowed', () => {
+    expect(() => build(new cdk.App(), ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess', 'arn:aws:s3:::models-bucket'])).toThrow(
+      /^apiPolicyArns\[1\]: must be an IAM managed policy ARN: .*, got "arn:aws:s3:::models-bucket"$/,
+    );
   });
 });
