@@ -127,8 +127,13 @@ describe("a stack from Cortex's documented cluster.yaml (every field)", () => {
     });
   });
 
-  test('iam_policy_arns become the APIs\' policies (apiPolicyArns)', () => {
+  test('iam_policy_arns become the policies of every API\'s role (apiPolicyArns)', () => {
     expect(cluster.apiPolicyArns).toEqual(['arn:aws:iam::aws:policy/AmazonS3FullAccess']);
+    const nested = stack.node.findAll().filter((c): c is cdk.NestedStack => c instanceof cdk.NestedStack);
+    const roles = nested.flatMap((n) => Object.values(Template.fromStack(n).findResources('AWS::IAM::Role')));
+    const apiRoles = roles.filter((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('pods.eks.amazonaws.com'));
+    expect(apiRoles).toHaveLength(1);
+    expect(JSON.stringify(apiRoles[0].Properties.ManagedPolicyArns)).toContain('AmazonS3FullAccess');
   });
 
   test('the notes are synth warnings, with file, line and field', () => {
