@@ -15,14 +15,14 @@ const dir = tempDir('diff-cli-');
 const cloudFormation = mockClient(CloudFormationClient);
 
 /** What `cortex diff` prints for the fixture's changes (after the header line and a blank line). */
-const EXPECTED_CHANGES = `+ fresh (RealtimeAPI): API added — Deployment, Service, VirtualService, ScaledObject, PodDisruptionBudget, NetworkPolicy
+const EXPECTED_CHANGES = `+ fresh (RealtimeAPI): API added — ServiceAccount, Deployment, Service, VirtualService, ScaledObject, PodDisruptionBudget, NetworkPolicy
     images: api=example.com/fresh:2.0, proxy=<asset image ${'HASH'}>
 
 ~ imaged: rolling update of 4 replicas (autoscaled 4–8, counted at the minimum), max surge 1 (25%), max unavailable 1 (25%)
     Deployment/imaged
       spec.template.spec.containers[api].image: example.com/imaged:1.0 → example.com/imaged:1.1
 
-- legacy (RealtimeAPI): API removed — Deployment, Service, VirtualService, ScaledObject, PodDisruptionBudget, NetworkPolicy deleted
+- legacy (RealtimeAPI): API removed — ServiceAccount, Deployment, Service, VirtualService, ScaledObject, PodDisruptionBudget, NetworkPolicy deleted
 
 ~ probed: rolling update of 1 replica (autoscaled 1–100, counted at the minimum), max surge 0, max unavailable 1
     Deployment/probed
@@ -103,7 +103,7 @@ describe('cortex diff on a terminal', () => {
     } finally {
       if (noColor !== undefined) process.env.NO_COLOR = noColor;
     }
-    expect(out).toContain('\x1b[32m+ fresh (RealtimeAPI): API added\x1b[39m — Deployment');
+    expect(out).toContain('\x1b[32m+ fresh (RealtimeAPI): API added\x1b[39m — ServiceAccount, Deployment');
     expect(out).toContain('\x1b[31m- legacy (RealtimeAPI): API removed\x1b[39m');
     expect(out).toContain('\x1b[33m~ imaged:\x1b[39m rolling update');
     expect(out.replace(/\x1b\[\d+m/g, '')).toBe(`cortex diff: ${base} → ${changed}\n\n${expected}`);
