@@ -31,8 +31,8 @@ const stack = new CortexStack(app, 'Cortex', {
 if (cluster.config) applyClusterConfig(stack, cluster.config);
 
 /** `-c cluster=PATH`: Cortex's cluster.yaml, validated; unset: the stack's defaults. */
-function clusterFile(context: unknown): { config?: ClusterConfig; problems: ConfigProblem[]; notes: readonly ConfigProblem[] } {
-  if (context === undefined) return { problems: [], notes: [] };
+function clusterFile(context: unknown): { config?: ClusterConfig; problems: ConfigProblem[] } {
+  if (context === undefined) return { problems: [] };
   if (typeof context !== 'string' || context.trim() === '') {
     process.stderr.write(`-c cluster=${JSON.stringify(context)} names no file: give the path of a cluster.yaml\n`);
     process.exit(1);
@@ -44,10 +44,10 @@ function clusterFile(context: unknown): { config?: ClusterConfig; problems: Conf
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory; name the cluster.yaml file itself' : (e as Error).message;
-    return { problems: [{ file, line: 0, column: 0, path: '', message: why }], notes: [] };
+    return { problems: [{ file, line: 0, column: 0, path: '', message: why }] };
   }
   const result = validateClusterConfig(text, file);
-  return { config: result.config, problems: [...result.problems], notes: result.notes };
+  return { config: result.config, problems: [...result.problems] };
 }
 
 function configFiles(context: unknown): string[] {
