@@ -22,7 +22,7 @@ themselves are stored nowhere). The API's proxy sidecars read it again as it cha
 a revoked one gets 401, within a minute or two (the kubelet's update of the Secret volume), with no restart.
 
   create   make a random key, print it once on stdout, add its hash; the client sends it as
-           "Authorization: Bearer <key>" or "x-api-key: <key>"
+           "x-api-key: <key>" (or "Authorization: Bearer <key>" on a cluster without JWT APIs)
   list     the keys' ids (the first 12 hex digits of their hash) and when they were created
   revoke   remove the key whose id starts with ID
 
@@ -273,7 +273,7 @@ async function run(store: KeyStore, action: string, apiName: string, id: string 
       io.out(`${key}\n`);
       io.err(
         `cortex keys: key ${line.slice(0, ID_LENGTH)} of ${apiName} added to ${store.where}. The key above is shown only now: ` +
-          `give it to the client, which sends it as "Authorization: Bearer <key>" or "x-api-key: <key>"\n`,
+          `give it to the client, which sends it as "x-api-key: <key>" (or "Authorization: Bearer <key>" on a cluster without JWT APIs)\n`,
       );
       return EXIT_OK;
     }

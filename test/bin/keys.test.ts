@@ -106,7 +106,7 @@ describe('cortex keys against the Kubernetes API', () => {
     expect(key).toMatch(/^ck_/);
     expect(out).toBe(`${key}\n`);
     expect(err).toContain(`key ${sha256(key).slice(0, 12)} of iris added to Secret cortex/iris-api-keys`);
-    expect(err).toContain('"Authorization: Bearer <key>" or "x-api-key: <key>"');
+    expect(err).toContain('"x-api-key: <key>" (or "Authorization: Bearer <key>" on a cluster without JWT APIs)');
     expect(err).not.toContain(key);
     const secret = secrets.get('iris-api-keys') as Record<string, any>;
     expect(secret).toMatchObject({
