@@ -16,6 +16,7 @@ import {
   readString,
   unknownFieldMessage,
 } from '../config/field-readers';
+import { readIamPolicyArns } from '../config/iam';
 import { suggest } from '../config/suggest';
 import {
   ACCELERATED_FAMILY,
@@ -162,7 +163,6 @@ const CLUSTER_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const NODE_GROUP_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
 const ACM_ARN = /^arn:aws[a-z-]*:acm:([a-z]{2}(?:-[a-z]+)+-\d+):\d{12}:certificate\/[0-9A-Za-z-]+$/;
-const IAM_POLICY_ARN = /^arn:aws(-cn|-us-gov)?:iam::(aws|\d{12}):policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
 /** What AWS allows in tag keys and values: letters, digits, spaces and `_ . : / = + - @`. */
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const RESERVED_TAG_PREFIXES = ['aws:', 'kubernetes.io/', 'k8s.io/', 'eksctl.', 'alpha.eksctl.', 'beta.eksctl.'];
@@ -226,7 +226,9 @@ function readClusterFile(root: Field, note: Note): ClusterFileSpec | undefined {
   const endpoint = readEndpoint(root);
   const tags = readTags(root.child('tags'), clusterName);
   const sslCertificateArn = readCertificateArn(root.child('ssl_certificate_arn'), region);
-  const iamPolicyArns = readPolicyArns(root.child('iam_policy_arns'));
+  // Not set: none, where Cortex gave every API S3 full access (least privilege: name what the APIs need).
+  const iamPolicyArnsField = root.child('iam_policy_arns');
+  const iamPolicyArns = iamPolicyArnsField.isSet ? readIamPolicyArns(iamPolicyArnsField) : [];
   const vpcCidr = readVpcCidr(root.child('vpc_cidr'), availabilityZones?.length ?? 3);
   readNotedFields(root, note);
 
@@ -483,24 +485,6 @@ function readCertificateArn(field: Field, region: string | undefined): string | 
   return arn;
 }
 
-/** Not set: none, where Cortex gave every API S3 full access (least privilege: name what the APIs need). */
-function readPolicyArns(field: Field): readonly string[] | undefined {
-  if (!field.isSet) return [];
-  const items = readList(field);
-  if (!items) return undefined;
-  const arns = items.map((item) => {
-    const arn = readString(item, { required: true });
-    if (arn === undefined) return undefined;
-    if (!IAM_POLICY_ARN.test(arn)) {
-      item.problem(
-        `must be the ARN of an IAM managed policy, "arn:aws:iam::aws:policy/NAME" (AWS managed) or "arn:aws:iam::<account>:policy/NAME", got ${describeValue(arn)}`,
-      );
-      return undefined;
-    }
-    return arn;
-  });
-  return arns.every((arn): arn is string => arn !== undefined) ? arns : undefined;
-}
 
 /** Cortex's rule: an IPv4 block of /16 to /24; and room for a public and a private subnet per zone. null: invalid. */
 function readVpcCidr(field: Field, zones: number): string | undefined | null {

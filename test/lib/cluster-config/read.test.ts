@@ -179,7 +179,7 @@ describe('bad cluster.yaml files: every problem at once, each at its line and co
         'iam_policy_arns: [AmazonS3FullAccess, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]\n',
       [
         "cluster.yaml:2:22: ssl_certificate_arn: must be a certificate of the cluster's region us-east-1 (a load balancer takes certificates of its own region only), got one of eu-west-1: request or import the certificate in us-east-1",
-        'cluster.yaml:3:19: iam_policy_arns[0]: must be the ARN of an IAM managed policy, "arn:aws:iam::aws:policy/NAME" (AWS managed) or "arn:aws:iam::<account>:policy/NAME", got "AmazonS3FullAccess"',
+        'cluster.yaml:3:19: iam_policy_arns[0]: must be an IAM managed policy ARN: arn:aws:iam::aws:policy/NAME (AWS managed) or arn:aws:iam::ACCOUNT:policy/[PATH/]NAME (ACCOUNT: 12 digits; partition aws, aws-cn, aws-us-gov...), got "AmazonS3FullAccess"; a policy\'s name alone is written as its ARN, e.g. arn:aws:iam::aws:policy/AmazonS3FullAccess',
       ],
     ],
     [
