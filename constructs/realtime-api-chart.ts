@@ -95,10 +95,11 @@ export interface RealtimeApiChartProps extends RealtimeApiChartOptions {
 }
 
 /**
- * The Kubernetes objects of one RealtimeAPI: Deployment (user containers + proxy sidecar), Service,
- * Istio VirtualService, KEDA ScaledObject, PodDisruptionBudget, NetworkPolicy and, for the predictor form,
- * the predictor ConfigMap. Every object is named after the API (or `<api>-<suffix>`), in `namespace`;
- * no name or selector depends on a construct path. See docs/kubernetes-objects.md.
+ * The Kubernetes objects of one RealtimeAPI: ServiceAccount, Deployment (user containers + proxy sidecar),
+ * Service, Istio VirtualService, KEDA ScaledObject, PodDisruptionBudget, NetworkPolicy, for the predictor form
+ * the predictor ConfigMap, and with `networking.auth.jwt` an Istio RequestAuthentication and AuthorizationPolicy
+ * at the gateway (in istio-system). Every object is named after the API (or `<api>-<suffix>`), in `namespace`
+ * but for the gateway's two; no name or selector depends on a construct path. See docs/kubernetes-objects.md.
  */
 export class RealtimeApiChart extends Chart {
   public readonly api: RealtimeApiSpec;
