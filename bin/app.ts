@@ -13,6 +13,7 @@ import * as cdk from 'aws-cdk-lib';
 import { applyClusterConfig, ClusterConfig, validateClusterConfig } from '../lib/cluster-config';
 import { ConfigError, ConfigProblem, CortexConfig, formatProblem, mergeConfigs } from '../lib/config';
 import { CortexStack } from '../lib/cortex-stack';
+import { acknowledgePublicEndpoint } from '../lib/eks-endpoint-check';
 import { describeFiles } from '../lib/stack-description';
 import { loadConfig } from './cli/load';
 
@@ -29,6 +30,10 @@ const stack = new CortexStack(app, 'Cortex', {
 });
 // The file's tags on the nodes too, and its notes (fields without effect here) as synth warnings, which cdk synth prints.
 if (cluster.config) applyClusterConfig(stack, cluster.config);
+// Without a cluster.yaml, the example cluster's EKS endpoint is public to every address, so that a first
+// `cdk deploy` and kubectl work from any laptop: accepted here, with that reason. A cluster.yaml that leaves it
+// open gets the warning (operator_load_balancer_cidr_white_list restricts it), as does a CortexCluster in your app.
+else acknowledgePublicEndpoint(stack, 'the example app: cdk deploy, kubectl and cortex get from any laptop; restrict it with -c cluster=examples/cluster.yaml');
 
 /** `-c cluster=PATH`: Cortex's cluster.yaml, validated; unset: the stack's defaults. */
 function clusterFile(context: unknown): { config?: ClusterConfig; problems: ConfigProblem[] } {

@@ -34,6 +34,26 @@ describe('bin/app.ts (npx cdk synth)', () => {
   });
 });
 
+describe("bin/app.ts's EKS endpoint", () => {
+  test('GIVEN no cluster.yaml THEN the public endpoint is acknowledged with its reason, not warned about', () => {
+    const out = path.join(dir, 'default-out');
+    const result = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'bin/app.ts'], {
+      cwd: root,
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ config: 'examples/hello-world/cortex.yaml' }), CDK_OUTDIR: out },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    const metadata = fs.readFileSync(path.join(out, 'Cortex.metadata.json'), 'utf8');
+    const entries = (Object.values(JSON.parse(metadata)) as { type: string; data: unknown }[][]).flat();
+    expect(entries.filter((e) => e.type === 'aws:cdk:warning' && JSON.stringify(e.data).includes('eks-endpoint-open-to-all'))).toEqual([]);
+    expect(entries.filter((e) => e.type === 'aws:cdk:acknowledged-rules').map((e) => e.data)).toContainEqual({
+      'Annotation::cortex-cdk:eks-endpoint-open-to-all':
+        'the example app: cdk deploy, kubectl and cortex get from any laptop; restrict it with -c cluster=examples/cluster.yaml',
+    });
+  });
+});
+
 describe('bin/app.ts with -c cluster=cluster.yaml', () => {
   test('GIVEN examples/cluster.yaml and an API THEN a stack in its region, with its node groups, VPC, endpoint, load balancer and tags', () => {
     const out = path.join(dir, 'cluster-out');
