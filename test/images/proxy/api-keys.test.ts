@@ -50,6 +50,16 @@ function countingEquals(): { equals: DigestEquals; calls: Array<[Buffer, Buffer]
   };
 }
 
+
+/**
+ * Rewrites a keys file the way a Secret volume (and most editors) do: a new file renamed over the old one, so the
+ * proxy's poll never reads it half-written (an empty file is a valid one: no keys).
+ */
+function replaceFile(file: string, text: string): void {
+  fs.writeFileSync(`${file}.new`, text);
+  fs.renameSync(`${file}.new`, file);
+}
+
 describe('the keys file', () => {
   test('hashes, comment lines, trailing comments, blank lines and CRLF', () => {
     // GIVEN
@@ -299,7 +309,7 @@ describe('cortex-proxy with --api-keys-file', () => {
     sentKeys.push(rotated);
     const reloads = proxy.output().split('loaded from').length;
     // WHEN
-    fs.writeFileSync(keysFile, `${sha256(rotated)}\n`);
+    replaceFile(keysFile, `${sha256(rotated)}\n`);
     await until(() => proxy.output().split('loaded from').length > reloads, 'the proxy to read the rewritten file');
     // THEN
     expect((await get({ authorization: `Bearer ${key}` })).status).toBe(401);
@@ -317,7 +327,7 @@ describe('cortex-proxy with --api-keys-file', () => {
     const pasted = newKey();
     sentKeys.push(pasted);
     // WHEN a key is pasted instead of its hash
-    fs.writeFileSync(keysFile, `${sha256(key)}\n${pasted}\n`);
+    replaceFile(keysFile, `${sha256(key)}\n${pasted}\n`);
     await until(() => proxy.output().includes(`${keysFile}:2: not a SHA-256 hash`), 'the proxy to report the bad line');
     // THEN
     expect(proxy.output()).toMatch(/still using the 1 key hash read before/);
@@ -326,7 +336,7 @@ describe('cortex-proxy with --api-keys-file', () => {
     expect((await scrape(proxy)).get('cortex_api_keys_reload_failures_total')).toBeGreaterThan(failuresBefore);
     // The file fixed: read again.
     const reloads = proxy.output().split('loaded from').length;
-    fs.writeFileSync(keysFile, `${sha256(key)}\n${sha256(pasted)}\n`);
+    replaceFile(keysFile, `${sha256(key)}\n${sha256(pasted)}\n`);
     await until(() => proxy.output().split('loaded from').length > reloads, 'the proxy to read the fixed file');
     expect((await get({ 'x-api-key': pasted })).status).toBe(200);
     upstream.reset(holdOrAnswer);
