@@ -20,7 +20,6 @@
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -103,17 +102,6 @@ function run(cwd, command, args, options = {}) {
   return output;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function post(port, body) {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -133,8 +121,8 @@ function post(port, body) {
 
 /** `npx cortex local`, until it says ready; one request; then SIGINT and a clean exit. */
 async function cortexLocal(appDir) {
-  const port = await freePort();
-  const child = spawn('npx', ['--no-install', 'cortex', 'local', 'greeter', '-f', 'cortex.yaml', '--port', String(port)], {
+  // --port 0: the proxy takes a free port and the ready line names it (a port picked here could be taken meanwhile).
+  const child = spawn('npx', ['--no-install', 'cortex', 'local', 'greeter', '-f', 'cortex.yaml', '--port', '0'], {
     cwd: appDir,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -145,7 +133,8 @@ async function cortexLocal(appDir) {
   const ready = new Promise((resolve, reject) => {
     const onData = (data) => {
       output += data;
-      if (output.includes('greeter is ready')) resolve();
+      const line = /greeter is ready: curl -X POST http:\/\/127\.0\.0\.1:(\d+)\//.exec(output);
+      if (line) resolve(Number(line[1]));
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -153,7 +142,7 @@ async function cortexLocal(appDir) {
     setTimeout(() => reject(new Error(`not ready within 120 s:\n${output}`)), 120_000).unref();
   });
   try {
-    await ready;
+    const port = await ready;
     const response = await post(port, { name: 'world' });
     if (response.status !== 200 || JSON.parse(response.body).message !== 'hello, world') {
       throw new Error(`expected 200 {"message":"hello, world"}, got ${response.status} ${response.body}`);

@@ -1,6 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatProblem, RealtimeApiSpec } from '../../lib/config';
@@ -19,7 +18,7 @@ networking.timeout; a second Ctrl-C stops them at once).
 
 Options:
   -f, --file PATH     the cortex.yaml (default: cortex.yaml)
-  -p, --port PORT     the port of the API on 127.0.0.1 (default: 8888)
+  -p, --port PORT     the port of the API on 127.0.0.1 (default: 8888; 0: any free port, named when ready)
       --python PATH   the Python interpreter (default: $CORTEX_PYTHON, else /usr/bin/python3)
       --api-keys-file PATH
                       API keys as in the cluster (networking.auth.api_keys): SHA-256 hashes, one a
@@ -58,8 +57,8 @@ export function localCommand(argv: string[], io: CliIo): Promise<number> | numbe
   const apiName = positionals[0];
   if (apiName === undefined) throw new UsageError('missing API_NAME: the name of the API to run');
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UsageError(`--port must be an integer from 1 to 65535, got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port must be an integer from 0 (any free port) to 65535, got "${values.port}"`);
   }
   if (values.python === '') throw new UsageError('--python must name a Python interpreter, got ""');
 
@@ -135,16 +134,15 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
   const { predictorSettings, isPredictorForm } = await import('../../constructs/predictor-config');
   if (!isPredictorForm(api)) return EXIT_INVALID;
 
-  const ports: LocalPorts = { port: options.port, adminPort: await freePort(), runtimePort: await freePort(), runtimeAdminPort: await freePort() };
-  const { runtimePort, adminPort } = ports;
-  const proxyArgs = await localProxyArgs(api, ports, options.apiKeysFile);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `cortex-local-${api.name}-`));
   const settingsFile = path.join(workDir, 'predictor.json');
   // The API's own temporary directory: two local APIs writing $TMPDIR/model do not meet.
   const tmpDir = path.join(workDir, 'tmp');
   fs.mkdirSync(tmpDir);
   // ?debug=true is on under cortex local (the API's own machine) unless the API says allow_debug: false.
-  fs.writeFileSync(settingsFile, JSON.stringify({ ...predictorSettings(api), port: runtimePort, allow_debug: api.predictor.allowDebug ?? true }, null, 2));
+  // The runtime's ports are its own choice (`--port 0`, CORTEX_ADMIN_PORT=0), read from the line it logs once it has
+  // bound them: a port picked here and handed over could be taken by another process in between.
+  fs.writeFileSync(settingsFile, JSON.stringify({ ...predictorSettings(api), allow_debug: api.predictor.allowDebug ?? true }, null, 2));
 
   const children: ChildProcess[] = [];
   let stopping = false;
@@ -163,7 +161,7 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
     `cortex local: ${api.name}: ${'TMPDIR' in userEnv ? `TMPDIR ${userEnv.TMPDIR} (predictor.env)` : `its own temporary directory, TMPDIR=${tmpDir} (also TMP, TEMP; removed when it stops)`}` +
       `${Object.keys(userEnv).length > 0 ? `; predictor.env: ${Object.keys(userEnv).join(', ')}` : ''}\n`,
   );
-  const runtime = spawn(options.python, ['-m', 'cortex_runtime'], {
+  const runtime = spawn(options.python, ['-m', 'cortex_runtime', '--port', '0'], {
     cwd: options.projectDir,
     env: {
       ...process.env,
@@ -173,17 +171,12 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
       PYTHONPATH: [RUNTIME_DIR, userEnv.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
       CORTEX_PREDICTOR_CONFIG: settingsFile,
       CORTEX_PROJECT_DIR: options.projectDir,
-      ...localRuntimeEnv(api, ports),
+      ...localRuntimeEnv(api, 0),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.push(runtime);
-  const proxy = spawn(process.execPath, [PROXY_MAIN, ...proxyArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(proxy);
-  prefixLines(runtime, 'api', io);
-  prefixLines(proxy, 'proxy', io);
-
-  for (const [child, name] of [[runtime, 'the predictor runtime'], [proxy, 'the proxy']] as const) {
+  const watch = (child: ChildProcess, name: string) => {
+    children.push(child);
     child.on('error', (e) => {
       io.err(`cortex local: could not start ${name}: ${e.message}\n`);
       stop(EXIT_INVALID);
@@ -193,7 +186,9 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
       io.err(`cortex local: ${name} exited (${signal ?? `code ${code}`}); stopping\n`);
       stop(EXIT_INVALID);
     });
-  }
+  };
+  watch(runtime, 'the predictor runtime');
+  const runtimeBound = announcedPorts(runtime, 'api', io, RUNTIME_LISTENING);
   // The first Ctrl-C drains (each process within its drain timeout); a second one stops them at once.
   const onSignal = () => {
     if (stopping) {
@@ -205,17 +200,29 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  // Ready when both are: the runtime once the predictor's __init__ returned, the proxy once it reaches the runtime.
-  const readiness = [`http://127.0.0.1:${ports.runtimeAdminPort}/healthz`, `http://127.0.0.1:${adminPort}/healthz`];
-  waitReady(readiness, READY_TIMEOUT_MS, () => stopping).then((ready) => {
+  // The proxy once the runtime has bound its ports, on the API's port (`--port`; 0: its choice) and an admin port
+  // of its choosing; then ready when both are: the runtime once the predictor's __init__ returned, the proxy once
+  // it reaches the runtime.
+  const start = async (): Promise<void> => {
+    const [runtimePort, runtimeAdminPort] = await Promise.race([runtimeBound, done.then(() => undefined)]) ?? [];
+    if (stopping || runtimePort === undefined || runtimeAdminPort === undefined) return;
+    const proxyArgs = await localProxyArgs(api, { port: options.port, adminPort: 0, runtimePort, runtimeAdminPort }, options.apiKeysFile);
+    const proxy = spawn(process.execPath, [PROXY_MAIN, ...proxyArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    watch(proxy, 'the proxy');
+    if (stopping) proxy.kill('SIGTERM');
+    const [port, adminPort] = await Promise.race([announcedPorts(proxy, 'proxy', io, PROXY_LISTENING), done.then(() => undefined)]) ?? [];
+    if (stopping || port === undefined) return;
+    const readiness = [`http://127.0.0.1:${runtimeAdminPort}/healthz`, `http://127.0.0.1:${adminPort}/healthz`];
+    const ready = await waitReady(readiness, READY_TIMEOUT_MS, () => stopping);
     if (stopping) return;
     if (!ready) {
       io.err(`cortex local: ${api.name} did not become ready within ${READY_TIMEOUT_MS / 1000} s; stopping\n`);
       stop(EXIT_INVALID);
       return;
     }
-    io.out(`${api.name} is ready: curl -X POST http://127.0.0.1:${options.port}/ -H 'content-type: application/json' -d @sample.json\n`);
-  });
+    io.out(`${api.name} is ready: curl -X POST http://127.0.0.1:${port}/ -H 'content-type: application/json' -d @sample.json\n`);
+  };
+  void start();
 
   const code = await done;
   process.removeListener('SIGINT', onSignal);
@@ -268,11 +275,11 @@ export async function localProxyArgs(api: RealtimeApiSpec, ports: LocalPorts, ap
   return ['--host', '127.0.0.1', ...args];
 }
 
-/** The runtime's environment as in a pod (constructs/pod-template.ts), with local ports. */
-export function localRuntimeEnv(api: RealtimeApiSpec, ports: LocalPorts): Record<string, string> {
+/** The runtime's environment as in a pod (constructs/pod-template.ts), with a local admin port (0: its choice). */
+export function localRuntimeEnv(api: RealtimeApiSpec, adminPort: number): Record<string, string> {
   return {
     CORTEX_HOST: '127.0.0.1',
-    CORTEX_ADMIN_PORT: String(ports.runtimeAdminPort),
+    CORTEX_ADMIN_PORT: String(adminPort),
     CORTEX_REQUEST_TIMEOUT: String(api.networking.timeoutSeconds),
     CORTEX_DRAIN_TIMEOUT: String(api.networking.timeoutSeconds),
   };
@@ -318,27 +325,39 @@ function dockerStatus(): string {
   return info.status === 0 ? `one answers (Docker ${info.stdout.trim()}), but running container-form APIs locally is not built yet` : 'no Docker engine answers here';
 }
 
-function prefixLines(child: ChildProcess, name: string, io: CliIo): void {
+function prefixLines(child: ChildProcess, name: string, io: CliIo, onLine?: (line: string) => void): void {
   for (const [stream, write] of [[child.stdout, io.out], [child.stderr, io.err]] as const) {
     let pending = '';
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
       const lines = (pending + chunk).split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) write(`[${name}] ${line}\n`);
+      for (const line of lines) {
+        write(`[${name}] ${line}\n`);
+        onLine?.(line);
+      }
     });
     stream?.on('end', () => pending && write(`[${name}] ${pending}\n`));
   }
 }
 
-/** A port nothing listens on now, on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+/** The runtime's line once it has bound its two sockets: its API port, then its admin port. */
+export const RUNTIME_LISTENING = / on http:\/\/127\.0\.0\.1:(\d+) \(health and metrics on http:\/\/127\.0\.0\.1:(\d+)\)/;
+/** The proxy's first line: its request port, then its admin port. */
+export const PROXY_LISTENING = /cortex-proxy: listening on 127\.0\.0\.1:(\d+) \(admin 127\.0\.0\.1:(\d+)\)/;
+
+/**
+ * Shows the child's output under `[name]`, and resolves with the two ports of the first line `listening` matches:
+ * the ports the process bound itself (port 0), so that no other process can take them in between.
+ */
+function announcedPorts(child: ChildProcess, name: string, io: CliIo, listening: RegExp): Promise<[number, number]> {
+  return new Promise((resolve) => {
+    let announced = false;
+    prefixLines(child, name, io, (line) => {
+      const match = announced ? null : listening.exec(line);
+      if (!match) return;
+      announced = true;
+      resolve([Number(match[1]), Number(match[2])]);
     });
   });
 }

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { freePort, localProxyArgs, localRuntimeEnv } from '../../bin/cli/local';
+import { localProxyArgs, localRuntimeEnv } from '../../bin/cli/local';
 import { parseConfig } from '../../lib/config';
 import { HELLO_WORLD_YAML, runCliAsync, tempDir, writeFile } from '../util';
 
@@ -118,14 +118,14 @@ describe('cortex local iris-classifier, end to end (real processes on loopback)'
 
   test('serves the sample through the proxy, then stops both processes on Ctrl-C', async () => {
     // GIVEN
-    const port = await freePort();
-    child = spawn(process.execPath, [cli, 'local', 'iris-classifier', '-f', path.join(project, 'cortex.yaml'), '--port', String(port)], {
+    child = spawn(process.execPath, [cli, 'local', 'iris-classifier', '-f', path.join(project, 'cortex.yaml'), '--port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await until(() => output.includes('iris-classifier is ready'), 60_000, () => output);
+    const port = readyPort(output, 'iris-classifier');
 
     // WHEN
     const response = await fetch(`http://127.0.0.1:${port}/`, {
@@ -178,14 +178,14 @@ describe('cortex local iris-legacy: a kind: api module (init/predict), end to en
 
   test('init runs before ready, predict answers through the proxy, ?debug=true logs the sample and the prediction', async () => {
     // GIVEN the first form (python.inference) of the example, run by the CLI
-    const port = await freePort();
-    child = spawn(process.execPath, [cli, 'local', 'iris-legacy', '-f', path.join(project, 'cortex.yaml'), '--port', String(port)], {
+    child = spawn(process.execPath, [cli, 'local', 'iris-legacy', '-f', path.join(project, 'cortex.yaml'), '--port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await until(() => output.includes('iris-legacy is ready'), 60_000, () => output);
+    const port = readyPort(output, 'iris-legacy');
     expect(output).toMatch(/\[api\] .*iris-legacy: serving a python \(kind: api, function-style\) predictor \(inference\.py\)/);
 
     // WHEN the sample is sent, with ?debug=true
@@ -252,7 +252,7 @@ describe('cortex local wires the proxy and the runtime as the chart does', () =>
   });
 
   test('the runtime: 127.0.0.1, its admin port, and networking.timeout for its watchdog and its drain', () => {
-    expect(localRuntimeEnv(api, ports)).toEqual({
+    expect(localRuntimeEnv(api, ports.runtimeAdminPort)).toEqual({
       CORTEX_HOST: '127.0.0.1',
       CORTEX_ADMIN_PORT: '18081',
       CORTEX_REQUEST_TIMEOUT: '2',
@@ -276,14 +276,14 @@ describe('cortex local with a predictor that hangs, end to end on loopback', () 
 
   test('a hung request gets 504 after networking.timeout; /metrics and /healthz are not on the API\'s port; the tracker\'s metrics are on the proxy\'s admin port', async () => {
     // GIVEN the API, networking.timeout 2s
-    const port = await freePort();
-    child = spawn(process.execPath, [cli, 'local', 'hangs', '-f', path.join(project, 'cortex.yaml'), '--port', String(port)], {
+    child = spawn(process.execPath, [cli, 'local', 'hangs', '-f', path.join(project, 'cortex.yaml'), '--port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await until(() => output.includes('hangs is ready'), 60_000, () => output);
+    const port = readyPort(output, 'hangs');
     const post = (body: unknown) =>
       fetch(`http://127.0.0.1:${port}/`, {
         method: 'POST',
@@ -314,6 +314,13 @@ describe('cortex local with a predictor that hangs, end to end on loopback', () 
   }, 90_000);
 });
 
+/** The API's port in `cortex local`'s ready line (`NAME is ready: curl -X POST http://127.0.0.1:PORT/ ...`). */
+function readyPort(output: string, name: string): number {
+  const match = new RegExp(`${name} is ready: curl -X POST http://127\\.0\\.0\\.1:(\\d+)/`).exec(output);
+  if (!match) throw new Error(`no ready line for ${name} in:\n${output}`);
+  return Number(match[1]);
+}
+
 /** `cortex local` as a user runs it, its output collected; `stop()` is Ctrl-C and resolves with its exit code. */
 function startLocal(args: string[], env: NodeJS.ProcessEnv = process.env) {
   const cli = path.join(root, 'dist', 'bin', 'cortex.js');
@@ -325,7 +332,11 @@ function startLocal(args: string[], env: NodeJS.ProcessEnv = process.env) {
   return {
     child,
     output: () => output,
-    ready: (name: string) => until(() => output.includes(`${name} is ready`), 60_000, () => output),
+    /** Waits for the API to be ready; resolves with its port (`--port 0`: the proxy's choice, named in that line). */
+    ready: async (name: string) => {
+      await until(() => output.includes(`${name} is ready`), 60_000, () => output);
+      return readyPort(output, name);
+    },
     stop: () => {
       child.kill('SIGINT');
       return exited;
@@ -381,13 +392,12 @@ describe('cortex local: predictor.env, and a temporary directory for each API', 
 
   test('two APIs writing $TMPDIR/model at once each read back their own; predictor.env is applied; each directory is removed when its API stops', async () => {
     // GIVEN writer-a running, then writer-b started after it (both write <tempdir>/model in __init__)
-    const [portA, portB] = [await freePort(), await freePort()];
-    const a = startLocal(['writer-a', '-f', path.join(project, 'cortex.yaml'), '--port', String(portA)]);
+    const a = startLocal(['writer-a', '-f', path.join(project, 'cortex.yaml'), '--port', '0']);
     running.push(a);
-    await a.ready('writer-a');
-    const b = startLocal(['writer-b', '-f', path.join(project, 'cortex.yaml'), '--port', String(portB)]);
+    const portA = await a.ready('writer-a');
+    const b = startLocal(['writer-b', '-f', path.join(project, 'cortex.yaml'), '--port', '0']);
     running.push(b);
-    await b.ready('writer-b');
+    const portB = await b.ready('writer-b');
 
     // WHEN each is asked what its model file holds
     const fromA = (await postJson(portA, {})) as Record<string, string>;
@@ -459,9 +469,8 @@ describe('cortex local with type onnx, when the Python can import onnxruntime', 
 
   test('runs the ONNXPredictor with its onnx_client, through the proxy', async () => {
     // GIVEN onnxruntime (a stand-in) on PYTHONPATH
-    const port = await freePort();
-    local = startLocal(['onnx-sum', '-f', path.join(project, 'cortex.yaml'), '--port', String(port)], { ...process.env, PYTHONPATH: site });
-    await local.ready('onnx-sum');
+    local = startLocal(['onnx-sum', '-f', path.join(project, 'cortex.yaml'), '--port', '0'], { ...process.env, PYTHONPATH: site });
+    const port = await local.ready('onnx-sum');
     expect(local.output()).toMatch(/\[api\] .*onnx-sum: serving an onnx predictor \(predictor\.py\)/);
 
     // WHEN THEN the model's session ran on the payload
