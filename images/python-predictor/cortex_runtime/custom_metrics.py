@@ -20,15 +20,14 @@ and when asked for its metrics); whichever process answers ``/metrics`` merges t
 add up, a gauge is the value set last in any process (as the statsd-exporter, which all processes sent to).
 """
 
-import json
 import math
-import os
 import re
 import threading
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .exposition import label_value, sample_value
+from .process_states import read_others, write_own
 
 #: Upper bounds of the histograms' buckets: Prometheus' defaults, which Cortex's statsd-exporter used.
 HISTOGRAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -247,29 +246,12 @@ class CustomMetrics:
             dirty, self._dirty = self._dirty, False
         if not dirty:
             return
-        path = os.path.join(self.shared_dir, f"custom-metrics-{self.process_index}.json")
-        partial = f"{path}.{os.getpid()}.partial"
-        with open(partial, "w", encoding="utf-8") as f:
-            json.dump(self._state(), f)
-        os.replace(partial, path)
+        write_own(self.shared_dir, "custom-metrics", self.process_index, self._state())
 
     def _other_states(self) -> Iterable[Dict[str, Any]]:
         if self.shared_dir is None:
             return
-        own = f"custom-metrics-{self.process_index}.json"
-        try:
-            names = sorted(os.listdir(self.shared_dir))
-        except OSError:
-            return
-        for name in names:
-            if name.startswith("custom-metrics-") and name.endswith(".json") and name != own:
-                try:
-                    with open(os.path.join(self.shared_dir, name), encoding="utf-8") as f:
-                        state = json.load(f)
-                except (OSError, ValueError):
-                    continue
-                if isinstance(state, dict):
-                    yield state
+        yield from read_others(self.shared_dir, "custom-metrics", self.process_index)
 
     # -- exposition --------------------------------------------------------------------------------
 

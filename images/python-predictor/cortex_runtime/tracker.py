@@ -10,16 +10,15 @@ With several processes, each writes its figures to a file in a directory they sh
 second, and when asked for its metrics); whichever process answers ``/metrics`` adds them all up.
 """
 
-import json
 import logging
 import math
-import os
 import threading
 import time
 from typing import Any, Dict, List, Optional
 
 from .config import TrackerSettings
 from .exposition import label_value, sample_value
+from .process_states import read_others, write_own
 
 logger = logging.getLogger("cortex_runtime.tracker")
 
@@ -99,23 +98,12 @@ class Tracker:
         self._last_flush = time.monotonic()
         if not dirty:
             return
-        path = os.path.join(self.shared_dir, f"tracker-{self.process_index}.json")
-        partial = f"{path}.{os.getpid()}.partial"
-        with open(partial, "w", encoding="utf-8") as f:
-            json.dump(self.snapshot(), f)
-        os.replace(partial, path)
+        write_own(self.shared_dir, "tracker", self.process_index, self.snapshot())
 
     def _all_snapshots(self) -> List[Dict[str, Any]]:
         snapshots = [self.snapshot()]
         if self.shared_dir is not None:
-            own = f"tracker-{self.process_index}.json"
-            for name in sorted(os.listdir(self.shared_dir)):
-                if name.startswith("tracker-") and name.endswith(".json") and name != own:
-                    try:
-                        with open(os.path.join(self.shared_dir, name), encoding="utf-8") as f:
-                            snapshots.append(json.load(f))
-                    except (OSError, ValueError):
-                        continue
+            snapshots.extend(read_others(self.shared_dir, "tracker", self.process_index))
         return snapshots
 
     def exposition(self) -> str:
