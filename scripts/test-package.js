@@ -4,7 +4,7 @@
  * package.json; aws-cdk-lib, constructs and the CDK CLI from the registry; nothing from this checkout but the
  * tarball), then from there:
  *
- *   npx cortex validate / manifests     on a predictor API written into the app
+ *   npx cortex validate / manifests     on a predictor API written into the app (validate: a cluster.yaml too)
  *   npx cortex-proxy --help
  *   npx cortex local                    the predictor answers a request through the proxy (needs Debian's
  *                                       python3-starlette, -uvicorn, -multipart; `.ci/run` installs them)
@@ -56,6 +56,14 @@ const CORTEX_YAML = `- name: greeter
   compute:
     cpu: 100m
     mem: 128Mi
+`;
+
+const CLUSTER_YAML = `cluster_name: models
+region: us-east-1
+node_groups:
+  - name: cpu
+    instance_type: m6i.large
+api_load_balancer_cidr_white_list: [203.0.113.0/24]
 `;
 
 const APP = `const cdk = require('aws-cdk-lib');
@@ -206,6 +214,15 @@ async function main() {
       fs.writeFileSync(path.join(appDir, 'bad.yaml'), CORTEX_YAML.replace('mem: 128Mi', 'mem: lots'));
       const bad = run(appDir, 'npx', ['--no-install', 'cortex', 'validate', '-f', 'bad.yaml'], { expectStatus: 1 });
       if (!/bad\.yaml:\d+:\d+: greeter\.compute\.mem/.test(bad)) throw new Error(`expected a FILE:LINE:COL problem, got:\n${bad}`);
+      // Cortex's cluster.yaml too: recognised by its keys, checked without aws-cdk-lib, a secret never echoed.
+      fs.writeFileSync(path.join(appDir, 'cluster.yaml'), CLUSTER_YAML);
+      const cluster = run(appDir, 'npx', ['--no-install', 'cortex', 'validate', '-f', 'cluster.yaml']);
+      if (!cluster.includes('valid')) throw new Error(`expected cluster.yaml "valid", got:\n${cluster}`);
+      fs.writeFileSync(path.join(appDir, 'bad-cluster.yaml'), `${CLUSTER_YAML}aws_secret_access_key: not-to-be-shown\n`);
+      const badCluster = run(appDir, 'npx', ['--no-install', 'cortex', 'validate', '-f', 'bad-cluster.yaml'], { expectStatus: 1 });
+      if (!/bad-cluster\.yaml:\d+:\d+: aws_secret_access_key/.test(badCluster) || badCluster.includes('not-to-be-shown')) {
+        throw new Error(`expected the credentials key refused at its line, without its value, got:\n${badCluster}`);
+      }
     });
 
     await step('npx cortex manifests', () => {
