@@ -1,6 +1,6 @@
 /**
  * The proxy's Prometheus metrics, in the text exposition format (version 0.0.4), written by hand: a
- * request costs two array increments and a short bucket scan; everything else is computed at scrape
+ * request costs a few array increments and two short bucket scans (duration, time to first byte); everything else is computed at scrape
  * time. The names are a contract (docs/kubernetes-objects.md, "Metrics and the Prometheus contract"): the autoscaler's query and
  * `cortex get` read them.
  */
@@ -33,23 +33,55 @@ export interface GaugeSnapshot {
 /** Status codes are three digits (Node accepts 100 to 999). */
 const MAX_CODE = 1000;
 
-export class Metrics {
-  private readonly codes = new Float64Array(MAX_CODE);
+/** A histogram over {@link DURATION_BUCKETS}: an observation is one bucket scan and three additions. */
+class Histogram {
   /** Per bucket, not cumulative (one increment per observation); the last slot is +Inf. */
   private readonly buckets = new Float64Array(DURATION_BUCKETS.length + 1);
-  private durationSum = 0;
-  private durationCount = 0;
+  private sum = 0;
+  private count = 0;
+
+  public observe(seconds: number): void {
+    const bounds = DURATION_BUCKETS;
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]) i++;
+    this.buckets[i]++;
+    this.sum += seconds;
+    this.count++;
+  }
+
+  public render(lines: string[], name: string, help: string): void {
+    lines.push(`# HELP ${name} ${help}`);
+    lines.push(`# TYPE ${name} histogram`);
+    let cumulative = 0;
+    DURATION_BUCKETS.forEach((bound, i) => {
+      cumulative += this.buckets[i];
+      lines.push(`${name}_bucket{le="${bound}"} ${cumulative}`);
+    });
+    cumulative += this.buckets[DURATION_BUCKETS.length];
+    lines.push(`${name}_bucket{le="+Inf"} ${cumulative}`);
+    lines.push(`${name}_sum ${this.sum}`);
+    lines.push(`${name}_count ${this.count}`);
+  }
+}
+
+export class Metrics {
+  private readonly codes = new Float64Array(MAX_CODE);
+  private readonly duration = new Histogram();
+  private readonly firstByte = new Histogram();
   private readonly startTimeSeconds = Date.now() / 1000;
 
   /** A request was answered with `code` after `seconds` (from its arrival, queueing included). */
   public observe(code: number, seconds: number): void {
     this.count(code);
-    const bounds = DURATION_BUCKETS;
-    let i = 0;
-    while (i < bounds.length && seconds > bounds[i]) i++;
-    this.buckets[i]++;
-    this.durationSum += seconds;
-    this.durationCount++;
+    this.duration.observe(seconds);
+  }
+
+  /**
+   * The first byte of a request's response went to the client `seconds` after the request's arrival (queueing
+   * included): the response head, which the proxy sends with the first byte of the body.
+   */
+  public observeFirstByte(seconds: number): void {
+    this.firstByte.observe(seconds);
   }
 
   /** A response without a duration worth recording (a malformed request answered by the HTTP layer). */
@@ -87,18 +119,12 @@ export class Metrics {
       if (this.codes[code] > 0) lines.push(`cortex_requests_total{code="${code}"} ${this.codes[code]}`);
     }
 
-    const name = 'cortex_request_duration_seconds';
-    lines.push(`# HELP ${name} Time from a request's arrival to its response's end, queueing included.`);
-    lines.push(`# TYPE ${name} histogram`);
-    let cumulative = 0;
-    DURATION_BUCKETS.forEach((bound, i) => {
-      cumulative += this.buckets[i];
-      lines.push(`${name}_bucket{le="${bound}"} ${cumulative}`);
-    });
-    cumulative += this.buckets[DURATION_BUCKETS.length];
-    lines.push(`${name}_bucket{le="+Inf"} ${cumulative}`);
-    lines.push(`${name}_sum ${this.durationSum}`);
-    lines.push(`${name}_count ${this.durationCount}`);
+    this.duration.render(lines, 'cortex_request_duration_seconds', "Time from a request's arrival to its response's end, queueing included.");
+    this.firstByte.render(
+      lines,
+      'cortex_time_to_first_byte_seconds',
+      "Time from a request's arrival to the first byte of its response sent to the client, queueing included.",
+    );
 
     const memory = process.memoryUsage();
     gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', memory.rss);

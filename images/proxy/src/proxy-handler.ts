@@ -259,6 +259,8 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
   private readonly req: http.IncomingMessage;
   private readonly res: http.ServerResponse;
   private readonly startedAt = performance.now();
+  /** The first byte of the response went to the client (cortex_time_to_first_byte_seconds observed). */
+  private firstByteSent = false;
   private head = '';
   /** With API keys: where the request's key came from (`readRequest`). */
   private credential: Credential | null = null;
@@ -668,6 +670,8 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
       this.upstreamFailedWith(502, 'invalid response headers');
       return;
     }
+    // The head is written with the first body bytes, which follow at once (upstream.ts holds the head until then).
+    this.sentFirstByte();
     this.downloading = true;
     this.watchSilence();
   }
@@ -807,6 +811,13 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     }
   }
 
+  /** The response's first byte is on its way to the client: the time to first byte, once per request. */
+  private sentFirstByte(): void {
+    if (this.firstByteSent) return;
+    this.firstByteSent = true;
+    this.handler.options.metrics.observeFirstByte((performance.now() - this.startedAt) / 1000);
+  }
+
   private clearTimer(): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
@@ -829,6 +840,7 @@ class Exchange extends BreakerWaiter implements UpstreamListener {
     // user's server's reason on the response, and Node would keep it ("502 OK").
     this.res.writeHead(status, STATUS_CODES[status], headers);
     this.res.end(body);
+    this.sentFirstByte();
     // A body that is not forwarded is read into the void now, not once this answer's turn comes: unread, it
     // would stop the connection's reading, and a client that resets or closes would go unnoticed meanwhile.
     if (!this.listening) this.req.resume();

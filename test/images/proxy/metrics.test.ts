@@ -49,6 +49,23 @@ describe('Metrics.render', () => {
     expect(metrics.requests(200)).toBe(3);
   });
 
+  test('the time to first byte: a histogram of its own, on the same buckets, beside the duration', () => {
+    const metrics = new Metrics();
+    metrics.observeFirstByte(0.0001);
+    metrics.observeFirstByte(1000);
+    metrics.observe(200, 2000);
+    const text = metrics.render(IDLE);
+    expect(text).toContain('# TYPE cortex_time_to_first_byte_seconds histogram');
+    const samples = parseMetrics(text);
+    for (const bound of DURATION_BUCKETS) expect(samples.get(`cortex_time_to_first_byte_seconds_bucket{le="${bound}"}`)).toBe(1);
+    expect(samples.get('cortex_time_to_first_byte_seconds_bucket{le="+Inf"}')).toBe(2);
+    expect(samples.get('cortex_time_to_first_byte_seconds_count')).toBe(2);
+    expect(samples.get('cortex_time_to_first_byte_seconds_sum')).toBeCloseTo(1000.0001, 6);
+    // Apart from the duration's, and from the requests' count.
+    expect(samples.get('cortex_request_duration_seconds_count')).toBe(1);
+    expect(samples.get('cortex_requests_total{code="200"}')).toBe(1);
+  });
+
   test('buckets are sorted and every one is rendered', () => {
     expect([...DURATION_BUCKETS].sort((a, b) => a - b)).toEqual(DURATION_BUCKETS);
     const samples = parseMetrics(new Metrics().render(IDLE));
