@@ -109,6 +109,8 @@ export const IN_FLIGHT_METRIC = 'cortex_in_flight_requests';
 export const REQUESTS_METRIC = 'cortex_requests_total';
 /** The proxies' latency histogram. */
 export const DURATION_METRIC = 'cortex_request_duration_seconds';
+/** The proxies' time-to-first-byte histogram (arrival to the response's first byte; same buckets). */
+export const TIME_TO_FIRST_BYTE_METRIC = 'cortex_time_to_first_byte_seconds';
 /** The proxies' gauge of queued requests. */
 export const QUEUE_METRIC = 'cortex_queue_length';
 /**

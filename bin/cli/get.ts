@@ -25,8 +25,8 @@ export const getUsage = `Usage: cortex get [NAME] [options]
 Shows the APIs deployed in the cluster of the kubeconfig's context: status (live, updating, pending,
 error and why), replicas (requested / ready / up to date), endpoint URL and last update. With NAME, one
 API or traffic splitter in detail: its pods and, from the cluster's Prometheus, its request rate,
-p50/p99 latency, 2XX/4XX/5XX responses, requests in flight and the predictor's custom metrics
-(metrics_client), added up over its pods.
+p50/p99 latency and time to first byte, 2XX/4XX/5XX responses, requests in flight and the predictor's
+custom metrics (metrics_client), added up over its pods.
 
 Options:
   -n, --namespace NS       the namespace of the APIs (default: ${DEFAULT_NAMESPACE})
@@ -325,6 +325,7 @@ export function renderApi(api: RealtimeApiSummary, metrics: MetricsResult, now: 
       [
         ['  request rate', formatRate(m.requestsPerSecond)],
         ['  latency', `p50 ${formatSeconds(m.p50Seconds)}, p99 ${formatSeconds(m.p99Seconds)}`],
+        ['  first byte', `p50 ${formatSeconds(m.firstByteP50Seconds)}, p99 ${formatSeconds(m.firstByteP99Seconds)}`],
         ['  responses', classes.map((c) => paint(c.text, c.color, color)).join(', ')],
         ['  in flight', `${formatCount(m.inFlight)} (${formatCount(m.queued)} queued)`],
       ],

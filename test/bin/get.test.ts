@@ -215,7 +215,15 @@ describe('cortex get API: the detailed view', () => {
   test('status, replicas, endpoint, last update, metrics from Prometheus and the pods', async () => {
     // GIVEN
     cluster();
-    servePrometheus(kube, { byCode: { '200': 12.1, '400': 0.25, '499': 0.05, '503': 0.5 }, p50: 0.041, p99: 0.18, inFlight: 3, queued: 1 });
+    servePrometheus(kube, {
+      byCode: { '200': 12.1, '400': 0.25, '499': 0.05, '503': 0.5 },
+      p50: 0.041,
+      p99: 0.18,
+      firstByteP50: 0.012,
+      firstByteP99: 0.095,
+      inFlight: 3,
+      queued: 1,
+    });
 
     // WHEN
     const { code, out, err } = await get('iris');
@@ -236,6 +244,7 @@ describe('cortex get API: the detailed view', () => {
       'metrics, last 1m:',
       '  request rate:  12.9/s',
       '  latency:       p50 41 ms, p99 180 ms',
+      '  first byte:    p50 12 ms, p99 95 ms',
       '  responses:     2XX 12.1/s, 4XX 0.3/s, 5XX 0.5/s',
       '  in flight:     3 (1 queued)',
     ]);
@@ -249,6 +258,13 @@ describe('cortex get API: the detailed view', () => {
       'histogram_quantile(0.99, sum by (le) (rate(cortex_request_duration_seconds_bucket{namespace="cortex",cortex_dev_api_name="iris"}[60s])))',
     );
     expect(queries).toContain('sum(cortex_in_flight_requests{namespace="cortex",cortex_dev_api_name="iris"})');
+    // the time to first byte beside the latency, from the proxies' histogram of it
+    expect(queries).toContain(
+      'histogram_quantile(0.5, sum by (le) (rate(cortex_time_to_first_byte_seconds_bucket{namespace="cortex",cortex_dev_api_name="iris"}[60s])))',
+    );
+    expect(queries).toContain(
+      'histogram_quantile(0.99, sum by (le) (rate(cortex_time_to_first_byte_seconds_bucket{namespace="cortex",cortex_dev_api_name="iris"}[60s])))',
+    );
   });
 
   test('no traffic: rates of zero and no latency', async () => {
@@ -257,7 +273,7 @@ describe('cortex get API: the detailed view', () => {
 
     const { out } = await get('iris', '--window', '5m');
 
-    expect(out).toContain('metrics, last 5m:\n  request rate:  0/s\n  latency:       p50 -, p99 -\n  responses:     2XX 0/s, 4XX 0/s, 5XX 0/s\n');
+    expect(out).toContain('metrics, last 5m:\n  request rate:  0/s\n  latency:       p50 -, p99 -\n  first byte:    p50 -, p99 -\n  responses:     2XX 0/s, 4XX 0/s, 5XX 0/s\n');
     expect(kube.requestsTo(PROMETHEUS_QUERY_PATH)[0].query.get('query')).toMatch(/\[300s\]/);
   });
 
@@ -275,12 +291,22 @@ describe('cortex get API: the detailed view', () => {
 
   test('--json with metrics, and with the reason they are missing', async () => {
     cluster();
-    servePrometheus(kube, { byCode: { '200': 2 }, p50: 0.01, p99: 0.02, inFlight: 1, queued: 0 });
+    servePrometheus(kube, { byCode: { '200': 2 }, p50: 0.01, p99: 0.02, firstByteP50: 0.004, firstByteP99: 0.009, inFlight: 1, queued: 0 });
     const withMetrics = JSON.parse((await get('iris', '--json')).out);
     expect(withMetrics).toMatchObject({
       name: 'iris',
       status: 'live',
-      metrics: { windowSeconds: 60, requestsPerSecond: 2, responsesPerSecond: { '2XX': 2, '4XX': 0, '5XX': 0 }, p50Seconds: 0.01, p99Seconds: 0.02, inFlight: 1, queued: 0 },
+      metrics: {
+        windowSeconds: 60,
+        requestsPerSecond: 2,
+        responsesPerSecond: { '2XX': 2, '4XX': 0, '5XX': 0 },
+        p50Seconds: 0.01,
+        p99Seconds: 0.02,
+        firstByteP50Seconds: 0.004,
+        firstByteP99Seconds: 0.009,
+        inFlight: 1,
+        queued: 0,
+      },
     });
 
     kube.on('GET', PROMETHEUS_QUERY_PATH, { status: 404, body: kubeStatus(404, 'NotFound', 'services "prometheus-server" not found') });
@@ -297,8 +323,8 @@ describe('cortex get API: the detailed view', () => {
     const { out } = await get('iris', '--prometheus', 'monitoring/kube-prometheus:web');
 
     expect(out).toContain('request rate:  0/s');
-    // the five figures and the custom metrics
-    expect(kube.requestsTo(other)).toHaveLength(6);
+    // the seven figures and the custom metrics
+    expect(kube.requestsTo(other)).toHaveLength(8);
   });
 
   /** A sample as Prometheus returns it for a pod of iris: the scrape's labels, the runtime's api_name, the tags. */

@@ -166,6 +166,9 @@ export interface FakeMetrics {
   readonly byCode: Record<string, number>;
   readonly p50?: number;
   readonly p99?: number;
+  /** The time-to-first-byte quantiles. */
+  readonly firstByteP50?: number;
+  readonly firstByteP99?: number;
   readonly inFlight: number;
   readonly queued: number;
   /** The samples of the API's custom metrics query (`metrics_client`), with their labels and `__name__`. */
@@ -182,6 +185,8 @@ export function servePrometheus(server: FakeHttpServer, metrics: FakeMetrics): v
   server.on('GET', PROMETHEUS_QUERY_PATH, (req) => {
     const query = req.query.get('query') ?? '';
     if (query.startsWith('sum by (code)')) return vector(Object.entries(metrics.byCode).map(([code, value]) => ({ metric: { code }, value })));
+    if (query.startsWith('histogram_quantile(0.5,') && query.includes('cortex_time_to_first_byte_seconds_bucket')) return vector([{ metric: {}, value: metrics.firstByteP50 ?? 'NaN' }]);
+    if (query.startsWith('histogram_quantile(0.99,') && query.includes('cortex_time_to_first_byte_seconds_bucket')) return vector([{ metric: {}, value: metrics.firstByteP99 ?? 'NaN' }]);
     if (query.startsWith('histogram_quantile(0.5,')) return vector([{ metric: {}, value: metrics.p50 ?? 'NaN' }]);
     if (query.startsWith('histogram_quantile(0.99,')) return vector([{ metric: {}, value: metrics.p99 ?? 'NaN' }]);
     if (query.startsWith('sum(cortex_in_flight_requests')) return vector([{ metric: {}, value: metrics.inFlight }]);

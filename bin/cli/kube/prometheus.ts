@@ -15,6 +15,7 @@ import {
   NAMESPACE_METRIC_LABEL,
   QUEUE_METRIC,
   REQUESTS_METRIC,
+  TIME_TO_FIRST_BYTE_METRIC,
 } from '../../../constructs/names';
 
 /** Where Prometheus answers in the cluster. */
@@ -51,6 +52,12 @@ export interface ApiMetrics {
   /** Latency quantiles in seconds, from arrival at the proxy (queueing included); undefined without requests. */
   readonly p50Seconds?: number;
   readonly p99Seconds?: number;
+  /**
+   * Time-to-first-byte quantiles in seconds: from arrival at the proxy to the response's first byte (queueing
+   * included; for a stream, when its first part went out); undefined without requests.
+   */
+  readonly firstByteP50Seconds?: number;
+  readonly firstByteP99Seconds?: number;
   /** Requests in the proxies now, queued plus active. */
   readonly inFlight: number;
   /** Of which waiting in the proxies' queues. */
@@ -85,14 +92,20 @@ function queryResult(response: { readonly status: number; readonly body: string 
 }
 
 /** The PromQL of each figure, for one API. */
-export function metricQueries(apiName: string, namespace: string, windowSeconds: number): Record<'byCode' | 'p50' | 'p99' | 'inFlight' | 'queued', string> {
+export function metricQueries(
+  apiName: string,
+  namespace: string,
+  windowSeconds: number,
+): Record<'byCode' | 'p50' | 'p99' | 'firstByteP50' | 'firstByteP99' | 'inFlight' | 'queued', string> {
   const selector = `{${NAMESPACE_METRIC_LABEL}="${namespace}",${API_NAME_METRIC_LABEL}="${apiName}"}`;
   const window = `[${windowSeconds}s]`;
-  const quantile = (q: number) => `histogram_quantile(${q}, sum by (le) (rate(${DURATION_METRIC}_bucket${selector}${window})))`;
+  const quantile = (q: number, histogram = DURATION_METRIC) => `histogram_quantile(${q}, sum by (le) (rate(${histogram}_bucket${selector}${window})))`;
   return {
     byCode: `sum by (code) (rate(${REQUESTS_METRIC}${selector}${window}))`,
     p50: quantile(0.5),
     p99: quantile(0.99),
+    firstByteP50: quantile(0.5, TIME_TO_FIRST_BYTE_METRIC),
+    firstByteP99: quantile(0.99, TIME_TO_FIRST_BYTE_METRIC),
     inFlight: `sum(${IN_FLIGHT_METRIC}${selector})`,
     queued: `sum(${QUEUE_METRIC}${selector})`,
   };
@@ -114,10 +127,12 @@ export async function readApiMetrics(
     return queryResult(await client.request(base, { query: promql }, timeoutMs), where);
   };
   try {
-    const [byCode, p50, p99, inFlight, queued] = await Promise.all([
+    const [byCode, p50, p99, firstByteP50, firstByteP99, inFlight, queued] = await Promise.all([
       query(queries.byCode),
       query(queries.p50),
       query(queries.p99),
+      query(queries.firstByteP50),
+      query(queries.firstByteP99),
       query(queries.inFlight),
       query(queries.queued),
     ]);
@@ -138,6 +153,8 @@ export async function readApiMetrics(
         responsesPerSecond,
         p50Seconds: numberOf(p50?.[0]?.value),
         p99Seconds: numberOf(p99?.[0]?.value),
+        firstByteP50Seconds: numberOf(firstByteP50?.[0]?.value),
+        firstByteP99Seconds: numberOf(firstByteP99?.[0]?.value),
         inFlight: numberOf(inFlight?.[0]?.value) ?? 0,
         queued: numberOf(queued?.[0]?.value) ?? 0,
       },

@@ -10,7 +10,17 @@ import {
   parsePrometheusService,
   readApiMetrics,
 } from '../../../bin/cli/kube/prometheus';
-import { API_NAME_METRIC_LABEL, DEFAULT_PROMETHEUS_URL, IN_FLIGHT_METRIC, NAMESPACE_METRIC_LABEL } from '../../../constructs/names';
+import {
+  API_NAME_METRIC_LABEL,
+  DEFAULT_PROMETHEUS_URL,
+  DURATION_METRIC,
+  IN_FLIGHT_METRIC,
+  NAMESPACE_METRIC_LABEL,
+  QUEUE_METRIC,
+  REQUESTS_METRIC,
+  TIME_TO_FIRST_BYTE_METRIC,
+} from '../../../constructs/names';
+import { Metrics } from '../../../images/proxy/src/metrics';
 import { FakeHttpServer } from '../../support/fake-http';
 import { PROMETHEUS_QUERY_PATH } from '../../support/kube-fixtures';
 
@@ -20,6 +30,18 @@ describe('the names cortex get shares with the autoscaler and the platform', () 
     expect(API_NAME_METRIC_LABEL).toBe(autoscaling.API_NAME_METRIC_LABEL);
     expect(NAMESPACE_METRIC_LABEL).toBe(autoscaling.NAMESPACE_METRIC_LABEL);
     expect(metricQueries('iris', 'cortex', 60).inFlight).toBe(`sum(${IN_FLIGHT_METRIC}{namespace="cortex",cortex_dev_api_name="iris"})`);
+  });
+
+  test('the proxy writes every series cortex get reads, under the same names (it spells them itself)', () => {
+    const text = new Metrics().render({ active: 0, queued: 0, maxConcurrency: 1, maxQueueLength: 0, draining: false });
+    expect(text).toContain(`# TYPE ${IN_FLIGHT_METRIC} gauge`);
+    expect(text).toContain(`# TYPE ${QUEUE_METRIC} gauge`);
+    expect(text).toContain(`# TYPE ${REQUESTS_METRIC} counter`);
+    expect(text).toContain(`# TYPE ${DURATION_METRIC} histogram`);
+    expect(text).toContain(`# TYPE ${TIME_TO_FIRST_BYTE_METRIC} histogram`);
+    expect(metricQueries('iris', 'cortex', 60).firstByteP99).toBe(
+      `histogram_quantile(0.99, sum by (le) (rate(${TIME_TO_FIRST_BYTE_METRIC}_bucket{namespace="cortex",cortex_dev_api_name="iris"}[60s])))`,
+    );
   });
 
   test('the Prometheus Service the platform installs', () => {
