@@ -11,9 +11,14 @@ is already full or already waited its interval.
 its own element. An element that is an exception fails that caller only. A batch whose ``predict``
 raises fails the callers of that batch only, with the error mapped as for a single request; a result
 of the wrong shape fails them with a BatchResultError (500) that says what was expected.
+
+Batches do not stream: a batched ``predict`` that returns an iterator or a generator (or one per request)
+fails its callers with a BatchResultError that says so (a ``predict`` written as a generator is refused
+when the predictor loads: predictor.py).
 """
 
 import asyncio
+import inspect
 import logging
 import time
 from collections import deque
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Deque, List, Optional
 
 from .errors import BatchResultError, NotReadyError
+from .streaming import is_stream
 
 logger = logging.getLogger("cortex_runtime.batching")
 
@@ -147,6 +153,17 @@ class Batcher:
             return
         finally:
             self.running_since = None
+        if is_stream(results) or (isinstance(results, (list, tuple)) and any(is_stream(r) for r in results)):
+            error = BatchResultError(
+                "with server_side_batching, predict cannot stream: it returned an iterator or a generator "
+                f"({'for the batch' if is_stream(results) else 'for a request'}); return a list of one prediction "
+                "per request, or turn server_side_batching off to stream"
+            )
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(error)
+            _close_streams(results)
+            return
         if not isinstance(results, (list, tuple)) or len(results) != len(batch):
             got = f"{len(results)} predictions" if isinstance(results, (list, tuple)) else f"a {type(results).__name__}"
             error = BatchResultError(
@@ -164,3 +181,14 @@ class Batcher:
                 p.future.set_exception(result)
             else:
                 p.future.set_result(result)
+
+
+def _close_streams(results: Any) -> None:
+    # Generators refused unread: closed, so that their finally runs now rather than at garbage collection.
+    for value in (results,) + (tuple(results) if isinstance(results, (list, tuple)) else ()):
+        close = getattr(value, "close", None) if inspect.isgenerator(value) else None
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: B902
+                logger.exception("closing a refused generator raised")

@@ -10,7 +10,8 @@ the user's signature has them:
 - ``post_predict``: ``response``, ``payload``, ``query_params``, ``headers``.
 
 ``predict`` and ``post_predict`` may be ``async def``: they then run on the event loop instead of the
-thread pool.
+thread pool. ``predict`` may return an iterator or be a generator (sync or async): the response is streamed
+(streaming.py), which server-side batching refuses at load.
 """
 
 import copy
@@ -177,6 +178,14 @@ class Predictor:
             instance = created
         self.instance = instance
         self._predict = _call_with(instance.predict, PREDICT_PARAMS, f"{class_name}.predict")
+        if s.server_side_batching is not None and (
+            inspect.isgeneratorfunction(instance.predict) or inspect.isasyncgenfunction(instance.predict)
+        ):
+            raise PredictorLoadError(
+                f"{s.path}: {class_name}.predict is a generator (it yields: a streamed response), which "
+                "server_side_batching cannot serve (a batch's predict returns one prediction per request): remove "
+                "server_side_batching from the API's predictor, or return the predictions instead of yielding them"
+            )
         post = getattr(instance, "post_predict", None)
         if callable(post):
             self._post_predict = _call_with(

@@ -7,7 +7,8 @@
   and ``headers`` as Starlette's ``QueryParams`` and ``Headers`` (what Cortex passed) → ``predict`` →
   the response, as Cortex v0.30 sent it: a ``str`` as ``text/plain``; ``bytes`` as
   ``application/octet-stream``; a Starlette ``Response`` as it is; anything else as JSON (numpy values
-  too). An error response carries ``X-Request-Id`` (the caller's, else a new one), which its log line
+  too); an iterator or generator (sync or async) is streamed, as server-sent events or chunked (streaming.py).
+  An error response carries ``X-Request-Id`` (the caller's, else a new one), which its log line
   has too. ``?debug=true`` logs the payload and the prediction when the API allows it
   (``allow_debug``), and is ignored otherwise. ``post_predict`` runs after the response has been sent.
 - ``GET /`` (and ``/predict``): Cortex's ``{"message": ...}`` summary, with the models' versions
@@ -44,6 +45,8 @@ from .config import Settings
 from .errors import REQUEST_ID_HEADER, CortexError, NotReadyError, error_response
 from .payloads import RequestBody, body_headers, read_payload
 from .predictor import Predictor
+from .streaming import ItemSource, StreamResponse, accepts_event_stream, cancel_on_disconnect, describe, is_stream, \
+    stream_items, EventStream
 from .threads import PredictThreads
 from .tracker import FLUSH_INTERVAL_SECONDS, Tracker
 
@@ -198,13 +201,21 @@ def create_app(
                 debug_logger.info("%s: debug: payload: %s", api_name, _for_log(payload))
             if batcher is not None:
                 prediction = await batcher.submit(payload, query_params, headers)
+            elif predictor.predict_is_async:
+                # A client that leaves cancels an async predict where it awaits (a thread cannot be interrupted).
+                prediction = await cancel_on_disconnect(run_predict(payload, query_params, headers), request.receive)
             else:
                 prediction = await run_predict(payload, query_params, headers)
+            if is_stream(prediction):
+                if debug:
+                    debug_logger.info("%s: debug: prediction: %s, streamed", api_name, describe(prediction))
+                return stream_response(request, prediction, payload, query_params, headers)
             if debug:
                 debug_logger.info("%s: debug: prediction: %s", api_name, _for_log(prediction))
             response = to_response(prediction)
         except ClientDisconnect:
-            logger.info("request %s: the client went away before its whole body arrived", request_id_of(request.headers))
+            logger.info("request %s: the client went away before its response was ready (while its body was read, "
+                        "or while an async predict ran: it was cancelled)", request_id_of(request.headers))
             return Response(status_code=400)  # nobody reads it
         except Exception as e:
             # A body left unread would be read and dropped by the server to reuse the connection: close it.
@@ -218,6 +229,15 @@ def create_app(
             task = BackgroundTask(post_predict, prediction, payload, query_params, headers)
             response.background = task if response.background is None else BackgroundTasks([response.background, task])
         return response
+
+    def stream_response(request: Request, prediction: Any, payload: Any, query_params: Any, headers: Any) -> Response:
+        on_complete = None
+        if predictor.has_post_predict:
+            async def on_complete(items: List[Any]) -> None:
+                await post_predict(items, payload, query_params, headers)
+        sse = isinstance(prediction, EventStream) or accepts_event_stream(headers.get("accept"))
+        return StreamResponse(ItemSource(stream_items(prediction), threads, api_name), sse=sse,
+                              request_id=request_id_of(headers), default=_json_default, on_complete=on_complete)
 
     def is_ready() -> bool:
         return predictor.ready and (all_ready is None or all_ready())
