@@ -67,6 +67,13 @@ export const NETWORKING_DEFAULTS = {
   timeoutSeconds: 600,
 } as const;
 
+/**
+ * The longest `networking.timeout`: 1 hour. Each pod's termination grace period is this plus 20 s (it lets the
+ * requests in flight finish), so a rollout could wait that long per replica; and a request longer than this is a
+ * batch job, not a realtime request. docs/timeouts-and-limits.md, "The longest request".
+ */
+export const MAX_NETWORKING_TIMEOUT_SECONDS = 3600;
+
 /** The Secret of `networking.auth.api_keys` when `secret` is not set. */
 export function defaultApiKeysSecret(apiName: string): string {
   return `${apiName}-api-keys`;

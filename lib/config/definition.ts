@@ -308,7 +308,7 @@ export interface NetworkingDefinition {
    */
   readonly endpoint?: string;
   /**
-   * How long the gateway waits for a response: a duration > 0 (a cortex-cdk addition).
+   * How long the gateway waits for a response: a duration > 0, at most "1h" (a cortex-cdk addition).
    * @default "600s"
    */
   readonly timeout?: string;

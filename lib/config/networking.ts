@@ -1,5 +1,5 @@
 /** `networking`: where an API (or a traffic splitter) is served on the gateway. */
-import { defaultApiKeysSecret, NETWORKING_DEFAULTS } from './defaults';
+import { defaultApiKeysSecret, MAX_NETWORKING_TIMEOUT_SECONDS, NETWORKING_DEFAULTS } from './defaults';
 import { describeValue } from './describe-value';
 import { Field } from './field';
 import { readDuration, readSection, readString, readStringList } from './field-readers';
@@ -39,6 +39,7 @@ export function readNetworking(field: Field, apiName: string | undefined, option
   const timeoutSeconds = readDuration(section.get('timeout'), {
     min: 0,
     minExclusive: true,
+    max: MAX_NETWORKING_TIMEOUT_SECONDS,
     default: NETWORKING_DEFAULTS.timeoutSeconds,
   });
 

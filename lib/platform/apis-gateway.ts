@@ -43,6 +43,32 @@ export const DEFAULT_SSL_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS;
 
 const LB_ANNOTATION = 'service.beta.kubernetes.io/aws-load-balancer';
 
+/**
+ * How long a Network Load Balancer keeps a TCP flow that carries no packet: 350 s, AWS's default for TCP listeners and
+ * the fixed value of TLS listeners. The cloud provider's service controller, which makes the gateway's load balancer,
+ * sets no listener attribute (its connection-idle-timeout annotation is for Classic Load Balancers), so both listeners
+ * keep it. See docs/timeouts-and-limits.md.
+ */
+export const NLB_IDLE_TIMEOUT_SECONDS = 350;
+
+/**
+ * TCP keepalive on the gateway's client connections (the load balancer's flows): the first probe after this much
+ * silence, then one every {@link GATEWAY_TCP_KEEPALIVE_INTERVAL_SECONDS}; a connection whose peer answers none of
+ * {@link GATEWAY_TCP_KEEPALIVE_PROBES} is closed. A probe is a packet of the flow, so a request whose response is
+ * silent for minutes (long inference without streaming) never lets the flow go idle for {@link NLB_IDLE_TIMEOUT_SECONDS}.
+ */
+export const GATEWAY_TCP_KEEPALIVE_IDLE_SECONDS = 60;
+export const GATEWAY_TCP_KEEPALIVE_INTERVAL_SECONDS = 60;
+export const GATEWAY_TCP_KEEPALIVE_PROBES = 5;
+
+// Linux's socket option numbers (<sys/socket.h>, <netinet/tcp.h>): Envoy passes them to setsockopt as they are.
+const SOL_SOCKET = 1;
+const SO_KEEPALIVE = 9;
+const IPPROTO_TCP = 6;
+const TCP_KEEPIDLE = 4;
+const TCP_KEEPINTVL = 5;
+const TCP_KEEPCNT = 6;
+
 /** Options of the APIs gateway. */
 export interface ApisGatewayOptions {
   /**
@@ -117,7 +143,10 @@ export interface ApisGatewayProps extends ApisGatewayOptions {
 export class ApisGateway extends Construct {
   /** The gateway chart's release. */
   public readonly chart: eks.HelmChart;
-  /** The `Gateway` object `istio-system/apis-gateway`, after the chart. */
+  /**
+   * The `Gateway` object `istio-system/apis-gateway` and the `EnvoyFilter` `apis-gateway-tcp-keepalive` (TCP keepalive on
+   * its client connections), after the chart.
+   */
   public readonly gateway: eks.KubernetesManifest;
   /** The `LoadBalancer` Service `istio-system/apis-gateway-lb`, after the chart. */
   public readonly loadBalancer: eks.KubernetesManifest;
@@ -163,7 +192,10 @@ export class ApisGateway extends Construct {
       values: gatewayValues(),
     });
 
-    this.gateway = new eks.KubernetesManifest(this, 'Gateway', { cluster: props.cluster, manifest: [gatewayObject()] });
+    this.gateway = new eks.KubernetesManifest(this, 'Gateway', {
+      cluster: props.cluster,
+      manifest: [gatewayObject(), keepaliveEnvoyFilter()],
+    });
     this.gateway.node.addDependency(this.chart);
 
     this.loadBalancer = new eks.KubernetesManifest(this, 'LoadBalancer', {
@@ -336,6 +368,42 @@ export function gatewayObject(): Record<string, unknown> {
     spec: {
       selector: { ...GATEWAY_SELECTOR },
       servers: [{ port: { number: GATEWAY_PORT, name: 'http', protocol: 'HTTP' }, hosts: ['*'] }],
+    },
+  };
+}
+
+/**
+ * The `EnvoyFilter` `istio-system/apis-gateway-tcp-keepalive`: TCP keepalive on the gateway's HTTP listener (port 80),
+ * set on the listening socket, whose options every accepted connection inherits. Istio configures keepalive only
+ * towards upstreams (`meshConfig.tcpKeepalive`, istiod's values), not on a gateway's client side; an EnvoyFilter
+ * on the listener's `socket_options` is the way. Without it a response silent for 350 s is lost: the load balancer
+ * drops the flow and the client waits for bytes that never come.
+ */
+export function keepaliveEnvoyFilter(): Record<string, unknown> {
+  const option = (level: number, name: number, value: number) => ({ level, name, int_value: value, state: 'STATE_LISTENING' });
+  return {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: { name: `${GATEWAY_NAME}-tcp-keepalive`, namespace: ISTIO_NAMESPACE, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+    spec: {
+      workloadSelector: { labels: { ...GATEWAY_SELECTOR } },
+      configPatches: [
+        {
+          applyTo: 'LISTENER',
+          match: { context: 'GATEWAY', listener: { portNumber: GATEWAY_PORT } },
+          patch: {
+            operation: 'MERGE',
+            value: {
+              socket_options: [
+                option(SOL_SOCKET, SO_KEEPALIVE, 1),
+                option(IPPROTO_TCP, TCP_KEEPIDLE, GATEWAY_TCP_KEEPALIVE_IDLE_SECONDS),
+                option(IPPROTO_TCP, TCP_KEEPINTVL, GATEWAY_TCP_KEEPALIVE_INTERVAL_SECONDS),
+                option(IPPROTO_TCP, TCP_KEEPCNT, GATEWAY_TCP_KEEPALIVE_PROBES),
+              ],
+            },
+          },
+        },
+      ],
     },
   };
 }

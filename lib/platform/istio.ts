@@ -90,11 +90,23 @@ export class Istio extends Construct {
 }
 
 /**
+ * TCP keepalive on the gateway's connections to the APIs' pods (`meshConfig.tcpKeepalive`): the first probe after
+ * this much silence, then one per interval, the connection closed after that many unanswered probes. Those
+ * connections cross the VPC between nodes, where a flow silent for 350 s can be forgotten by the connection tracking
+ * of the nodes' network interfaces (AWS' default on recent instance types); a request whose response is silent for
+ * minutes keeps its connection alive with these probes. Istio sets no keepalive unless told.
+ */
+export const UPSTREAM_TCP_KEEPALIVE = { time: '60s', interval: '60s', probes: 5 } as const;
+
+/**
  * istiod's values. Its default requests (500m CPU, 2Gi) size it for a mesh of sidecars; here it
  * configures only the gateway's Envoy (API pods get no sidecar), which needs a fraction of that.
+ * The gateway's stream idle timeout is Istio's, 0 (none) on every HTTP listener it builds (Envoy's own default would
+ * be 5 minutes): a request is limited by its route's timeout, `networking.timeout`, alone.
  */
 export function istiodValues(): HelmValues {
   return {
     resources: { requests: { cpu: '200m', memory: '512Mi' } },
+    meshConfig: { tcpKeepalive: { ...UPSTREAM_TCP_KEEPALIVE } },
   };
 }

@@ -11,6 +11,7 @@ import {
   realtimeApi,
   trafficSplitter,
 } from '../constructs/fixtures';
+import { gatewayObject, keepaliveEnvoyFilter } from '../../lib/platform/apis-gateway';
 import { validateObjects } from './validate';
 
 /** A cortex.yaml's worth of specs covering every shape the charts render. */
@@ -283,6 +284,14 @@ describe('rendered objects against the Kubernetes, Istio and KEDA schemas', () =
     const vs = renderAll(broadConfig()).find((o) => o.kind === 'VirtualService')!;
     const broken = { ...vs, spec: { ...vs.spec, http: [{ ...vs.spec.http[0], timeout: 30 }] } };
     expect(validateObjects([broken])).toEqual([expect.objectContaining({ path: '/spec/http/0/timeout' })]);
+  });
+
+  test("GIVEN the APIs gateway's Gateway and keepalive EnvoyFilter WHEN validated THEN both are valid; an EnvoyFilter listener match with a port as text is reported", () => {
+    expect(validateObjects([gatewayObject(), keepaliveEnvoyFilter()])).toEqual([]);
+    const filter = keepaliveEnvoyFilter() as KubeObject;
+    const patch = filter.spec.configPatches[0];
+    const broken = { ...filter, spec: { ...filter.spec, configPatches: [{ ...patch, match: { ...patch.match, listener: { portNumber: '80' } } }] } };
+    expect(validateObjects([broken])).toEqual([expect.objectContaining({ path: '/spec/configPatches/0/match/listener/portNumber' })]);
   });
 
   test('GIVEN an object of a kind the validator has no model for WHEN validated THEN it throws rather than passing', () => {

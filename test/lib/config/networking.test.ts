@@ -26,6 +26,9 @@ describe('networking', () => {
     ['a number', { endpoint: 5 }, [`${N}.endpoint: must be a string, got 5 (quote it: "5")`]],
     ['a timeout of 1ms', { timeout: '1ms' }, []],
     ['a timeout of 0s', { timeout: '0s' }, [`${N}.timeout: must be longer than 0s, got "0s"`]],
+    ['a timeout of 1h, the longest', { timeout: '1h' }, []],
+    ['a timeout over 1h', { timeout: '1h0m1s' }, [`${N}.timeout: must be at most 1h, got "1h0m1s"`]],
+    ['a timeout of 2h', { timeout: '2h' }, [`${N}.timeout: must be at most 1h, got "2h"`]],
     [
       "Cortex v0.30's api_gateway",
       { api_gateway: 'public' },

@@ -9,6 +9,7 @@ import {
   checkListeners,
   gatewayObject,
   healthCheckAnnotations,
+  keepaliveEnvoyFilter,
   loadBalancerAnnotations,
   loadBalancerService,
 } from '../../../lib/platform/apis-gateway';
@@ -91,6 +92,47 @@ describe('ApisGateway', () => {
 
   test('the Gateway object is valid against the Istio 1.30 schema', () => {
     expect(validateObjects([gatewayObject()])).toEqual([]);
+  });
+
+  test("TCP keepalive on the gateway's client connections: an EnvoyFilter beside the Gateway object, on the listener of port 80", () => {
+    const [manifest] = manifests(template, '"kind":"EnvoyFilter"');
+    expect(manifest.logicalId).toBe(manifests(template, '"kind":"Gateway"')[0].logicalId);
+    const filter = manifestObjects(manifest).find((o) => o.kind === 'EnvoyFilter');
+    expect(filter).toMatchObject(keepaliveEnvoyFilter());
+    expect(keepaliveEnvoyFilter()).toEqual({
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'EnvoyFilter',
+      metadata: { name: 'apis-gateway-tcp-keepalive', namespace: 'istio-system', labels: { 'app.kubernetes.io/managed-by': 'cortex-cdk' } },
+      spec: {
+        workloadSelector: { labels: { istio: 'apis-gateway' } },
+        configPatches: [
+          {
+            applyTo: 'LISTENER',
+            match: { context: 'GATEWAY', listener: { portNumber: 80 } },
+            patch: {
+              operation: 'MERGE',
+              value: {
+                // on the listening socket, inherited by every accepted connection: SO_KEEPALIVE, then
+                // TCP_KEEPIDLE 60 s, TCP_KEEPINTVL 60 s, TCP_KEEPCNT 5 (Linux's numbers)
+                socket_options: [
+                  { level: 1, name: 9, int_value: 1, state: 'STATE_LISTENING' },
+                  { level: 6, name: 4, int_value: 60, state: 'STATE_LISTENING' },
+                  { level: 6, name: 5, int_value: 60, state: 'STATE_LISTENING' },
+                  { level: 6, name: 6, int_value: 5, state: 'STATE_LISTENING' },
+                ],
+              },
+            },
+          },
+        ],
+      },
+    });
+    expect(validateObjects([keepaliveEnvoyFilter()])).toEqual([]);
+  });
+
+  test('the load balancer keeps its idle timeout: no listener or Classic Load Balancer idle-timeout annotation the cloud provider would ignore', () => {
+    const [manifest] = manifests(template, '"name":"apis-gateway-lb"');
+    const [service] = manifestObjects(manifest);
+    expect(Object.keys(service.metadata.annotations).filter((key) => /idle|listener-attributes/.test(key))).toEqual([]);
   });
 
   test('the load balancer: a LoadBalancer Service apis-gateway-lb, internet-facing NLB, plain HTTP on 80 only, after the chart', () => {

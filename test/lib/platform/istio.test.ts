@@ -1,5 +1,5 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { Istio, istiodValues } from '../../../lib/platform/istio';
+import { Istio, UPSTREAM_TCP_KEEPALIVE, istiodValues } from '../../../lib/platform/istio';
 import { dependsOn, helmRelease, helmValues, importedCluster, newStack } from './fixtures';
 
 describe('Istio', () => {
@@ -31,6 +31,11 @@ describe('Istio', () => {
     expect(helmValues(template, 'istio-base')).not.toHaveProperty('resources');
     expect(helmValues(template, 'istiod')).toEqual(istiodValues());
     expect(istio.version).toBe('1.30.3');
+  });
+
+  test("TCP keepalive towards the APIs' pods (meshConfig.tcpKeepalive): probes every 60 s of silence, 5 unanswered close the connection", () => {
+    expect(helmValues(template, 'istiod').meshConfig).toEqual({ tcpKeepalive: { time: '60s', interval: '60s', probes: 5 } });
+    expect(UPSTREAM_TCP_KEEPALIVE).toEqual({ time: '60s', interval: '60s', probes: 5 });
   });
 
   test('version, repository and values are overridable', () => {
