@@ -21,6 +21,7 @@ describe('examples', () => {
         'multi-container',
         'multi-model',
         'text-generator-gpu',
+        'token-stream',
         'traffic-splitter',
       ].sort(),
     );

@@ -445,3 +445,24 @@ class TestWatchdog:
         client.read_until(b"data: third\n\n")
         wait_until(lambda: healthz().status_code == 200, "/healthz to recover")
         client.close()
+
+
+# -- examples/token-stream ---------------------------------------------------------------------------------
+
+class TestTokenStreamExample:
+    def test_it_streams_its_sample_as_events_or_as_text_and_refuses_a_payload_without_a_prompt(self, run_runtime):
+        from harness import EXAMPLES_DIR
+
+        example = EXAMPLES_DIR / "token-stream"
+        runtime = run_runtime(example, settings(config={"delay_seconds": 0.001, "max_tokens": 40}))
+        url = runtime.wait_ready()
+        sample = json.loads((example / "sample.json").read_text())
+        events = httpx.post(url, json=sample, headers={"Accept": "text/event-stream"}, timeout=WAIT)
+        tokens = [line[len("data: "):] for line in events.text.split("\n") if line.startswith("data: ")]
+        assert len(tokens) == sample["max_tokens"] == 12
+        text = httpx.post(url, json=sample, timeout=WAIT)
+        assert text.headers["content-type"] == "text/plain; charset=utf-8"
+        assert text.text == "".join(tokens) == "reads the model writes the prompt and writes it . each token "
+        refused = httpx.post(url, json={"text": "hi"}, headers={"Accept": "text/event-stream"}, timeout=WAIT)
+        assert refused.status_code == 400
+        assert '"prompt" string' in refused.text
