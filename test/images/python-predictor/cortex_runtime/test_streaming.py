@@ -466,3 +466,21 @@ class TestTokenStreamExample:
         refused = httpx.post(url, json={"text": "hi"}, headers={"Accept": "text/event-stream"}, timeout=WAIT)
         assert refused.status_code == 400
         assert '"prompt" string' in refused.text
+
+
+class TestDrain:
+    def test_a_stream_waiting_for_its_next_item_at_the_drain_deadline_ends_with_an_error_event(self, run_runtime, marks):
+        import signal
+
+        runtime = run_runtime(BARRIER_GENERATOR, settings(config={"dir": str(marks)}),
+                              env={"CORTEX_DRAIN_TIMEOUT": "0.5"})
+        url = runtime.wait_ready()
+        client = RawStream(url)
+        client.read_until(b"data: first\n\n")
+        runtime.proc.send_signal(signal.SIGTERM)
+        # THEN the event that says why, then the stream's last chunk (the end of a whole response)
+        received = client.read_until(b"\r\n0\r\n\r\n")
+        assert (b"event: error\ndata: the API is shutting down and this request did not finish before the drain "
+                b"deadline\n\n\r\n0\r\n\r\n") in received
+        assert runtime.wait_until_exited(WAIT) == 0
+        client.close()
