@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { localProxyArgs, localRuntimeEnv } from '../../bin/cli/local';
 import { parseConfig } from '../../lib/config';
@@ -475,6 +476,95 @@ describe('cortex local with type onnx, when the Python can import onnxruntime', 
 
     // WHEN THEN the model's session ran on the payload
     expect(await postJson(port, { x: [1, 2, 3] })).toEqual([6]);
+    expect(await local.stop()).toBe(0);
+  }, 90_000);
+});
+
+const STREAMING_PREDICTOR = `
+import asyncio
+import os
+
+
+class PythonPredictor:
+    def __init__(self, config):
+        self.dir = config["dir"]
+
+    async def predict(self, payload):
+        # One event, then none until the test creates the barrier file; the finally marks how the stream ended.
+        name = payload["name"]
+        try:
+            yield "first"
+            while not os.path.exists(os.path.join(self.dir, name + ".release")):
+                await asyncio.sleep(0.02)
+            yield "second"
+        finally:
+            open(os.path.join(self.dir, name + ".ended"), "w").close()
+`;
+
+describe('cortex local streams a generator through the proxy, end to end on loopback', () => {
+  const project = path.join(dir, 'streams');
+  const marks = path.join(project, 'marks');
+  fs.mkdirSync(marks, { recursive: true });
+  fs.writeFileSync(path.join(project, 'predictor.py'), STREAMING_PREDICTOR);
+  // One thread, one process: the proxy admits one request at a time, so a stream that kept its slot after its
+  // client left would turn the next request away (503).
+  fs.writeFileSync(
+    path.join(project, 'cortex.yaml'),
+    `- name: streams\n  kind: RealtimeAPI\n  predictor: {type: python, path: predictor.py, threads_per_process: 1, config: {dir: ${JSON.stringify(marks)}}}\n`,
+  );
+  let local: ReturnType<typeof startLocal> | undefined;
+
+  afterAll(() => {
+    if (local && local.child.exitCode === null) local.child.kill('SIGKILL');
+  });
+
+  /** A streaming request on a raw connection: its events as they come, and a way to leave mid-stream. */
+  function openStream(port: number, name: string) {
+    const socket = net.connect(port, '127.0.0.1');
+    const body = JSON.stringify({ name });
+    socket.write(
+      `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (received += d));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+    return { received: () => received, closed, leave: () => socket.destroy() };
+  }
+
+  test('each event reaches the client as it is yielded; a client that leaves stops the generator and frees the slot; time to first byte is measured', async () => {
+    // GIVEN the API, run by the CLI on ports of its own choosing
+    local = startLocal(['streams', '-f', path.join(project, 'cortex.yaml'), '--port', '0']);
+    const port = await local.ready('streams');
+    const admin = Number(/cortex-proxy: listening on 127\.0\.0\.1:\d+ \(admin 127\.0\.0\.1:(\d+)\)/.exec(local.output())![1]);
+
+    // WHEN a client asks for a stream THEN its first event arrives while the generator waits for the barrier
+    const a = openStream(port, 'a');
+    await until(() => a.received().includes('data: first\n\n'), 20_000, () => `${a.received()}\n${local!.output()}`);
+    expect(a.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(a.received()).toMatch(/content-type: text\/event-stream/i);
+    expect(a.received()).not.toContain('second');
+    expect(fs.existsSync(path.join(marks, 'a.ended'))).toBe(false);
+
+    // WHEN that client leaves mid-stream THEN the generator is stopped (its finally runs) without its barrier
+    a.leave();
+    await until(() => fs.existsSync(path.join(marks, 'a.ended')), 20_000, () => local!.output());
+
+    // THEN the one slot is free: the next stream is admitted and, its barrier released, ends whole
+    const b = openStream(port, 'b');
+    await until(() => b.received().includes('data: first\n\n'), 20_000, () => `${b.received()}\n${local!.output()}`);
+    fs.writeFileSync(path.join(marks, 'b.release'), '');
+    await b.closed;
+    // (chunked: each event its own chunk, then the last chunk)
+    expect(b.received()).toMatch(/\r\ndata: first\n\n\r\n[0-9a-f]+\r\ndata: second\n\n\r\n0\r\n\r\n$/);
+    expect(fs.existsSync(path.join(marks, 'b.ended'))).toBe(true);
+
+    // THEN the proxy counted a time to first byte for each of the two streams
+    const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
+    const counts = [...metrics.matchAll(/^cortex_time_to_first_byte_seconds_count(?:\{[^}]*\})? (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(counts.reduce((sum, n) => sum + n, 0)).toBe(2);
     expect(await local.stop()).toBe(0);
   }, 90_000);
 });
