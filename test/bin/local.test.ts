@@ -568,3 +568,63 @@ describe('cortex local streams a generator through the proxy, end to end on loop
     expect(await local.stop()).toBe(0);
   }, 90_000);
 });
+
+const LONG_PREDICTOR = `
+import time
+
+
+class PythonPredictor:
+    def __init__(self, config):
+        pass
+
+    def predict(self, payload):
+        if "sleep" in payload:
+            time.sleep(payload["sleep"])
+            return "done"
+        return self.events(payload["events"], payload["every"])
+
+    def events(self, count, every):
+        for i in range(count):
+            time.sleep(every)
+            yield {"event": i}
+`;
+
+describe('cortex local: long requests, with networking.timeout scaled down (2 s for 10 min)', () => {
+  const project = path.join(dir, 'long');
+  fs.mkdirSync(project, { recursive: true });
+  fs.writeFileSync(path.join(project, 'predictor.py'), LONG_PREDICTOR);
+  fs.writeFileSync(
+    path.join(project, 'cortex.yaml'),
+    '- name: long\n  kind: RealtimeAPI\n  predictor: {type: python, path: predictor.py}\n  networking: {timeout: 2s}\n',
+  );
+  let local: ReturnType<typeof startLocal> | undefined;
+
+  afterAll(() => {
+    if (local && local.child.exitCode === null) local.child.kill('SIGKILL');
+  });
+
+  test('a silent request within networking.timeout passes every hop; a stream twice as long passes while it sends an event more often than the timeout', async () => {
+    // GIVEN the API with networking.timeout 2s: the proxy's queue, upstream and body-idle timeouts, and the
+    // runtime's stuck-request watchdog, all from it (a 10-minute request is this at 300 times the scale)
+    local = startLocal(['long', '-f', path.join(project, 'cortex.yaml'), '--port', '0']);
+    const port = await local.ready('long');
+    const post = (body: unknown, accept = 'application/json') =>
+      fetch(`http://127.0.0.1:${port}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+
+    // WHEN a prediction computes for 70% of the timeout, sending nothing meanwhile THEN it is answered
+    const silent = await post({ sleep: 1.4 });
+    expect([silent.status, await silent.text()]).toEqual([200, 'done']);
+
+    // WHEN a prediction streams for twice the timeout, an event every eighth of it THEN every event arrives
+    const stream = await post({ events: 16, every: 0.25 }, 'text/event-stream');
+    expect(stream.status).toBe(200);
+    const events = (await stream.text()).split('\n\n').filter((e) => e !== '');
+    expect(events).toEqual(Array.from({ length: 16 }, (_, i) => `data: {"event":${i}}`));
+    expect(await local.stop()).toBe(0);
+  }, 90_000);
+});
