@@ -51,10 +51,21 @@ export const CPU_TRIGGER_NAME = 'cpu';
  */
 export const CPU_TRIGGER_CONTAINER = PREDICTOR_CONTAINER_NAME;
 
-/** Sum over the API's pods of each proxy's in-flight gauge averaged over the window. */
+/**
+ * Step of the in-flight query's subquery: the platform's Prometheus scrape interval (10 s), of which
+ * every autoscaling window is a multiple.
+ */
+export const IN_FLIGHT_QUERY_STEP_SECONDS = 10;
+
+/**
+ * The API's in-flight requests (the proxies' gauges summed) averaged over the window: a subquery that
+ * sums at each 10 s step, then averages the steps. Summing first means a pod that left (its series
+ * stale) stops counting at once; averaging each pod's series first (`sum(avg_over_time(…[w]))`) would
+ * count its last samples for a whole window beside its replacement's (test/constructs/autoscaling-promtool.test.ts).
+ */
 export function inFlightQuery(apiName: string, namespace: string, windowSeconds: number): string {
   const selector = `${NAMESPACE_METRIC_LABEL}="${namespace}",${API_NAME_METRIC_LABEL}="${apiName}"`;
-  return `sum(avg_over_time(${IN_FLIGHT_METRIC}{${selector}}[${windowSeconds}s]))`;
+  return `avg_over_time(sum(${IN_FLIGHT_METRIC}{${selector}})[${windowSeconds}s:${IN_FLIGHT_QUERY_STEP_SECONDS}s])`;
 }
 
 /**

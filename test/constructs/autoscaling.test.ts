@@ -29,9 +29,9 @@ function rendered(overrides: Partial<AutoscalingSpec> = {}) {
 }
 
 describe('autoscaling', () => {
-  test('the in-flight query sums, over the API\'s pods, each proxy\'s gauge averaged over the window', () => {
+  test('the in-flight query averages over the window the API\'s pods\' gauges summed at each 10 s step', () => {
     expect(inFlightQuery('iris', 'cortex', 60)).toBe(
-      'sum(avg_over_time(cortex_in_flight_requests{namespace="cortex",cortex_dev_api_name="iris"}[60s]))',
+      'avg_over_time(sum(cortex_in_flight_requests{namespace="cortex",cortex_dev_api_name="iris"})[60s:10s])',
     );
   });
 

@@ -457,7 +457,7 @@ describe('RealtimeApiChart', () => {
       expect(trigger).toMatchObject({ type: 'prometheus', metricType: 'AverageValue' });
       expect(trigger.metadata).toMatchObject({ serverAddress: DEFAULT_PROMETHEUS_URL, threshold: '4' });
       expect(trigger.metadata.query).toBe(
-        'sum(avg_over_time(cortex_in_flight_requests{namespace="cortex",cortex_dev_api_name="iris"}[30s]))',
+        'avg_over_time(sum(cortex_in_flight_requests{namespace="cortex",cortex_dev_api_name="iris"})[30s:10s])',
       );
     });
 
