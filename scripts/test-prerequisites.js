@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * What `npm test` needs beyond node_modules: Debian's Python 3 (/usr/bin/python3) with the packages the
- * predictor runtime and its tests import. `npm test` runs this first, so that a fresh machine either gets
+ * predictor runtime and its tests import, and Debian's `prometheus` for `promtool` (the autoscaling query's
+ * `promtool test rules` cases). `npm test` runs this first, so that a fresh machine either gets
  * them (as root, with apt-get) or stops within seconds with the command to run — never a test that waits
  * out a timeout for a missing module.
  *
@@ -27,6 +28,15 @@ const PACKAGES = {
   boto3: 'python3-boto3',
 };
 
+/** Debian's package for each program the tests run. */
+const PROGRAMS = { promtool: 'prometheus' };
+
+function missingPrograms() {
+  return Object.entries(PROGRAMS)
+    .filter(([program]) => spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status !== 0)
+    .map(([, pkg]) => pkg);
+}
+
 /** The packages whose modules do not import (all of them, with python3 itself, when there is no python3). */
 function missingPackages() {
   if (!fs.existsSync(PYTHON)) return ['python3', ...Object.values(PACKAGES)];
@@ -39,12 +49,16 @@ print(json.dumps([m for m in ${JSON.stringify(Object.keys(PACKAGES))} if importl
   return JSON.parse(result.stdout).map((module) => PACKAGES[module]);
 }
 
+function missingAll() {
+  return [...missingPackages(), ...missingPrograms()];
+}
+
 function canInstall() {
   return process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
 }
 
 function install(packages) {
-  console.error(`npm test: installing Debian's ${packages.join(' ')} (the Python runtime's tests need them)`);
+  console.error(`npm test: installing Debian's ${packages.join(' ')} (the Python runtime's tests and promtool need them)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...packages]]) {
     const result = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
@@ -54,12 +68,12 @@ function install(packages) {
 }
 
 function main() {
-  let missing = missingPackages();
+  let missing = missingAll();
   if (missing.length === 0) return 0;
-  if (!process.argv.includes('--check') && canInstall() && install(missing)) missing = missingPackages();
+  if (!process.argv.includes('--check') && canInstall() && install(missing)) missing = missingAll();
   if (missing.length === 0) return 0;
   console.error(
-    `npm test needs Debian's Python 3 packages for the predictor runtime's tests; missing: ${missing.join(', ')}.\n` +
+    `npm test needs Debian's Python 3 packages for the predictor runtime's tests and prometheus for promtool; missing: ${missing.join(', ')}.\n` +
       `Install them, then run npm test again:\n  sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`,
   );
   return 1;
