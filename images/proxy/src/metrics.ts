@@ -1,6 +1,6 @@
 /**
  * The proxy's Prometheus metrics, in the text exposition format (version 0.0.4), written by hand: a
- * request costs a few array increments and two short bucket scans (duration, time to first byte); everything else is computed at scrape
+ * request costs a few array increments and two bucket scans (duration, time to first byte); everything else is computed at scrape
  * time. The names are a contract (docs/kubernetes-objects.md, "Metrics and the Prometheus contract"): the autoscaler's query and
  * `cortex get` read them.
  */
@@ -9,11 +9,23 @@
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /**
- * Upper bounds (seconds) of the latency histogram's buckets: from the proxy's own overhead (1 ms) to the
- * gateway's default timeout (600 s), dense where model inference usually lands.
+ * Upper bounds (seconds) of both latency histograms' buckets (91, and +Inf). `histogram_quantile` interpolates
+ * linearly inside the bucket that holds the quantile, so its error is bounded by the bucket's width relative to
+ * its value: from 4.47 ms to 63.1 s the bounds are a geometric series, 20 a decade (`10^(k/20)`, k = -47…36, to three
+ * significant digits: each bound 1.12 times the last). Over 5 ms – 60 s the p50 and p99 of a lognormal latency
+ * (sigma 0.1–0.5) come out within 4% of the truth, and never more than 12.6% off for any distribution (a
+ * constant latency at the worst place in a bucket); test/images/proxy/buckets.test.ts measures it and
+ * docs/kubernetes-objects.md states it. Below: the proxy's own answers (1 ms, 2 ms); above: 5 a decade up to the
+ * gateway's default timeout (600 s), coarse (up to 58% off).
  */
 export const DURATION_BUCKETS: readonly number[] = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
+  0.001, 0.002,
+  0.00447, 0.00501, 0.00562, 0.00631, 0.00708, 0.00794, 0.00891,
+  0.01, 0.0112, 0.0126, 0.0141, 0.0158, 0.0178, 0.02, 0.0224, 0.0251, 0.0282, 0.0316, 0.0355, 0.0398, 0.0447, 0.0501, 0.0562, 0.0631, 0.0708, 0.0794, 0.0891,
+  0.1, 0.112, 0.126, 0.141, 0.158, 0.178, 0.2, 0.224, 0.251, 0.282, 0.316, 0.355, 0.398, 0.447, 0.501, 0.562, 0.631, 0.708, 0.794, 0.891,
+  1, 1.12, 1.26, 1.41, 1.58, 1.78, 2, 2.24, 2.51, 2.82, 3.16, 3.55, 3.98, 4.47, 5.01, 5.62, 6.31, 7.08, 7.94, 8.91,
+  10, 11.2, 12.6, 14.1, 15.8, 17.8, 20, 22.4, 25.1, 28.2, 31.6, 35.5, 39.8, 44.7, 50.1, 56.2, 63.1,
+  100, 158, 251, 398, 631,
 ];
 
 /** A status code the proxy records when the client left before any response was sent (nginx's convention). */

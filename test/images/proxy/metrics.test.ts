@@ -38,10 +38,10 @@ describe('Metrics.render', () => {
     expect(samples.get('cortex_requests_total{code="400"}')).toBe(1);
     expect(samples.has('cortex_requests_total{code="404"}')).toBe(false);
     expect(samples.get('cortex_request_duration_seconds_bucket{le="0.001"}')).toBe(1);
-    expect(samples.get('cortex_request_duration_seconds_bucket{le="0.0025"}')).toBe(2);
-    expect(samples.get('cortex_request_duration_seconds_bucket{le="0.25"}')).toBe(2);
-    expect(samples.get('cortex_request_duration_seconds_bucket{le="0.5"}')).toBe(3);
-    expect(samples.get('cortex_request_duration_seconds_bucket{le="600"}')).toBe(3);
+    expect(samples.get('cortex_request_duration_seconds_bucket{le="0.002"}')).toBe(2);
+    expect(samples.get('cortex_request_duration_seconds_bucket{le="0.282"}')).toBe(2);
+    expect(samples.get('cortex_request_duration_seconds_bucket{le="0.316"}')).toBe(3);
+    expect(samples.get('cortex_request_duration_seconds_bucket{le="631"}')).toBe(3);
     expect(samples.get('cortex_request_duration_seconds_bucket{le="+Inf"}')).toBe(4);
     // count() (a malformed request) has no duration: the histogram holds the four observations only.
     expect(samples.get('cortex_request_duration_seconds_count')).toBe(4);
