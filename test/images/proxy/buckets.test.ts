@@ -111,7 +111,7 @@ function worstError(sigma: number, histogram: (samples: Float64Array) => Bucket[
   const perDecade = 13;
   for (let k = Math.floor(perDecade * Math.log10(LOW / 3)); k <= Math.ceil(perDecade * Math.log10(HIGH)); k++) {
     const median = 10 ** (k / perDecade);
-    const samples = lognormal(random, median, sigma, 20_000);
+    const samples = lognormal(random, median, sigma, 5_000);
     const sorted = Float64Array.from(samples).sort();
     const buckets = histogram(samples);
     for (const q of [0.5, 0.99]) {
