@@ -125,6 +125,11 @@ function worstError(sigma: number, histogram: (samples: Float64Array) => Bucket[
 }
 
 describe('the latency buckets', () => {
+  test("an observation lands in the first bucket whose bound it does not exceed (the proxy's bisection, against a plain scan)", () => {
+    const values = [0, ...DURATION_BUCKETS.flatMap((le) => [le, le * (1 + 1e-9), le * (1 - 1e-9)]), 1e6];
+    expect(scrape(values)).toEqual(bucketsOn(DURATION_BUCKETS, values));
+  });
+
   test('sorted, distinct, from below 5 ms (5 ms is not in the lowest bucket, interpolated from 0) to past 60 s and the 600 s gateway timeout', () => {
     expect([...DURATION_BUCKETS].sort((a, b) => a - b)).toEqual(DURATION_BUCKETS);
     expect(new Set(DURATION_BUCKETS).size).toBe(DURATION_BUCKETS.length);
