@@ -42,6 +42,23 @@ describe('readSnapshot', () => {
     expect(snapshot.gatewayAddress).toBeUndefined();
     expect(snapshot.apis[0]).toMatchObject({ name: 'iris', status: 'live', endpoint: undefined, path: undefined });
   });
+
+  test("reads apis-gateway-lb, not the chart's in-cluster Service, and shows https:// URLs with TLS", async () => {
+    serveCluster(kube, {
+      deployments: [deployment('iris')],
+      virtualServices: [virtualService('iris', 'RealtimeAPI')],
+      gateway: { metadata: { name: 'apis-gateway', namespace: 'istio-system' }, status: { loadBalancer: {} } },
+    });
+    kube.on('GET', '/api/v1/namespaces/istio-system/services/apis-gateway-lb', {
+      body: platformLoadBalancer({ sslCertificateArn: CERTIFICATE, domainName: 'api.example.com' }),
+    });
+
+    const snapshot = await readSnapshot(client, 'cortex');
+
+    expect(snapshot.gatewayAddress).toBe('lb.elb.eu-west-1.amazonaws.com');
+    expect(snapshot.gatewayUrl).toBe('https://api.example.com');
+    expect(snapshot.apis[0].endpoint).toBe('https://api.example.com/iris');
+  });
 });
 
 /** The load balancer's Service as the platform renders it, with the address its controller wrote into its status. */
@@ -69,36 +86,6 @@ describe('the base URL, from the Service the platform renders', () => {
   test('no address yet, or no Service: no URL', () => {
     expect(gatewayUrl({ ...platformLoadBalancer({ sslCertificateArn: CERTIFICATE }), status: {} })).toBeUndefined();
     expect(gatewayUrl(undefined)).toBeUndefined();
-  });
-});
-
-describe('readSnapshot, the load balancer', () => {
-  let kube: FakeHttpServer;
-  let client: KubeClient;
-  beforeEach(async () => {
-    kube = await FakeHttpServer.start();
-    client = new KubeClient({ files: [], contextName: 'c', clusterName: 'c', userName: 'u', server: kube.url, tls: { insecure: false }, auth: { kind: 'none' }, eks: {} });
-  });
-  afterEach(async () => {
-    client.close();
-    await kube.stop();
-  });
-
-  test("reads apis-gateway-lb, not the chart's in-cluster Service, and shows https:// URLs with TLS", async () => {
-    serveCluster(kube, {
-      deployments: [deployment('iris')],
-      virtualServices: [virtualService('iris', 'RealtimeAPI')],
-      gateway: { metadata: { name: 'apis-gateway', namespace: 'istio-system' }, status: { loadBalancer: {} } },
-    });
-    kube.on('GET', '/api/v1/namespaces/istio-system/services/apis-gateway-lb', {
-      body: platformLoadBalancer({ sslCertificateArn: CERTIFICATE, domainName: 'api.example.com' }),
-    });
-
-    const snapshot = await readSnapshot(client, 'cortex');
-
-    expect(snapshot.gatewayAddress).toBe('lb.elb.eu-west-1.amazonaws.com');
-    expect(snapshot.gatewayUrl).toBe('https://api.example.com');
-    expect(snapshot.apis[0].endpoint).toBe('https://api.example.com/iris');
   });
 });
 
