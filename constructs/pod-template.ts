@@ -148,6 +148,7 @@ function userContainer(
     resources: containerResources(container.compute),
     readinessProbe: readinessProbe && probeToKube(readinessProbe),
     livenessProbe: container.livenessProbe && probeToKube(container.livenessProbe),
+    startupProbe: container.startupProbe && probeToKube(container.startupProbe),
     volumeMounts,
   };
   // A user's pre_stop is their own drain logic; preStop takes one handler, so it replaces the default sleep.

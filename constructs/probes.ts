@@ -15,7 +15,7 @@ function handlerToKube(handler: ProbeHandler): Pick<k8s.Probe, 'httpGet' | 'tcpS
   }
 }
 
-/** A `readiness_probe` / `liveness_probe`, every field explicit (the spec is fully defaulted). */
+/** A `readiness_probe` / `liveness_probe` / `startup_probe`, every field explicit (the spec is fully defaulted). */
 export function probeToKube(probe: ProbeSpec): k8s.Probe {
   return {
     ...handlerToKube(probe.handler),

@@ -69,7 +69,7 @@ export interface ProbeTimingDefinition {
    */
   readonly periodSeconds?: number;
   /**
-   * Successes in a row that make a failed container healthy again, >= 1; must be 1 for a liveness probe.
+   * Successes in a row that make a failed container healthy again, >= 1; must be 1 for a liveness or startup probe.
    * @default 1
    */
   readonly successThreshold?: number;
@@ -81,7 +81,7 @@ export interface ProbeTimingDefinition {
 }
 
 /**
- * `readiness_probe` / `liveness_probe`: exactly one of `httpGet`, `tcpSocket` and `exec`, and the timings.
+ * `readiness_probe` / `liveness_probe` / `startup_probe`: exactly one of `httpGet`, `tcpSocket` and `exec`, and the timings.
  * {@link Probe}'s factories build one; this interface is the escape hatch.
  */
 export interface ProbeDefinition extends ProbeTimingDefinition {
@@ -187,6 +187,13 @@ export interface ContainerDefinition {
    * @default - none
    */
   readonly livenessProbe?: ProbeDefinition;
+  /**
+   * Until it passes once, the readiness and liveness probes wait; failureThreshold failures in a row first
+   * restart the container. A slow server gets `periodSeconds × failureThreshold` to start, while its
+   * readiness and liveness probes keep short thresholds for once it serves.
+   * @default - none (the readiness and liveness probes start at once)
+   */
+  readonly startupProbe?: ProbeDefinition;
   /**
    * Runs before the container is stopped.
    * @default - none (the pod's own drain delay still applies)
@@ -625,7 +632,7 @@ export interface TcpSocketProbeOptions extends TcpSocketDefinition, ProbeTimingD
 /** Options of {@link Probe.exec}. */
 export interface ExecProbeOptions extends ExecDefinition, ProbeTimingDefinition {}
 
-/** Readiness and liveness probes for `readinessProbe` / `livenessProbe`; or write a {@link ProbeDefinition}. */
+/** Probes for `readinessProbe` / `livenessProbe` / `startupProbe`; or write a {@link ProbeDefinition}. */
 export class Probe {
   /** `GET http://<pod>:<port><path>`; healthy on 200 – 399. */
   public static httpGet(options: HttpGetProbeOptions): ProbeDefinition {
@@ -748,7 +755,7 @@ const EXEC = mapping(EXEC_KEYS);
 const PROBE = mapping([...PROBE_HANDLERS, ...PROBE_TIMING_KEYS], { http_get: HTTP_GET, tcp_socket: TCP_SOCKET, exec: EXEC });
 const PRE_STOP = mapping(PRE_STOP_HANDLERS, { http_get: HTTP_GET, exec: EXEC });
 const COMPUTE = mapping(COMPUTE_KEYS);
-const CONTAINER = mapping(CONTAINER_KEYS, { compute: COMPUTE, readiness_probe: PROBE, liveness_probe: PROBE, pre_stop: PRE_STOP });
+const CONTAINER = mapping(CONTAINER_KEYS, { compute: COMPUTE, readiness_probe: PROBE, liveness_probe: PROBE, startup_probe: PROBE, pre_stop: PRE_STOP });
 const POD = mapping(POD_KEYS, { containers: list(CONTAINER) });
 const MODELS = mapping(MODELS_KEYS, { paths: list(mapping(MODEL_PATH_KEYS)) });
 const PREDICTOR = mapping(PREDICTOR_KEYS, {

@@ -28,6 +28,7 @@ export const CONTAINER_KEYS = [
   'compute',
   'readiness_probe',
   'liveness_probe',
+  'startup_probe',
   'pre_stop',
 ] as const;
 
@@ -113,6 +114,7 @@ function readContainer(field: Field): { container?: ContainerSpec; name?: string
   const compute = readCompute(section.get('compute'));
   const readinessProbe = readProbe(section.get('readiness_probe'), 'readiness');
   const livenessProbe = readProbe(section.get('liveness_probe'), 'liveness');
+  const startupProbe = readProbe(section.get('startup_probe'), 'startup');
   const preStop = readPreStop(section.get('pre_stop'));
 
   if (name === undefined || image === undefined || env === undefined || compute === undefined) return { name, compute };
@@ -125,6 +127,7 @@ function readContainer(field: Field): { container?: ContainerSpec; name?: string
     compute,
     ...(readinessProbe ? { readinessProbe } : {}),
     ...(livenessProbe ? { livenessProbe } : {}),
+    ...(startupProbe ? { startupProbe } : {}),
     ...(preStop ? { preStop } : {}),
   };
   return { container, name, compute };

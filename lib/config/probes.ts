@@ -1,5 +1,5 @@
-/** `readiness_probe`, `liveness_probe` and `pre_stop` of a container. */
-import { PROBE_DEFAULTS } from './defaults';
+/** `readiness_probe`, `liveness_probe`, `startup_probe` and `pre_stop` of a container. */
+import { POD_LIMITS, PROBE_DEFAULTS } from './defaults';
 import { describeValue } from './describe-value';
 import { Field } from './field';
 import { readExactlyOne, readInteger, readSection, readString, readStringList, Section } from './field-readers';
@@ -18,7 +18,7 @@ export const PROBE_TIMING_KEYS = [
   'failure_threshold',
 ] as const;
 
-export type ProbeKind = 'readiness' | 'liveness';
+export type ProbeKind = 'readiness' | 'liveness' | 'startup';
 
 export function readProbe(field: Field, kind: ProbeKind): ProbeSpec | undefined {
   const section = readSection(field, [...PROBE_HANDLERS, ...PROBE_TIMING_KEYS]);
@@ -50,11 +50,11 @@ export function readProbe(field: Field, kind: ProbeKind): ProbeSpec | undefined 
   return { handler, initialDelaySeconds, timeoutSeconds, periodSeconds, successThreshold, failureThreshold };
 }
 
-/** Kubernetes rejects a liveness probe whose success threshold is not 1. */
+/** Kubernetes rejects a liveness or startup probe whose success threshold is not 1. */
 function readSuccessThreshold(field: Field, kind: ProbeKind): number | undefined {
   const threshold = readInteger(field, { min: 1, default: PROBE_DEFAULTS.successThreshold });
-  if (kind === 'liveness' && threshold !== undefined && threshold !== 1) {
-    field.problem(`must be 1 for a liveness probe (Kubernetes requires it), got ${describeValue(field.value)}`);
+  if (kind !== 'readiness' && threshold !== undefined && threshold !== 1) {
+    field.problem(`must be 1 for a ${kind} probe (Kubernetes requires it), got ${describeValue(field.value)}`);
     return undefined;
   }
   return threshold;
@@ -77,7 +77,7 @@ function readHandler(section: Section, allowed: readonly (typeof PROBE_HANDLERS)
 }
 
 function readPort(field: Field): number | undefined {
-  return readInteger(field, { min: 1, max: 65535, required: true });
+  return readInteger(field, { min: POD_LIMITS.minPort, max: POD_LIMITS.maxPort, required: true });
 }
 
 function readHttpGet(field: Field): HttpGetHandler | undefined {

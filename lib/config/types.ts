@@ -40,7 +40,7 @@ export interface ExecHandler {
 export type ProbeHandler = HttpGetHandler | TcpSocketHandler | ExecHandler;
 export type PreStopHandler = HttpGetHandler | ExecHandler;
 
-/** `readiness_probe` / `liveness_probe`. */
+/** `readiness_probe` / `liveness_probe` / `startup_probe`. */
 export interface ProbeSpec {
   readonly handler: ProbeHandler;
   /** @default 0 */
@@ -82,6 +82,8 @@ export interface ContainerSpec {
   readonly compute: ComputeSpec;
   readonly readinessProbe?: ProbeSpec;
   readonly livenessProbe?: ProbeSpec;
+  /** Holds the readiness and liveness probes off until it has passed once (a slow start is not a failure). */
+  readonly startupProbe?: ProbeSpec;
   readonly preStop?: PreStopHandler;
 }
 

@@ -274,6 +274,21 @@ describe('RealtimeApiChart', () => {
       expect(byName.a.livenessProbe).toMatchObject({ tcpSocket: { port: 8080 }, initialDelaySeconds: 30 });
       expect(byName.b.readinessProbe).toMatchObject({ exec: { command: ['check', '--ready'] } });
       expect(byName.b.livenessProbe).toBeUndefined();
+      expect(byName.a.startupProbe).toBeUndefined();
+    });
+
+    test('GIVEN a startup probe WHEN rendered THEN the container has it, every timing explicit', () => {
+      const api = realtimeApi({
+        pod: {
+          containers: [
+            container({ startupProbe: probe({ type: 'http_get', port: 8080, path: '/health' }, { periodSeconds: 10, failureThreshold: 90 }) }),
+          ],
+        },
+      });
+      expect(containersByName(deploymentOf(api)).api.startupProbe).toEqual({
+        httpGet: { port: 8080, path: '/health' },
+        initialDelaySeconds: 0, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 90,
+      });
     });
 
     test('pods opt out of Istio sidecar injection and are scraped on the proxy admin port', () => {

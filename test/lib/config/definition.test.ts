@@ -107,6 +107,10 @@ const CONTAINER_YAML = `- name: text-generator
         liveness_probe:
           tcp_socket: {port: 9000}
           period_seconds: 30
+        startup_probe:
+          http_get: {port: 9000, path: /healthz}
+          period_seconds: 5
+          failure_threshold: 120
         pre_stop:
           http_get: {port: 9000, path: /drain}
       - name: sidecar
@@ -161,6 +165,7 @@ const CONTAINER_DEFINITION: RealtimeApiDefinition = {
           failureThreshold: 4,
         }),
         livenessProbe: Probe.tcpSocket({ port: 9000, periodSeconds: 30 }),
+        startupProbe: Probe.httpGet({ port: 9000, path: '/healthz', periodSeconds: 5, failureThreshold: 120 }),
         preStop: PreStop.httpGet({ port: 9000, path: '/drain' }),
       },
       {

@@ -6,7 +6,7 @@ function containerOf(overrides: Record<string, unknown>) {
   return realtimeSpecOf(apiWithContainer(overrides)).pod.containers[0];
 }
 
-describe('readiness_probe and liveness_probe', () => {
+describe('readiness_probe, liveness_probe and startup_probe', () => {
   test('GIVEN an http_get probe with only a port WHEN read THEN path is "/" and every timing has its default', () => {
     expect(containerOf({ readiness_probe: { http_get: { port: 8080 } } }).readinessProbe).toEqual({
       handler: { type: 'http_get', port: 8080, path: '/' },
@@ -39,10 +39,27 @@ describe('readiness_probe and liveness_probe', () => {
     });
   });
 
+  test('GIVEN a startup probe WHEN read THEN it is kept beside the others, with its own timings', () => {
+    const container = containerOf({
+      readiness_probe: { http_get: { port: 8080, path: '/health' }, period_seconds: 5 },
+      startup_probe: { http_get: { port: 8080, path: '/health' }, period_seconds: 10, failure_threshold: 90 },
+    });
+    expect(container.startupProbe).toEqual({
+      handler: { type: 'http_get', port: 8080, path: '/health' },
+      initialDelaySeconds: 0,
+      timeoutSeconds: 1,
+      periodSeconds: 10,
+      successThreshold: 1,
+      failureThreshold: 90,
+    });
+    expect(container.readinessProbe).toMatchObject({ periodSeconds: 5, failureThreshold: 3 });
+  });
+
   test('GIVEN no probes WHEN read THEN the container has none', () => {
     const container = containerOf({});
     expect(container.readinessProbe).toBeUndefined();
     expect(container.livenessProbe).toBeUndefined();
+    expect(container.startupProbe).toBeUndefined();
     expect(container.preStop).toBeUndefined();
   });
 
@@ -72,6 +89,16 @@ describe('readiness_probe and liveness_probe', () => {
       'a liveness success_threshold of 2',
       { liveness_probe: { ...http, success_threshold: 2 } },
       [`${C}.liveness_probe.success_threshold: must be 1 for a liveness probe (Kubernetes requires it), got 2`],
+    ],
+    [
+      'a startup success_threshold of 2',
+      { startup_probe: { ...http, success_threshold: 2 } },
+      [`${C}.startup_probe.success_threshold: must be 1 for a startup probe (Kubernetes requires it), got 2`],
+    ],
+    [
+      'a startup probe with no handler',
+      { startup_probe: { failure_threshold: 60 } },
+      [`${C}.startup_probe: must have exactly one of http_get, tcp_socket or exec, got none`],
     ],
     ['no handler', { readiness_probe: { period_seconds: 5 } }, [`${C}.readiness_probe: must have exactly one of http_get, tcp_socket or exec, got none`]],
     [
