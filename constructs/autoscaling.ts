@@ -1,4 +1,4 @@
-import { LEGACY_API_LIMITS } from '../lib/config/defaults';
+import { AUTOSCALING_LIMITS, LEGACY_API_LIMITS } from '../lib/config/defaults';
 import { CortexValidationError } from '../lib/config/errors';
 import type { AutoscalingSpec } from '../lib/config/types';
 import {
@@ -32,8 +32,6 @@ export const POLLING_INTERVAL_SECONDS = 15;
  * Cortex factor applies to "one scaling event", which the HPA has once per sync period.
  */
 export const HPA_SYNC_PERIOD_SECONDS = 15;
-/** The HPA's bound on stabilizationWindowSeconds. */
-export const MAX_STABILIZATION_WINDOW_SECONDS = 3600;
 /**
  * The target of the activation-only trigger: far above any real request rate, so that in the HPA
  * it never asks for more than one replica (ceil(rate / target) = 1) and the in-flight trigger alone
@@ -100,9 +98,10 @@ export function checkAutoscaling(autoscaling: AutoscalingSpec): void {
     ['autoscaling.upscaleStabilizationPeriodSeconds', autoscaling.upscaleStabilizationPeriodSeconds],
     ['autoscaling.downscaleStabilizationPeriodSeconds', autoscaling.downscaleStabilizationPeriodSeconds],
   ] as const) {
-    if (!Number.isInteger(value) || value < 0 || value > MAX_STABILIZATION_WINDOW_SECONDS) {
+    const max = AUTOSCALING_LIMITS.maxStabilizationPeriodSeconds;
+    if (!Number.isInteger(value) || value < 0 || value > max) {
       throw new CortexValidationError(
-        `${prop} (${value}) must be an integer from 0 to ${MAX_STABILIZATION_WINDOW_SECONDS} (the HPA's limit)`,
+        `${prop} (${value}) must be an integer from 0 to ${max} (the HPA's limit)`,
       );
     }
   }

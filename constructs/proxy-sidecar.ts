@@ -1,4 +1,6 @@
 import { k8s } from 'cdk8s-plus-30';
+import { SILENCE_TIMEOUT_SECONDS } from '../images/proxy/src/limits';
+import { POD_LIMITS } from '../lib/config/defaults';
 import { PROXY_ADMIN_PORT, PROXY_PORT } from '../lib/config/types';
 import { LifecycleJson, sleepPreStop } from './probes';
 import { checkApiName, checkDns1123Subdomain, checkImage, checkIntegerInRange } from './validation';
@@ -12,10 +14,10 @@ export const PROXY_MEMORY_REQUEST = '100Mi';
 export const PROXY_MEMORY_LIMIT = '512Mi';
 
 /**
- * The proxy's timeouts on silence (a request head that does not arrive, a body that stops moving): nginx's
- * 60 s, or `networking.timeout` when that is shorter (the gateway has given up on the request by then).
+ * The proxy's timeouts on silence (a request head that does not arrive, a body that stops moving): its own
+ * default, or `networking.timeout` when that is shorter (the gateway has given up on the request by then).
  */
-export const PROXY_SILENCE_TIMEOUT_SECONDS = 60;
+export const PROXY_SILENCE_TIMEOUT_SECONDS = SILENCE_TIMEOUT_SECONDS;
 
 /** Where the proxy serves readiness (on its admin port). */
 export const PROXY_HEALTH_PATH = '/healthz';
@@ -90,9 +92,9 @@ export class ProxySidecar {
 
   constructor(props: ProxySidecarProps) {
     checkImage('proxyImage', props.image);
-    checkIntegerInRange('pod.port', props.userPort, 1, 65535);
-    checkIntegerInRange('pod.maxConcurrency', props.maxConcurrency, 1, Number.MAX_SAFE_INTEGER);
-    checkIntegerInRange('pod.maxQueueLength', props.maxQueueLength, 0, Number.MAX_SAFE_INTEGER);
+    checkIntegerInRange('pod.port', props.userPort, POD_LIMITS.minPort, POD_LIMITS.maxPort);
+    checkIntegerInRange('pod.maxConcurrency', props.maxConcurrency, POD_LIMITS.minMaxConcurrency, POD_LIMITS.maxConcurrency);
+    checkIntegerInRange('pod.maxQueueLength', props.maxQueueLength, POD_LIMITS.minQueueLength, POD_LIMITS.maxQueueLength);
     this.image = props.image;
     this.userPort = props.userPort;
     this.maxConcurrency = props.maxConcurrency;
@@ -102,7 +104,7 @@ export class ProxySidecar {
     this.drainTimeoutSeconds = props.drainTimeoutSeconds;
     this.volumeMounts = props.volumeMounts ?? [];
     if (props.userAdminPort !== undefined) {
-      checkIntegerInRange('userAdminPort', props.userAdminPort, 1, 65535);
+      checkIntegerInRange('userAdminPort', props.userAdminPort, POD_LIMITS.minPort, POD_LIMITS.maxPort);
       this.userAdminPort = props.userAdminPort;
     }
     if (props.apiKeys !== undefined) {

@@ -67,7 +67,7 @@ export function readAutoscaling(
 
 /** What the predictor form's concurrency settings come to. */
 export interface PredictorConcurrency {
-  /** pod.maxQueueLength: max(1, max_replica_concurrency − maxConcurrency). */
+  /** pod.maxQueueLength: max_replica_concurrency − maxConcurrency (0: the replica holds no more than it runs). */
   readonly maxQueueLength?: number;
   readonly autoscaling?: AutoscalingSpec;
 }
@@ -88,7 +88,7 @@ export function readPredictorAutoscaling(
 
   const replicaConcurrencyField = section.get('max_replica_concurrency');
   let maxReplicaConcurrency = readInteger(replicaConcurrencyField, {
-    min: 1,
+    min: POD_LIMITS.minMaxConcurrency,
     max: POD_LIMITS.maxConcurrency,
     default: AUTOSCALING_DEFAULTS.maxReplicaConcurrency,
   });
@@ -106,7 +106,7 @@ export function readPredictorAutoscaling(
   }
   const maxQueueLength =
     maxReplicaConcurrency !== undefined && maxConcurrency !== undefined
-      ? Math.max(1, maxReplicaConcurrency - maxConcurrency)
+      ? maxReplicaConcurrency - maxConcurrency
       : undefined;
 
   const target = readPredictorTarget(section, maxConcurrency, maxReplicaConcurrency);

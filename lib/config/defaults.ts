@@ -2,18 +2,30 @@
  * Every default and every limit of a cortex.yaml, in one place: the validator, the docs and the
  * tests read them from here. Durations are in seconds; quantities are Kubernetes quantity strings.
  */
+import {
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  MAX_CONCURRENCY_RANGE,
+  MAX_QUEUE_LENGTH_RANGE,
+  PORT_RANGE,
+  QUEUE_DEFAULTS,
+} from '../../images/proxy/src/limits';
 
 export const POD_DEFAULTS = {
   port: 8080,
-  maxConcurrency: 1,
-  maxQueueLength: 100,
+  maxConcurrency: QUEUE_DEFAULTS.maxConcurrency,
+  maxQueueLength: QUEUE_DEFAULTS.maxQueueLength,
 } as const;
 
+/** The proxy's flags check the same ranges: they come from its sources (images/proxy/src/limits.ts). */
 export const POD_LIMITS = {
-  minPort: 1,
-  maxPort: 65535,
-  /** max_concurrency, max_queue_length (and the predictor form's max_replica_concurrency). */
-  maxConcurrency: 30000,
+  minPort: PORT_RANGE.min,
+  maxPort: PORT_RANGE.max,
+  minMaxConcurrency: MAX_CONCURRENCY_RANGE.min,
+  /** max_concurrency (and the predictor form's max_replica_concurrency and processes × threads). */
+  maxConcurrency: MAX_CONCURRENCY_RANGE.max,
+  /** 0: no queue, requests past max_concurrency get 503 at once. */
+  minQueueLength: MAX_QUEUE_LENGTH_RANGE.min,
+  maxQueueLength: MAX_QUEUE_LENGTH_RANGE.max,
 } as const;
 
 export const COMPUTE_DEFAULTS = {
@@ -64,7 +76,7 @@ export const UPDATE_STRATEGY_DEFAULTS = {
 } as const;
 
 export const NETWORKING_DEFAULTS = {
-  timeoutSeconds: 600,
+  timeoutSeconds: DEFAULT_REQUEST_TIMEOUT_SECONDS,
 } as const;
 
 /**

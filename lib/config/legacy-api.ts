@@ -303,8 +303,8 @@ export function readLegacyCompute(field: Field): LegacyCompute | undefined {
     default: LEGACY_API_DEFAULTS.maxConcurrency,
   });
   const maxQueueLength = readInteger(section.get('max_queue_length'), {
-    min: 1,
-    max: POD_LIMITS.maxConcurrency,
+    min: POD_LIMITS.minQueueLength,
+    max: POD_LIMITS.maxQueueLength,
     default: LEGACY_API_DEFAULTS.maxQueueLength,
   });
   const replicas = readReplicas(section);

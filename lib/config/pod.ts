@@ -41,13 +41,13 @@ export function readPod(field: Field): PodSpec | undefined {
 
   const port = readPodPort(section.get('port'));
   const maxConcurrency = readInteger(section.get('max_concurrency'), {
-    min: 1,
+    min: POD_LIMITS.minMaxConcurrency,
     max: POD_LIMITS.maxConcurrency,
     default: POD_DEFAULTS.maxConcurrency,
   });
   const maxQueueLength = readInteger(section.get('max_queue_length'), {
-    min: 1,
-    max: POD_LIMITS.maxConcurrency,
+    min: POD_LIMITS.minQueueLength,
+    max: POD_LIMITS.maxQueueLength,
     default: POD_DEFAULTS.maxQueueLength,
   });
   const containers = readContainers(section.get('containers'));

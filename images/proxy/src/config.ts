@@ -4,6 +4,14 @@
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import {
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  MAX_CONCURRENCY_RANGE,
+  MAX_QUEUE_LENGTH_RANGE,
+  PORT_RANGE,
+  QUEUE_DEFAULTS,
+  SILENCE_TIMEOUT_SECONDS,
+} from './limits';
 
 /** Everything the proxy needs to know, every default applied, every value checked. */
 export interface ProxyConfig {
@@ -94,15 +102,15 @@ const SETTINGS: readonly Setting[] = [
   { flag: 'user-port', key: 'userPort', kind: 'port', default: '8080', min: 1, help: "port of the user's server" },
   { flag: 'user-host', key: 'userHost', kind: 'host', default: '127.0.0.1', help: "address of the user's server" },
   { flag: 'user-admin-port', key: 'userAdminPort', kind: 'port', default: '0', min: 0, help: "port of the user server's /healthz and /metrics (0: none, readiness is a TCP connect)" },
-  { flag: 'max-concurrency', key: 'maxConcurrency', kind: 'integer', default: '1', min: 1, max: 1_000_000, help: "requests inside the user's server at once" },
-  { flag: 'max-queue-length', key: 'maxQueueLength', kind: 'integer', default: '100', min: 0, max: 1_000_000, help: 'requests that may wait beyond those (more: 503)' },
-  { flag: 'queue-timeout', key: 'queueTimeoutMs', kind: 'duration', default: '600s', help: 'longest wait in the queue (then 503)' },
-  { flag: 'upstream-timeout', key: 'upstreamTimeoutMs', kind: 'duration', default: '600s', help: "longest wait for the user's server to start responding (then 504)" },
-  { flag: 'drain-timeout', key: 'drainTimeoutMs', kind: 'duration', default: '600s', help: 'after SIGTERM, longest wait for queued and active requests' },
+  { flag: 'max-concurrency', key: 'maxConcurrency', kind: 'integer', default: String(QUEUE_DEFAULTS.maxConcurrency), ...MAX_CONCURRENCY_RANGE, help: "requests inside the user's server at once" },
+  { flag: 'max-queue-length', key: 'maxQueueLength', kind: 'integer', default: String(QUEUE_DEFAULTS.maxQueueLength), ...MAX_QUEUE_LENGTH_RANGE, help: 'requests that may wait beyond those (more: 503)' },
+  { flag: 'queue-timeout', key: 'queueTimeoutMs', kind: 'duration', default: `${DEFAULT_REQUEST_TIMEOUT_SECONDS}s`, help: 'longest wait in the queue (then 503)' },
+  { flag: 'upstream-timeout', key: 'upstreamTimeoutMs', kind: 'duration', default: `${DEFAULT_REQUEST_TIMEOUT_SECONDS}s`, help: "longest wait for the user's server to start responding (then 504)" },
+  { flag: 'drain-timeout', key: 'drainTimeoutMs', kind: 'duration', default: `${DEFAULT_REQUEST_TIMEOUT_SECONDS}s`, help: 'after SIGTERM, longest wait for queued and active requests' },
   { flag: 'max-body-size', key: 'maxBodyBytes', kind: 'size', default: '128Mi', help: 'largest request body (then 413)' },
   { flag: 'keep-alive-timeout', key: 'keepAliveTimeoutMs', kind: 'duration', default: '3660s', help: 'idle client connections are closed after this' },
-  { flag: 'request-head-timeout', key: 'requestHeadTimeoutMs', kind: 'duration', default: '60s', help: 'longest wait for a complete request head (then 408)' },
-  { flag: 'body-idle-timeout', key: 'bodyIdleTimeoutMs', kind: 'duration', default: '60s', help: 'longest silence while a request or response body streams' },
+  { flag: 'request-head-timeout', key: 'requestHeadTimeoutMs', kind: 'duration', default: `${SILENCE_TIMEOUT_SECONDS}s`, help: 'longest wait for a complete request head (then 408)' },
+  { flag: 'body-idle-timeout', key: 'bodyIdleTimeoutMs', kind: 'duration', default: `${SILENCE_TIMEOUT_SECONDS}s`, help: 'longest silence while a request or response body streams' },
   { flag: 'lingering-time', key: 'lingeringTimeMs', kind: 'duration', default: '30s', help: 'after an answer that closes the connection, longest read-and-discard' },
   { flag: 'forwarded-allow-ips', key: 'forwardedAllowIps', kind: 'addresses', default: '127.0.0.1,::1', help: 'peers trusted with X-Forwarded-Proto/-Host (IPs, CIDRs, * or none)' },
   { flag: 'api-keys-file', key: 'apiKeysFile', kind: 'file', default: undefined, help: 'SHA-256 hashes of the API keys, one a line (default: no keys asked for)' },
@@ -149,7 +157,7 @@ function parseValue(setting: Setting, text: string, origin: string): number | st
     case 'port':
     case 'integer': {
       const min = setting.min ?? 0;
-      const max = setting.kind === 'port' ? 65535 : (setting.max ?? Number.MAX_SAFE_INTEGER);
+      const max = setting.kind === 'port' ? PORT_RANGE.max : (setting.max ?? Number.MAX_SAFE_INTEGER);
       const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
       if (!Number.isSafeInteger(value) || value < min || value > max) bad(`an integer from ${min} to ${max}`);
       return value;

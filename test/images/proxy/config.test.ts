@@ -69,7 +69,7 @@ describe('parseCommandLine', () => {
   });
 
   test.each([
-    [['--max-concurrency', '0'], /--max-concurrency \("0"\) must be an integer from 1 to 1000000/],
+    [['--max-concurrency', '0'], /--max-concurrency \("0"\) must be an integer from 1 to 30000/],
     [['--max-concurrency', '1.5'], /--max-concurrency \("1.5"\) must be an integer/],
     [['--max-queue-length=-1'], /--max-queue-length \("-1"\) must be an integer from 0/],
     [['--port', '70000'], /--port \("70000"\) must be an integer from 0 to 65535/],
@@ -101,7 +101,7 @@ describe('parseCommandLine', () => {
 
   test('GIVEN a bad environment variable THEN the error names the variable', () => {
     expect(() => config([], { CORTEX_PROXY_MAX_QUEUE_LENGTH: 'lots' })).toThrow(
-      /CORTEX_PROXY_MAX_QUEUE_LENGTH \("lots"\) must be an integer from 0 to 1000000/,
+      /CORTEX_PROXY_MAX_QUEUE_LENGTH \("lots"\) must be an integer from 0 to 30000/,
     );
   });
 

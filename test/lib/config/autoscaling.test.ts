@@ -182,10 +182,10 @@ describe('autoscaling (predictor form)', () => {
     expect(realtimeSpecOf(merged(predictorApi(), { autoscaling: { target_in_flight: 3 } })).autoscaling.targetInFlight).toBe(3);
   });
 
-  test('GIVEN max_replica_concurrency equal to the concurrency WHEN read THEN the queue keeps one place', () => {
+  test('GIVEN max_replica_concurrency equal to the concurrency WHEN read THEN no queue: the replica holds exactly that many', () => {
     expect(realtimeSpecOf(merged(predictorApi(), { ...threads(2, 8), autoscaling: { max_replica_concurrency: 16 } })).pod).toMatchObject({
       maxConcurrency: 16,
-      maxQueueLength: 1,
+      maxQueueLength: 0,
     });
   });
 

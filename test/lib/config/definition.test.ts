@@ -509,9 +509,9 @@ describe('definitions: problems in camelCase', () => {
   });
 
   test('GIVEN an invalid name THEN the entry is named by its index, as in a file', () => {
-    expect(problemsOf([{ name: 'Iris_1', pod: { maxQueueLength: 0, containers: [container] } }])).toEqual([
+    expect(problemsOf([{ name: 'Iris_1', pod: { maxQueueLength: -1, containers: [container] } }])).toEqual([
       '<props>: [0].name: must be a DNS-1035 label (lower-case letters, digits and "-", starting with a letter and not ending with "-"), got "Iris_1"',
-      '<props>: [0].pod.maxQueueLength: must be an integer from 1 to 30000, got 0',
+      '<props>: [0].pod.maxQueueLength: must be an integer from 0 to 30000, got -1',
     ]);
   });
 

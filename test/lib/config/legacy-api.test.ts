@@ -300,7 +300,7 @@ describe('kind: api (Cortex 0.10 – 0.12)', () => {
         { compute: { max_concurrency: 0, max_queue_length: 30001 } },
         [
           '<props>: iris.compute.max_concurrency: must be an integer from 1 to 10000, got 0',
-          '<props>: iris.compute.max_queue_length: must be an integer from 1 to 30000, got 30001',
+          '<props>: iris.compute.max_queue_length: must be an integer from 0 to 30000, got 30001',
         ],
       ],
       [
