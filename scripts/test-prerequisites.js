@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * What `npm test` needs beyond node_modules: Debian's Python 3 (/usr/bin/python3) with the packages the
- * predictor runtime and its tests import, and Debian's `prometheus` for `promtool` (the autoscaling query's
- * `promtool test rules` cases). `npm test` runs this first, so that a fresh machine either gets
+ * predictor runtime and its tests import, and Debian's `prometheus` for `promtool` (the `promtool test rules`
+ * cases of the autoscaling query and of the per-API recording rules). `npm test` runs this first, so that a fresh machine either gets
  * them (as root, with apt-get) or stops within seconds with the command to run — never a test that waits
  * out a timeout for a missing module.
  *
