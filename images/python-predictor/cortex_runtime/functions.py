@@ -20,13 +20,13 @@ import inspect
 import logging
 import os
 import shutil
-import sys
 from collections.abc import Mapping
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .config import Settings
 from .errors import PredictorInitError, PredictorLoadError, UserError
 from .models import S3Storage
+from .onnx_client import import_onnxruntime, load_onnx_session
 
 logger = logging.getLogger("cortex_runtime")
 debug_logger = logging.getLogger("cortex_runtime.debug")
@@ -216,34 +216,6 @@ def _as_tensor(name: str, value: Any, onnx_type: Optional[str]) -> Any:
         raise UserError(f"input {name!r}: cannot be made a {onnx_type or 'tensor'}: {e}") from e
 
 
-def import_onnxruntime() -> Any:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError as e:
-        raise PredictorLoadError(
-            f"onnx (kind: api) serves its model with the onnxruntime package, which {sys.executable} cannot import "
-            f"({e}): the image cortex-cdk builds for an onnx API installs it; anywhere else, install onnxruntime "
-            "(pip install onnxruntime)"
-        ) from e
-    return onnxruntime
-
-
-def onnx_session(onnxruntime: Any, model_path: str) -> Any:
-    """An InferenceSession of the model: a .onnx file, or a directory holding exactly one."""
-    path = model_path
-    if os.path.isdir(path):
-        files = sorted(f for f in os.listdir(path) if f.endswith(".onnx"))
-        if len(files) != 1:
-            raise PredictorLoadError(f"model: {path} must be a .onnx file, or a directory holding exactly one; found {files or 'none'}")
-        path = os.path.join(path, files[0])
-    available = set(onnxruntime.get_available_providers())
-    providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available] or None
-    try:
-        return onnxruntime.InferenceSession(path, providers=providers)
-    except Exception as e:
-        raise PredictorLoadError(f"model: {path}: ONNX Runtime cannot load it: {type(e).__name__}: {e}") from e
-
-
 def fetch_model(path: str, project_dir: str, cache_dir: str) -> str:
     """The local copy of ``model``: a path in the project as it is, or an S3 file or prefix downloaded."""
     if not path.startswith("s3://"):
@@ -280,7 +252,7 @@ def load_function_predictor(settings: Settings, project_dir: str, import_module:
     if settings.models is not None and settings.models.path is not None:
         logger.info("%s: fetching the model %s", settings.api_name, settings.models.path)
         model_path = fetch_model(settings.models.path, project_dir, model_cache_dir)
-    session = onnx_session(onnxruntime, model_path) if onnxruntime is not None and model_path is not None else None
+    session = load_onnx_session(onnxruntime, model_path) if onnxruntime is not None and model_path is not None else None
     predictor = FunctionPredictor(settings, module, model_path, session)
     predictor.init()
     return predictor

@@ -7,37 +7,49 @@ without it fails at start, naming the package.
 """
 
 import os
-from typing import Any, Dict, List, Optional
+import sys
+from typing import Any, Callable, Dict, List, Optional
 
 from .errors import PredictorLoadError, UserError
 from .models import LATEST, ModelCache
 
 
-def import_onnxruntime():
+def import_onnxruntime() -> Any:
+    """onnxruntime, imported when an onnx predictor (either form) is loaded: without it the start fails, naming it."""
     try:
         import onnxruntime  # noqa: F401
     except ImportError as e:
         raise PredictorLoadError(
-            "type onnx needs the onnxruntime package, which is not installed in this image: "
-            "add onnxruntime (or onnxruntime-gpu on GPU nodes) to the project's requirements.txt"
+            f"type onnx serves its models with the onnxruntime package, which {sys.executable} cannot import ({e}): "
+            "the image cortex-cdk builds for an onnx API installs it (onnxruntime-gpu on GPU nodes); anywhere else, "
+            "install onnxruntime (pip install onnxruntime)"
         ) from e
     return onnxruntime
 
 
-def onnx_session_loader(onnxruntime) -> Any:
-    """A ModelCache loader: the model's directory (or file) → an InferenceSession."""
+def load_onnx_session(onnxruntime: Any, model_path: str) -> Any:
+    """An InferenceSession of a model: a .onnx file, or a directory holding exactly one.
+
+    The one loader of both forms: the predictor form's models (through the model cache, on first use) and
+    kind: api's model (at start). Either way a model that cannot be loaded is a PredictorLoadError naming it.
+    """
+    path = model_path
+    if os.path.isdir(path):
+        files = sorted(f for f in os.listdir(path) if f.endswith(".onnx"))
+        if len(files) != 1:
+            raise PredictorLoadError(f"model: {path} must be a .onnx file, or a directory holding exactly one; found {files or 'none'}")
+        path = os.path.join(path, files[0])
     available = set(onnxruntime.get_available_providers())
     providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available] or None
-
-    def load(path: str) -> Any:
-        if os.path.isdir(path):
-            files = sorted(f for f in os.listdir(path) if f.endswith(".onnx"))
-            if len(files) != 1:
-                raise RuntimeError(f"{path}: an ONNX model directory must hold exactly one .onnx file, found {files or 'none'}")
-            path = os.path.join(path, files[0])
+    try:
         return onnxruntime.InferenceSession(path, providers=providers)
+    except Exception as e:
+        raise PredictorLoadError(f"model: {path}: ONNX Runtime cannot load it: {type(e).__name__}: {e}") from e
 
-    return load
+
+def onnx_session_loader(onnxruntime: Any) -> Callable[[str], Any]:
+    """A ModelCache loader: the model's directory (or file) → an InferenceSession."""
+    return lambda path: load_onnx_session(onnxruntime, path)
 
 
 def numpy_type_name(onnx_type: str) -> str:

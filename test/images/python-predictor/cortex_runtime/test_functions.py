@@ -295,7 +295,7 @@ class TestOnnxModel:
 
     def test_without_onnxruntime_the_start_fails_naming_what_is_missing(self, tmp_path, monkeypatch):
         monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime raises ImportError
-        with pytest.raises(PredictorLoadError, match="onnx \\(kind: api\\) serves its model with the onnxruntime package, which .* cannot import"):
+        with pytest.raises(PredictorLoadError, match="type onnx serves its models with the onnxruntime package, which .* cannot import"):
             load(tmp_path, HANDLER, files={"model.onnx": "x"}, type="onnx", models={"path": "model.onnx"})
 
     def test_without_onnxruntime_the_runtime_process_exits_saying_so(self, run_runtime):

@@ -1,6 +1,7 @@
 """onnx_client.py: type onnx, with a stand-in for onnxruntime (no Debian package ships it)."""
 
 import os
+import re
 import sys
 import types
 
@@ -58,7 +59,7 @@ def test_an_onnx_predictor_gets_a_client_running_the_models_sessions(tmp_path, m
 
 def test_without_onnxruntime_the_start_fails_naming_the_package(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
-    with pytest.raises(PredictorLoadError, match="type onnx needs the onnxruntime package, which is not installed"):
+    with pytest.raises(PredictorLoadError, match="type onnx serves its models with the onnxruntime package, which .* cannot import"):
         load(tmp_path, models={"dir": "models"})
 
 
@@ -104,3 +105,63 @@ def test_get_model_is_the_dict_cortex_described_session_signatures_and_input_sig
 ])
 def test_input_types_are_named_as_numpy_names_them(onnx_type, numpy_type):
     assert numpy_type_name(onnx_type) == numpy_type
+
+
+# One loader for both forms: the predictor form's ONNXPredictor (its models loaded through the cache) and
+# kind: api's onnx model (functions.py) fail alike on the same model.
+
+class BrokenSession:
+    """ONNX Runtime refusing a file that is not a model."""
+
+    def __init__(self, path, providers=None):
+        if open(path).read() == "not a model":
+            raise ValueError("[ONNXRuntimeError] : 7 : INVALID_PROTOBUF")
+        self.path = path
+
+
+def broken_onnxruntime():
+    return types.SimpleNamespace(InferenceSession=BrokenSession, get_available_providers=lambda: ["CPUExecutionProvider"])
+
+
+def load_predictor_form(tmp_path, files):
+    """The ONNXPredictor's first request for model "m": where its session is loaded."""
+    project = write_project(tmp_path / "predictor-form", SOURCE, {f"models/m/{name}": text for name, text in files.items()})
+    predictor = Predictor(parse_settings(settings(type="onnx", models={"dir": "models"})), str(project),
+                          model_cache_dir=str(tmp_path / "c1"))
+    predictor.load()
+    predictor.predict([1.0], {"model": "m"}, {})
+
+
+def load_function_form(tmp_path, files):
+    """kind: api's onnx model, loaded at start."""
+    project = write_project(tmp_path / "function-form", "", {f"models/m/{name}": text for name, text in files.items()})
+    predictor = Predictor(parse_settings(settings(style="function", type="onnx", path=None, models={"path": "models/m"})),
+                          str(project), model_cache_dir=str(tmp_path / "c2"))
+    predictor.load()
+
+
+def load_error(load, tmp_path, files):
+    with pytest.raises(Exception) as caught:
+        load(tmp_path, files)
+    return caught.value
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"a.onnx": "", "b.onnx": ""}, r"model: \S+ must be a \.onnx file, or a directory holding exactly one; found \['a\.onnx', 'b\.onnx'\]$"),
+    ({"notes.txt": ""}, r"model: \S+ must be a \.onnx file, or a directory holding exactly one; found none$"),
+    ({"model.onnx": "not a model"}, r"model: \S+/model\.onnx: ONNX Runtime cannot load it: ValueError: \[ONNXRuntimeError\] : 7 : INVALID_PROTOBUF$"),
+])
+def test_a_model_onnx_runtime_cannot_load_fails_alike_in_both_forms(tmp_path, monkeypatch, files, message):
+    monkeypatch.setitem(sys.modules, "onnxruntime", broken_onnxruntime())
+    for load in (load_predictor_form, load_function_form):
+        error = load_error(load, tmp_path, files)
+        assert isinstance(error, PredictorLoadError), (load.__name__, error)
+        assert re.search(message, str(error)), (load.__name__, str(error))
+
+
+def test_without_onnxruntime_both_forms_fail_with_one_message(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime raises ImportError
+    errors = [load_error(load, tmp_path, {"model.onnx": ""}) for load in (load_predictor_form, load_function_form)]
+    assert all(isinstance(e, PredictorLoadError) for e in errors), errors
+    assert str(errors[0]) == str(errors[1])
+    assert "type onnx serves its models with the onnxruntime package, which" in str(errors[0])
