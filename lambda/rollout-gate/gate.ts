@@ -2,7 +2,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { SPEC_HASH_ANNOTATION } from '../../constructs/names';
 import { KubeApiError, type KubeReader } from './kube-client';
 import { LOG_TAIL_LINES, failureMessage, formatSeconds, groupProblems, logExcerpt, type ProblemGroup } from './messages';
-import { podProblems, withEvents, type PodProblem } from './pod-diagnosis';
+import { podProblems, withEvents, type PodProblem } from '../../lib/private/pod-diagnosis';
 import type { RolloutGateProperties } from './properties';
 import { rolloutState } from './rollout-status';
 
@@ -31,7 +31,8 @@ export type RolloutCheck = { readonly complete: true; readonly note: string } | 
  * One look at the rollout of `props.specHash`, `elapsedSeconds` after the resource's create or update:
  * complete, still progressing, or failed (thrown as a {@link RolloutFailure} naming the API, the pods
  * and why). It fails before the timeout only for what Kubernetes will not get past by itself: the
- * Deployment gone, ProgressDeadlineExceeded, a container crash-looping, an image that cannot be pulled.
+ * Deployment gone, ProgressDeadlineExceeded, a container crash-looping, an image that cannot be pulled, a
+ * container that cannot be created (a missing Secret): the rules of `lib/private/pod-diagnosis.ts`.
  * Unschedulable pods are waited for (the cluster-autoscaler may be adding a GPU node), as are failing
  * readiness probes, until the timeout.
  */

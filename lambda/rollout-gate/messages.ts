@@ -1,4 +1,4 @@
-import type { PodProblem } from './pod-diagnosis';
+import type { PodProblem } from '../../lib/private/pod-diagnosis';
 
 /**
  * The longest failure message. CloudFormation keeps about 4 KB of a resource's status reason, and the

@@ -114,7 +114,7 @@ describe('cortex get: one status per case', () => {
     const { out } = await get();
 
     expect(row(out, 'iris').slice(0, 2)).toEqual(['iris', 'error']);
-    expect(out).toContain('iris: crash looping: container "api" restarted 5 times, last exit code 1\n');
+    expect(out).toContain('iris: container "api": crash looping: restarted 5 times, last exit code 1\n');
   });
 
   test('error: an image that cannot be pulled, named with the kubelet message', async () => {
@@ -136,7 +136,7 @@ describe('cortex get: one status per case', () => {
 
     expect(row(out, 'iris').slice(0, 2)).toEqual(['iris', 'error']);
     expect(out).toContain(
-      'iris: image pull failure: container "api" cannot pull 123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:v2 ' +
+      'iris: container "api": image pull failure: cannot pull 123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:v2 ' +
         '(ImagePullBackOff: Back-off pulling image "123456789012.dkr.ecr.us-east-1.amazonaws.com/iris:v2")\n',
     );
   });

@@ -1,4 +1,5 @@
-import { conditionOf, ContainerStatus, Deployment, Pod } from './objects';
+import { ERROR_KINDS, podProblems, WAITING_FOR_NODE_KINDS, type PodProblem } from '../../../lib/private/pod-diagnosis';
+import { conditionOf, Deployment, Pod } from './objects';
 
 /**
  * An API's status, from its Deployment and pods, in the words Cortex used:
@@ -18,114 +19,27 @@ export interface ApiStatus {
   readonly reason?: string;
 }
 
-/** What keeps one pod from serving. */
-export interface PodProblem {
-  readonly kind: 'image-pull' | 'crash-loop' | 'container-error' | 'unschedulable' | 'not-scheduled';
-  /** The container concerned, for container problems. */
-  readonly container?: string;
-  /** One line for people: what is wrong, with the Kubernetes message. */
+/** What keeps one pod from serving, with the line `cortex get` shows for it. */
+export interface ShownPodProblem extends PodProblem {
+  /** One line for people: the container, then what is wrong, with the Kubernetes message. */
   readonly message: string;
 }
 
-const IMAGE_PULL_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'RegistryUnavailable']);
-const CONTAINER_ERROR_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError', 'PreCreateHookError', 'PostStartHookError']);
-const ERROR_KINDS = new Set<PodProblem['kind']>(['image-pull', 'crash-loop', 'container-error']);
-
-/** The accelerator resources, by what they are called in a status reason. */
-const ACCELERATORS: readonly { readonly prefix: string; readonly name: string }[] = [
-  { prefix: 'nvidia.com/gpu', name: 'GPU' },
-  { prefix: 'aws.amazon.com/neuron', name: 'Inferentia/Trainium' },
-];
-
-/** The first thing that keeps `pod` from serving, if any (pods being deleted or finished have none). */
-export function podProblem(pod: Pod): PodProblem | undefined {
-  if (pod.metadata.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return undefined;
-  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-  for (const status of statuses) {
-    const problem = containerProblem(pod, status);
-    if (problem) return problem;
-  }
-  if (pod.status?.phase !== 'Pending') return undefined;
-  const scheduled = conditionOf(pod.status?.conditions, 'PodScheduled');
-  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    return { kind: 'unschedulable', message: unschedulableMessage(scheduled.message ?? '', acceleratorRequests(pod)) };
-  }
-  const scheduler = pod.spec?.schedulerName;
-  if (!pod.spec?.nodeName && scheduler && scheduler !== 'default-scheduler' && scheduled === undefined) {
-    return {
-      kind: 'not-scheduled',
-      message: `not scheduled yet: scheduler "${scheduler}" has not placed the pod (is it running? the Neuron scheduler is deployed by the Neuron Helm chart)`,
-    };
-  }
-  return undefined;
-}
-
-function containerProblem(pod: Pod, status: ContainerStatus): PodProblem | undefined {
-  const waiting = status.state?.waiting;
-  if (!waiting?.reason) return undefined;
-  const detail = waiting.message ? `: ${oneLine(waiting.message)}` : '';
-  if (IMAGE_PULL_REASONS.has(waiting.reason)) {
-    const image = status.image || imageOf(pod, status.name);
-    return {
-      kind: 'image-pull',
-      container: status.name,
-      message: `image pull failure: container "${status.name}" cannot pull ${image ?? 'its image'} (${waiting.reason}${detail})`,
-    };
-  }
-  if (waiting.reason === 'CrashLoopBackOff') {
-    const last = status.lastState?.terminated;
-    const restarts = status.restartCount ?? 0;
-    let exit = '';
-    if (last?.reason === 'OOMKilled') {
-      const limit = memoryLimitOf(pod, status.name);
-      exit = `, killed for using more memory than its limit${limit ? ` (${limit})` : ''}`;
-    } else if (last) {
-      exit = `, last exit code ${last.exitCode ?? '?'}${last.reason && last.reason !== 'Error' ? ` (${last.reason})` : ''}`;
-    }
-    return {
-      kind: 'crash-loop',
-      container: status.name,
-      message: `crash looping: container "${status.name}" restarted ${restarts} time${restarts === 1 ? '' : 's'}${exit}`,
-    };
-  }
-  if (CONTAINER_ERROR_REASONS.has(waiting.reason)) {
-    return { kind: 'container-error', container: status.name, message: `container "${status.name}" cannot start (${waiting.reason}${detail})` };
-  }
-  return undefined;
-}
-
 /**
- * What the scheduler's message means: which capacity is missing, then the message itself. `requested`: the
- * accelerator resources the pod asks for. A GPU or Neuron node group scaled to zero has no node at all, so the
- * scheduler names no "Insufficient" accelerator (only selectors and taints no node matches): the pod still waits
- * for that accelerator's capacity, which the cluster autoscaler adds.
+ * The first thing that keeps `pod` from serving that `cortex get` shows: an error, or a wait for a node (pods
+ * being deleted or finished have none; a pod still starting has none either: the replica counts tell that).
  */
-export function unschedulableMessage(message: string, requested: readonly string[] = []): string {
-  const insufficient = [...message.matchAll(/Insufficient ([\w-]+(?:[./][\w-]+)*)/g)].map((m) => m[1]);
-  const resources = [...new Set(insufficient)];
-  const text = oneLine(message);
-  for (const accelerator of ACCELERATORS) {
-    const missing = resources.filter((r) => r.startsWith(accelerator.prefix));
-    if (missing.length > 0) return `waiting for ${accelerator.name} capacity (${missing.join(', ')}): ${text}`;
-  }
-  for (const accelerator of ACCELERATORS) {
-    const asked = requested.filter((r) => r.startsWith(accelerator.prefix));
-    if (asked.length > 0) return `waiting for ${accelerator.name} capacity (${[...new Set([...asked, ...resources])].join(', ')}): ${text}`;
-  }
-  if (resources.length > 0) return `waiting for capacity (${resources.join(', ')}): ${text}`;
-  return `no node fits: ${text}`;
-}
-
-/** The accelerator resources (GPU, Neuron) a pod's containers ask for. */
-function acceleratorRequests(pod: Pod): string[] {
-  const names = (pod.spec?.containers ?? []).flatMap((c) => [...Object.keys(c.resources?.limits ?? {}), ...Object.keys(c.resources?.requests ?? {})]);
-  return [...new Set(names.filter((n) => ACCELERATORS.some((a) => n.startsWith(a.prefix))))];
+export function podProblem(pod: Pod): ShownPodProblem | undefined {
+  if (pod.metadata.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return undefined;
+  const found = podProblems(pod).find((p) => ERROR_KINDS.has(p.kind) || WAITING_FOR_NODE_KINDS.has(p.kind));
+  if (found === undefined) return undefined;
+  return { ...found, message: found.container === undefined ? found.detail : `container "${found.container}": ${found.detail}` };
 }
 
 /** The status of an API from its Deployment and the pods of its selector. */
 export function apiStatus(deployment: Deployment, pods: readonly Pod[]): ApiStatus {
-  const problems = pods.map(podProblem).filter((p): p is PodProblem => p !== undefined);
-  const withCount = (first: PodProblem, all: readonly PodProblem[]) =>
+  const problems = pods.map(podProblem).filter((p): p is ShownPodProblem => p !== undefined);
+  const withCount = (first: ShownPodProblem, all: readonly ShownPodProblem[]) =>
     all.length > 1 ? `${first.message} (${all.length} pods)` : first.message;
 
   const errors = problems.filter((p) => ERROR_KINDS.has(p.kind));
@@ -137,7 +51,7 @@ export function apiStatus(deployment: Deployment, pods: readonly Pod[]): ApiStat
     return { status: 'error', reason: `cannot create pods (${replicaFailure.reason ?? 'ReplicaFailure'}): ${oneLine(replicaFailure.message ?? '')}` };
   }
 
-  const waiting = problems.filter((p) => p.kind === 'unschedulable' || p.kind === 'not-scheduled');
+  const waiting = problems.filter((p) => WAITING_FOR_NODE_KINDS.has(p.kind));
   const progressing = conditionOf(conditions, 'Progressing');
   if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
     return {
@@ -180,14 +94,6 @@ export function replicaCounts(deployment: Deployment): ReplicaCounts {
 
 /** Orders statuses from the best to the worst, to summarise several (a traffic splitter's targets). */
 export const STATUS_SEVERITY: Readonly<Record<ApiStatusCode, number>> = { live: 0, updating: 1, pending: 2, error: 3 };
-
-function imageOf(pod: Pod, container: string): string | undefined {
-  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === container)?.image;
-}
-
-function memoryLimitOf(pod: Pod, container: string): string | undefined {
-  return pod.spec?.containers?.find((c) => c.name === container)?.resources?.limits?.memory;
-}
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();

@@ -150,7 +150,7 @@ describe('isComplete', () => {
     const message = await failure(minutesAgo(2));
     expect(message).toBe(
       `${HEAD}1 old replica pending termination\n` +
-        '- pods iris-a, iris-b, container api: CrashLoopBackOff: exit code 1, 4 restarts; last log lines:\n' +
+        '- pods iris-a, iris-b, container api: crash looping: restarted 4 times, last exit code 1; last log lines:\n' +
         [21, 22, 23, 24, 25, 26, 27, 28, 29].map((i) => `    | loading shard ${i}\n`).join('') +
         '    | Traceback (most recent call last):\n' +
         '    |   File "/mnt/predictor.py", line 3\n' +
@@ -168,7 +168,7 @@ describe('isComplete', () => {
     expect(progress[0]).toMatch(/iris-a: CrashLoopBackOff$/);
 
     const message = await failure(minutesAgo(10));
-    expect(message).toContain('- pod iris-a, container api: CrashLoopBackOff: exit code 137 (OOMKilled), 1 restart; last log lines:\n    | (the log is empty)');
+    expect(message).toContain('- pod iris-a, container api: crash looping: restarted 1 time, killed for using more memory than its limit; last log lines:\n    | (the log is empty)');
   });
 
   test('GIVEN a pod no node can take (insufficient nvidia.com/gpu) WHEN it looks THEN it waits for the autoscaler, and at the timeout names the scheduler\'s reason', async () => {
@@ -184,8 +184,8 @@ describe('isComplete', () => {
     const message = await failure(minutesAgo(10));
     expect(message).toBe(
       `${HEAD}did not complete within 10m: 0 of 2 updated replicas available\n` +
-        "- pod iris-a: Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.; cluster-autoscaler: pod didn't trigger scale-up: 1 max node group size reached\n" +
-        '- pod iris-b: Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.',
+        "- pod iris-a: waiting for GPU capacity (nvidia.com/gpu): 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.; cluster-autoscaler: pod didn't trigger scale-up: 1 max node group size reached\n" +
+        '- pod iris-b: waiting for GPU capacity (nvidia.com/gpu): 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.',
     );
   });
 
@@ -203,8 +203,15 @@ describe('isComplete', () => {
     const message = await failure(minutesAgo(1));
     expect(message).toBe(
       `${HEAD}1 of 2 new replicas updated\n` +
-        `- pod iris-a, container api: ImagePullBackOff for image ${image}: Back-off pulling image "${image}": not found`,
+        `- pod iris-a, container api: image pull failure: cannot pull ${image} (ImagePullBackOff: Back-off pulling image "${image}": not found)`,
     );
+  });
+
+  test('GIVEN a container whose Secret is missing WHEN it looks THEN it fails at once (not after the timeout) naming the Secret', async () => {
+    const configError = { ...imagePullFailing('api', 'registry.example.com/iris:2', 'CreateContainerConfigError', 'secret "hf-token" not found'), image: 'registry.example.com/iris:2' };
+    serve({ deployment: deployment({ updated: 1, total: 3, available: 2 }), pods: [pod('iris-a', { phase: 'Pending', containerStatuses: [configError, ready('proxy')] })] });
+    const message = await failure(minutesAgo(1));
+    expect(message).toBe(`${HEAD}1 of 2 new replicas updated\n- pod iris-a, container api: cannot start (CreateContainerConfigError: secret "hf-token" not found)`);
   });
 
   test('GIVEN a first ErrImagePull WHEN it looks THEN it waits: the kubelet retries', async () => {
@@ -304,7 +311,7 @@ describe('isComplete', () => {
     serve({ deployment: deployment({ replicas: 8, available: 0 }), pods, logs: Object.fromEntries(pods.map((p) => [p.metadata.name, longLog])) });
     const message = await failure(minutesAgo(1));
     expect(message.length).toBeLessThanOrEqual(2_000);
-    expect(message).toContain('- pod iris-0, container api: CrashLoopBackOff: exit code 1, 5 restarts; last log lines:');
+    expect(message).toContain('- pod iris-0, container api: crash looping: restarted 5 times, last exit code 1; last log lines:');
     expect(message).toMatch(/- and \d+ more kinds of problem$/);
   });
 

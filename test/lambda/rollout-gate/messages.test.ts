@@ -1,9 +1,10 @@
 import { MAX_MESSAGE_LENGTH, failureMessage, formatSeconds, groupProblems, logExcerpt, type ProblemGroup } from '../../../lambda/rollout-gate/messages';
-import type { PodProblem } from '../../../lambda/rollout-gate/pod-diagnosis';
+import type { PodProblem } from '../../../lib/private/pod-diagnosis';
 
 const problem = (pod: string, detail: string, fatal = false, container: string | undefined = 'api'): PodProblem => ({
   pod,
   container,
+  kind: fatal ? 'crash-loop' : 'not-ready',
   reason: detail.split(':')[0],
   detail,
   fatal,
