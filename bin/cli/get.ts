@@ -4,7 +4,7 @@ import { parseCommandArgs } from './args';
 import { CliIo, EXIT_INVALID, EXIT_OK, UsageError } from './io';
 import { ClusterSnapshot, GATEWAY_NAMESPACE, GATEWAY_SERVICE, readSnapshot, RealtimeApiSummary, TrafficSplitterSummary } from './kube/apis';
 import { KubeApiError, KubeClient, KubeConnectionError } from './kube/client';
-import { KubeconfigError, KubeTarget, loadKubeconfig } from './kube/kubeconfig';
+import { IN_CLUSTER_CONTEXT, KubeconfigError, KubeTarget, loadKubeconfig } from './kube/kubeconfig';
 import {
   CustomMetricsResult,
   CustomSeries,
@@ -29,14 +29,15 @@ p50/p99 latency and time to first byte, 2XX/4XX/5XX responses, requests in fligh
 custom metrics (metrics_client), added up over its pods.
 
 Options:
-  -n, --namespace NS       the namespace of the APIs (default: ${DEFAULT_NAMESPACE})
+  -n, --namespace NS       the namespace of the APIs (default: ${DEFAULT_NAMESPACE}; in a pod, its own)
   -w, --watch              refresh until Ctrl-C (in place on a terminal)
       --interval DURATION  how often --watch refreshes (default: 2s)
       --window DURATION    the window of the rates and latencies (default: 1m)
       --json               print JSON instead of tables (with --watch, one document per line)
       --prometheus NS/SERVICE:PORT
                            where Prometheus answers in the cluster (default: ${formatPrometheusService(DEFAULT_PROMETHEUS_SERVICE)})
-      --kubeconfig PATH    the kubeconfig (default: $KUBECONFIG, else ~/.kube/config)
+      --kubeconfig PATH    the kubeconfig (default: $KUBECONFIG, else ~/.kube/config, else in a pod
+                           its ServiceAccount: the in-cluster configuration)
       --context NAME       the kubeconfig context (default: its current context)
   -h, --help               show this help
 `;
@@ -69,7 +70,7 @@ export function getCommand(argv: string[], io: CliIo, signal?: AbortSignal): num
   const { values, positionals } = parseCommandArgs(
     argv,
     {
-      namespace: { type: 'string', short: 'n', default: DEFAULT_NAMESPACE },
+      namespace: { type: 'string', short: 'n' },
       watch: { type: 'boolean', short: 'w' },
       interval: { type: 'string', default: '2s' },
       window: { type: 'string', default: '1m' },
@@ -97,7 +98,7 @@ export function getCommand(argv: string[], io: CliIo, signal?: AbortSignal): num
 
   let target: KubeTarget;
   try {
-    target = loadKubeconfig({ kubeconfig: values.kubeconfig as string | undefined, context: values.context as string | undefined, cwd: io.cwd });
+    target = loadKubeconfig({ kubeconfig: values.kubeconfig as string | undefined, context: values.context as string | undefined, cwd: io.cwd, env: io.env });
   } catch (e) {
     if (!(e instanceof KubeconfigError)) throw e;
     io.err(`cortex get: ${e.message}\n`);
@@ -105,7 +106,8 @@ export function getCommand(argv: string[], io: CliIo, signal?: AbortSignal): num
   }
   const options: GetOptions = {
     name: positionals[0],
-    namespace: values.namespace as string,
+    // In a pod, the APIs of its own namespace; with a kubeconfig, the APIs' namespace whatever the context's.
+    namespace: (values.namespace as string | undefined) ?? (target.contextName === IN_CLUSTER_CONTEXT ? target.namespace : undefined) ?? DEFAULT_NAMESPACE,
     watch: values.watch === true,
     intervalMs,
     windowSeconds: Math.round(windowMs / 1000),

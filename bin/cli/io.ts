@@ -16,6 +16,11 @@ export interface CliIo {
    * @default - the same as isTTY
    */
   readonly errIsTTY?: boolean;
+  /**
+   * The environment the commands read (`KUBECONFIG`, `HOME`, the in-cluster `KUBERNETES_SERVICE_HOST`...).
+   * @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export const processIo: CliIo = {

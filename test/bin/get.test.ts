@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getCommand } from '../../bin/cli/get';
 import { CliIo } from '../../bin/cli/io';
-import { FakeHttpServer, kubeStatus, writeKubeconfig } from '../support/fake-http';
+import { SERVICE_ACCOUNT_DIR_ENV } from '../../bin/cli/kube/kubeconfig';
+import { FakeHttpServer, FakeRequest, kubeStatus, writeKubeconfig } from '../support/fake-http';
+import { makeTestCertificates } from '../support/tls';
 import {
   ago,
   deployment,
@@ -560,4 +562,102 @@ describe('cortex get --watch', () => {
     expect(await exited).toBe(0);
     expect(output).toMatch(/^Every 2s: cortex get/);
   }, 30_000);
+});
+
+describe('cortex get in a pod: the in-cluster configuration', () => {
+  // GIVEN a pod's view: no kubeconfig, KUBERNETES_SERVICE_HOST/PORT, the ServiceAccount's token, CA and namespace
+  // mounted (here in a directory of the test), and an API server on TLS signed by that CA that wants the token
+  const pki = fs.mkdtempSync(path.join(dir, 'pki-'));
+  const certificates = makeTestCertificates(pki);
+  const account = fs.mkdtempSync(path.join(dir, 'serviceaccount-'));
+  const home = fs.mkdtempSync(path.join(dir, 'home-'));
+  let cluster: FakeHttpServer;
+  let token = 'token-1';
+
+  beforeAll(async () => {
+    cluster = await FakeHttpServer.start({ tls: certificates });
+    const list = (items: unknown[]) => (req: FakeRequest) =>
+      req.headers.authorization === `Bearer ${token}`
+        ? { body: { kind: 'List', apiVersion: 'v1', metadata: {}, items } }
+        : { status: 401, body: kubeStatus(401, 'Unauthorized', 'Unauthorized') };
+    cluster
+      .on('GET', '/apis/apps/v1/namespaces/apis/deployments', list([deployment('summarizer')]))
+      .on('GET', '/api/v1/namespaces/apis/pods', list([pod('summarizer', 'x2x4z'), pod('summarizer', 'q8k9m')]))
+      .on('GET', '/apis/networking.istio.io/v1/namespaces/apis/virtualservices', list([virtualService('summarizer', 'RealtimeAPI')]))
+      .on('GET', '/api/v1/namespaces/istio-system/services/apis-gateway-lb', (req) =>
+        req.headers.authorization === `Bearer ${token}` ? { body: gatewayService(LB_HOSTNAME) } : { status: 401, body: kubeStatus(401, 'Unauthorized', '') },
+      );
+    fs.writeFileSync(path.join(account, 'ca.crt'), certificates.ca);
+    fs.writeFileSync(path.join(account, 'token'), `${token}\n`);
+    fs.writeFileSync(path.join(account, 'namespace'), 'apis');
+  });
+  afterAll(() => cluster.stop());
+
+  const podEnv = (): NodeJS.ProcessEnv => ({
+    HOME: home,
+    KUBERNETES_SERVICE_HOST: '127.0.0.1',
+    KUBERNETES_SERVICE_PORT: String(cluster.port),
+    [SERVICE_ACCOUNT_DIR_ENV]: account,
+  });
+  const getInPod = async (env: NodeJS.ProcessEnv, ...args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await getCommand(args, { out: (t) => (out += t), err: (t) => (err += t), cwd: dir, env });
+    return { code, out, err };
+  };
+
+  test('lists the APIs of the pod\'s namespace over TLS with the ServiceAccount token, read again as it rotates', async () => {
+    // WHEN
+    const first = await getInPod(podEnv());
+
+    // THEN
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
+    expect(row(first.out, 'summarizer')).toEqual(['summarizer', 'live', '2', '2', '2', '3h12m', `http://${LB_HOSTNAME}/summarizer`]);
+    const reads = cluster.requests.filter((r) => r.path.startsWith('/apis/apps/v1/namespaces/'));
+    expect(reads.map((r) => [r.path, r.headers.authorization])).toEqual([['/apis/apps/v1/namespaces/apis/deployments', 'Bearer token-1']]);
+
+    // WHEN the kubelet rotates the token
+    token = 'token-2';
+    fs.writeFileSync(path.join(account, 'token'), token);
+    const second = await getInPod(podEnv());
+
+    // THEN the new one is sent
+    expect(second.code).toBe(0);
+    expect(cluster.requestsTo('/apis/apps/v1/namespaces/apis/deployments').pop()?.headers.authorization).toBe('Bearer token-2');
+  });
+
+  test('a token the API server refuses, and a server its CA did not sign, are errors that say which', async () => {
+    fs.writeFileSync(path.join(account, 'token'), 'stale');
+    const refused = await getInPod(podEnv());
+    fs.writeFileSync(path.join(account, 'token'), token);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`the Kubernetes API at https://127.0.0.1:${cluster.port} did not accept the pod's ServiceAccount token: 401`);
+
+    fs.writeFileSync(path.join(account, 'ca.crt'), certificates.cert);
+    const untrusted = await getInPod(podEnv());
+    fs.writeFileSync(path.join(account, 'ca.crt'), certificates.ca);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.err).toMatch(/cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \(context "in-cluster"\)/);
+  });
+
+  test('-n, a kubeconfig in HOME, or a pod without a token', async () => {
+    // -n wins over the pod's namespace
+    const other = await getInPod(podEnv(), '-n', 'cortex');
+    expect(other.err).toContain('/apis/apps/v1/namespaces/cortex/deployments');
+
+    // a kubeconfig, when there is one, wins over the in-cluster configuration
+    const withConfig = fs.mkdtempSync(path.join(dir, 'home-'));
+    fs.mkdirSync(path.join(withConfig, '.kube'));
+    fs.copyFileSync(writeKubeconfig(fs.mkdtempSync(path.join(dir, 'kc-')), kube.url), path.join(withConfig, '.kube', 'config'));
+    serveCluster(kube, { deployments: [deployment('from-kubeconfig')] });
+    const viaKubeconfig = await getInPod({ ...podEnv(), HOME: withConfig });
+    expect(viaKubeconfig.out).toContain('from-kubeconfig');
+
+    // no token mounted: what to do about it
+    const noToken = await getInPod({ ...podEnv(), [SERVICE_ACCOUNT_DIR_ENV]: home });
+    expect(noToken.code).toBe(1);
+    expect(noToken.err).toContain(`no ServiceAccount token at ${path.join(home, 'token')}`);
+    expect(noToken.err).toContain('read_apis: true');
+  });
 });

@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
@@ -37,8 +38,9 @@ interface Route {
  * an answer mid-way. Unknown paths get 404 with a Kubernetes `Status` body, as the API server does.
  */
 export class FakeHttpServer {
-  public static async start(): Promise<FakeHttpServer> {
-    const fake = new FakeHttpServer();
+  /** `tls`: serve HTTPS with this certificate and key (the in-cluster API server, trusted through a CA of the test's). */
+  public static async start(options: { tls?: { cert: Buffer; key: Buffer } } = {}): Promise<FakeHttpServer> {
+    const fake = new FakeHttpServer(options.tls);
     await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
     return fake;
   }
@@ -48,17 +50,22 @@ export class FakeHttpServer {
   private readonly routes: Route[] = [];
   private readonly server: http.Server;
 
-  private constructor() {
-    this.server = http.createServer((req, res) => {
+  private constructor(private readonly tls?: { cert: Buffer; key: Buffer }) {
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => this.answer(req, res, Buffer.concat(chunks).toString('utf8')));
-    });
+    };
+    this.server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, listener) : http.createServer(listener);
   }
 
-  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  /** `http://127.0.0.1:PORT` (`https://` with TLS), no trailing slash. */
   public get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+  }
+
+  public get port(): number {
+    return (this.server.address() as AddressInfo).port;
   }
 
   /** Answers `method` requests whose path (without query) matches `pattern` (a string must match whole). */

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { KubeconfigError, KubeCredentials, KubeTarget } from './kubeconfig';
+import { IN_CLUSTER_CONTEXT, KubeconfigError, KubeCredentials, KubeTarget } from './kubeconfig';
 
 /** The API server answered with an error status. */
 export class KubeApiError extends Error {
@@ -181,6 +181,21 @@ export class KubeClient {
     }
     const detail = status.message || http.STATUS_CODES[response.status] || '';
     const context = `context "${this.target.contextName}"`;
+    if (response.status === 401 && this.target.contextName === IN_CLUSTER_CONTEXT) {
+      return new KubeApiError(
+        `the Kubernetes API at ${this.target.server} did not accept the pod's ServiceAccount token: 401 ${detail}`,
+        401,
+        status.reason,
+      );
+    }
+    if (response.status === 403 && this.target.contextName === IN_CLUSTER_CONTEXT) {
+      return new KubeApiError(
+        `the Kubernetes API refused ${method} ${path} to the pod's ServiceAccount: ${detail}. An API's pods may read the ` +
+          'APIs of their namespace with read_apis: true in cortex.yaml',
+        403,
+        status.reason,
+      );
+    }
     if (response.status === 401) {
       return new KubeApiError(
         `the Kubernetes API at ${this.target.server} did not accept the credentials of user "${this.target.userName}" (${context}): ` +

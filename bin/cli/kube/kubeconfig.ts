@@ -79,7 +79,7 @@ export interface LoadKubeconfigOptions {
   readonly cwd: string;
   /** @default process.env */
   readonly env?: NodeJS.ProcessEnv;
-  /** @default os.homedir() */
+  /** @default - `HOME` of `env`, else os.homedir() */
   readonly home?: string;
 }
 
@@ -90,10 +90,17 @@ interface NamedEntry {
   readonly dir: string;
 }
 
-/** Reads the kubeconfig and resolves the context to use. Throws {@link KubeconfigError}. */
+/**
+ * Reads the kubeconfig and resolves the context to use; in a pod with no kubeconfig (none given, `KUBECONFIG` unset,
+ * no `~/.kube/config`), the in-cluster configuration ({@link inClusterTarget}). Throws {@link KubeconfigError}.
+ */
 export function loadKubeconfig(options: LoadKubeconfigOptions): KubeTarget {
   const env = options.env ?? process.env;
-  const files = kubeconfigFiles(options, env);
+  const home = options.home ?? env.HOME ?? os.homedir();
+  if (options.kubeconfig === undefined && !env.KUBECONFIG && !fs.existsSync(path.join(home, '.kube', 'config')) && env.KUBERNETES_SERVICE_HOST) {
+    return inClusterTarget(env);
+  }
+  const files = kubeconfigFiles({ ...options, home }, env);
   const clusters = new Map<string, NamedEntry>();
   const users = new Map<string, NamedEntry>();
   const contexts = new Map<string, NamedEntry>();
@@ -150,6 +157,58 @@ export function loadKubeconfig(options: LoadKubeconfigOptions): KubeTarget {
     },
     auth,
     eks: eksClusterRef(contextName, clusterName, server, auth),
+  };
+}
+
+/** Where a pod's ServiceAccount token, CA certificate and namespace are mounted. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** Overrides {@link SERVICE_ACCOUNT_DIR} (the Python client reads the same variable). */
+export const SERVICE_ACCOUNT_DIR_ENV = 'CORTEX_SERVICE_ACCOUNT_DIR';
+/** The context name of the in-cluster configuration, in messages. */
+export const IN_CLUSTER_CONTEXT = 'in-cluster';
+
+/**
+ * The in-cluster configuration, as client-go's `rest.InClusterConfig`: the API server at
+ * `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`, trusted through the ServiceAccount's `ca.crt`,
+ * authenticated with its `token` (a token file, read again at each request: the kubelet rotates it), in the pod's
+ * namespace. Used when no kubeconfig is found in a pod.
+ */
+export function inClusterTarget(env: NodeJS.ProcessEnv = process.env): KubeTarget {
+  const host = env.KUBERNETES_SERVICE_HOST ?? '';
+  const port = env.KUBERNETES_SERVICE_PORT || '443';
+  const dir = env[SERVICE_ACCOUNT_DIR_ENV] || SERVICE_ACCOUNT_DIR;
+  const where = `in-cluster configuration (KUBERNETES_SERVICE_HOST is set and there is no kubeconfig)`;
+  const tokenFile = path.join(dir, 'token');
+  if (!fs.existsSync(tokenFile)) {
+    throw new KubeconfigError(
+      `${where}: no ServiceAccount token at ${tokenFile}. The pod's ServiceAccount token is not mounted: for an API's pods, ` +
+        'set read_apis: true on the API in cortex.yaml; elsewhere, mount one or pass --kubeconfig PATH',
+    );
+  }
+  let ca: Buffer;
+  try {
+    ca = fs.readFileSync(path.join(dir, 'ca.crt'));
+  } catch (e) {
+    throw new KubeconfigError(`${where}: cannot read ${path.join(dir, 'ca.crt')} (${(e as NodeJS.ErrnoException).code})`);
+  }
+  let namespace: string | undefined;
+  try {
+    namespace = fs.readFileSync(path.join(dir, 'namespace'), 'utf8').trim() || undefined;
+  } catch {
+    // no namespace file: the commands' own default namespace
+  }
+  const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  checkServer(server, where);
+  return {
+    files: [],
+    contextName: IN_CLUSTER_CONTEXT,
+    clusterName: IN_CLUSTER_CONTEXT,
+    userName: 'serviceaccount',
+    server,
+    namespace,
+    tls: { ca, insecure: false },
+    auth: { kind: 'tokenFile', file: tokenFile },
+    eks: {},
   };
 }
 
