@@ -1,5 +1,7 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { ProxySidecar, ProxySidecarProps } from '../../../constructs/proxy-sidecar';
-import { parseCommandLine } from '../../../images/proxy/src/config';
+import { envName, parseCommandLine, USAGE } from '../../../images/proxy/src/config';
 import { containerApi, merged, objectProblems, realtimeSpecOf } from '../../lib/config/config-fixtures';
 
 /**
@@ -86,5 +88,26 @@ describe('the pod limits the config, the chart and the proxy share', () => {
       queueTimeoutMs: spec.networking.timeoutSeconds * 1000,
       upstreamTimeoutMs: spec.networking.timeoutSeconds * 1000,
     });
+  });
+
+  test("GIVEN the README's table of flags THEN each flag's variable and default are the proxy's own", () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'images', 'proxy', 'README.md'), 'utf8');
+    const rows = readme.split('\n').filter((line) => line.startsWith('| `--'));
+    const usage = new Map(
+      USAGE.split('\n').flatMap((line) => {
+        const match = /^ {2}--(\S+)\s+\S+\s.*?(?:\(default (.*)\))?$/.exec(line);
+        return match && match[1] !== 'help,' ? [[match[1], match[2] ?? 'none'] as const] : [];
+      }),
+    );
+    const documented = new Map(
+      rows.map((row) => {
+        const [flag, variable, defaultCell] = row.slice(1, -1).split('|').map((cell) => cell.trim());
+        const name = flag.replace(/`--(.*)`/, '$1');
+        expect(variable).toBe(`\`${envName(name)}\``);
+        return [name, /^`([^`]*)`/.exec(defaultCell)?.[1] ?? 'none'] as const;
+      }),
+    );
+    expect(documented.size).toBeGreaterThan(10);
+    expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(usage));
   });
 });
