@@ -6,8 +6,13 @@ import { Construct } from 'constructs';
 import { DEFAULT_PROMETHEUS_URL } from '../../constructs/names';
 import { API_METRICS_AGENT, apiMetricsAgent, withApiMetricsAgent } from './api-metrics';
 import { acknowledgeManagedPolicy } from './nag';
-import { checkAddonVersion } from './validation';
-import { EKS_ADDONS } from './versions';
+import { checkAddonVersion, checkMinimumVersion } from './validation';
+import {
+  EKS_ADDONS,
+  EKS_ADDON_VERSIONS,
+  MINIMUM_CLOUDWATCH_OBSERVABILITY_VERSION,
+  MINIMUM_CLOUDWATCH_OBSERVABILITY_VERSION_FOR_API_METRICS,
+} from './versions';
 
 /** The add-on's agent service account (namespace `amazon-cloudwatch`), which Fluent Bit uses too. */
 export const CLOUDWATCH_AGENT_SERVICE_ACCOUNT = 'cloudwatch-agent';
@@ -34,9 +39,11 @@ export interface ApiMetricsOptions {
 /** Options of the `amazon-cloudwatch-observability` EKS add-on. */
 export interface CloudWatchObservabilityOptions {
   /**
-   * The add-on version (`aws eks describe-addon-versions --addon-name amazon-cloudwatch-observability`);
-   * Pod Identity needs v3.1.0 or newer.
-   * @default - the version EKS installs by default for the cluster's Kubernetes version
+   * The add-on version (`aws eks describe-addon-versions --addon-name amazon-cloudwatch-observability
+   * --kubernetes-version <minor>` lists those a cluster can take): v3.1.0 or newer (Pod Identity), v3.2.0 or newer
+   * with `apiMetrics`. Pinned rather than left to EKS, whose default moves with the cluster and whose later major
+   * versions change the agents the add-on runs (docs/platform.md, "CloudWatch").
+   * @default 'v4.10.3-eksbuild.1' (`EKS_ADDON_VERSIONS.cloudWatchObservability`)
    */
   readonly addonVersion?: string;
   /**
@@ -78,18 +85,33 @@ export class CloudWatchObservability extends Construct {
   public readonly addon: eks.Addon;
   /** The role its pods assume. */
   public readonly role: iam.IRole;
+  /** The add-on version installed. */
+  public readonly addonVersion: string;
   /** The log group of the per-API metrics' EMF events, when `apiMetrics` is on. */
   public readonly apiMetricsLogGroup?: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: CloudWatchObservabilityProps) {
     super(scope, id);
-    if (props.addonVersion !== undefined) {
-      checkAddonVersion('cloudWatchObservability.addonVersion', props.addonVersion);
+    const apiMetrics = props.apiMetrics === true ? {} : props.apiMetrics === false ? undefined : props.apiMetrics;
+    this.addonVersion = props.addonVersion ?? EKS_ADDON_VERSIONS.cloudWatchObservability;
+    checkAddonVersion('cloudWatchObservability.addonVersion', this.addonVersion);
+    checkMinimumVersion(
+      'cloudWatchObservability.addonVersion',
+      this.addonVersion,
+      MINIMUM_CLOUDWATCH_OBSERVABILITY_VERSION,
+      "the agent's and Fluent Bit's credentials come through EKS Pod Identity, which the add-on supports from v3.1.0",
+    );
+    if (apiMetrics !== undefined) {
+      checkMinimumVersion(
+        'cloudWatchObservability.addonVersion',
+        this.addonVersion,
+        MINIMUM_CLOUDWATCH_OBSERVABILITY_VERSION_FOR_API_METRICS,
+        "apiMetrics adds an agent to the add-on's `agents` with an `otelConfig` object, which its configuration takes from v3.2.0 (or set apiMetrics: false)",
+      );
     }
 
     this.role = props.role ?? this.defaultRole();
     let configurationValues = props.configurationValues;
-    const apiMetrics = props.apiMetrics === true ? {} : props.apiMetrics === false ? undefined : props.apiMetrics;
     if (apiMetrics !== undefined) {
       // Created here, and deleted after the add-on (which depends on it), so that no agent recreates it on the way out.
       this.apiMetricsLogGroup = new logs.LogGroup(this, 'ApiMetricsLogGroup', {
@@ -108,7 +130,7 @@ export class CloudWatchObservability extends Construct {
     this.addon = new eks.Addon(this, 'Resource', {
       cluster: props.cluster,
       addonName: EKS_ADDONS.cloudWatchObservability,
-      addonVersion: props.addonVersion,
+      addonVersion: this.addonVersion,
       configurationValues,
     });
     if (this.apiMetricsLogGroup !== undefined) {

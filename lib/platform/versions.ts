@@ -29,6 +29,8 @@ export const CHARTS = {
   istioGateway: { repository: ISTIO_REPOSITORY, chart: 'gateway', version: ISTIO_VERSION },
   /** KEDA with its CRDs; the version of `../shared/crds/keda-2.20.2-crds.yaml`. */
   keda: { repository: 'https://kedacore.github.io/charts', chart: 'keda', version: '2.20.2' },
+  /** The KEDA HTTP add-on (interceptor, scaler, operator) with its CRDs; the version of `../shared/crds/keda-http-add-on-0.15.0-crds.yaml`. */
+  kedaHttpAddOn: { repository: 'https://kedacore.github.io/charts', chart: 'keda-add-ons-http', version: '0.15.0' },
   /** prometheus-community `prometheus` (server only); Prometheus v3.14.0. */
   prometheus: { repository: 'https://prometheus-community.github.io/helm-charts', chart: 'prometheus', version: '29.27.0' },
   /** NVIDIA's device plugin, v0.20.0. */
@@ -59,10 +61,38 @@ export const KUBERNETES_VERSION_IMAGES: Readonly<Record<string, { readonly clust
 /** The Kubernetes minors the platform has pinned images for, oldest first. */
 export const SUPPORTED_KUBERNETES_VERSIONS: readonly string[] = Object.keys(KUBERNETES_VERSION_IMAGES);
 
-/** The EKS add-ons the platform creates (their versions follow the cluster's: EKS picks the default one). */
+/**
+ * The EKS add-ons the platform creates. `vpc-cni` and `eks-pod-identity-agent` take the version EKS picks for the
+ * cluster's Kubernetes version; `amazon-cloudwatch-observability` is pinned ({@link EKS_ADDON_VERSIONS}).
+ */
 export const EKS_ADDONS = {
   podIdentityAgent: 'eks-pod-identity-agent',
   cloudWatchObservability: 'amazon-cloudwatch-observability',
   /** The VPC CNI, taken over from EKS's self-managed one to turn network policy enforcement on. */
   vpcCni: 'vpc-cni',
 } as const;
+
+/**
+ * EKS add-on versions the platform pins (each overridable: `cloudWatchObservability.addonVersion`).
+ *
+ * `amazon-cloudwatch-observability`: the per-API metrics agent is an extra entry of the add-on's `agents` list with
+ * its own OpenTelemetry pipeline (`otelConfig`, rendered as an object), which federates the Prometheus recording rules
+ * (untyped series: the agent's Prometheus-to-EMF path would drop them; its OpenTelemetry `prometheus` receiver reads
+ * them as gauges). The add-on's configuration schema took `agents` in v3.0.0 (the default agent named alone, its
+ * settings merged in), `otelConfig` as an object in v3.2.0, and gave an agent of `mode: deployment` a Deployment's
+ * update strategy in v4.2.0; Pod Identity needs v3.1.0. Left to EKS, the version moves with the cluster: v6.0.0–v6.1.x
+ * turned OTel Container Insights on (a second, cluster-scraper agent, which an `agents` list that names only the
+ * default agent leaves out), v5.3.0 dropped a cluster-wide ConfigMap read from the agent's role (restored in v5.3.1).
+ * v4.10.3 is the last of the 4.x line (chart release of 2026-03-18, CloudWatch agent 1.300064.1). Check that a
+ * cluster's Kubernetes version offers it with
+ * `aws eks describe-addon-versions --addon-name amazon-cloudwatch-observability --kubernetes-version 1.36`.
+ */
+export const EKS_ADDON_VERSIONS = {
+  cloudWatchObservability: 'v4.10.3-eksbuild.1',
+} as const;
+
+/** The oldest `amazon-cloudwatch-observability` the platform accepts: EKS Pod Identity for the agent and Fluent Bit. */
+export const MINIMUM_CLOUDWATCH_OBSERVABILITY_VERSION = '3.1.0';
+
+/** The oldest `amazon-cloudwatch-observability` the per-API metrics agent works with: `otelConfig` as an object. */
+export const MINIMUM_CLOUDWATCH_OBSERVABILITY_VERSION_FOR_API_METRICS = '3.2.0';

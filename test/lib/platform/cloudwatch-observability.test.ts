@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { API_METRICS_AGENT } from '../../../lib/platform/api-metrics';
 import { CloudWatchObservability } from '../../../lib/platform/cloudwatch-observability';
+import { EKS_ADDON_VERSIONS } from '../../../lib/platform/versions';
 import { importedCluster, newStack, resources } from './fixtures';
 
 /** The add-on's configuration values, parsed, with each CloudFormation reference shown as `<LogicalId>`. */
@@ -21,10 +22,12 @@ describe('CloudWatchObservability', () => {
   const cw = new CloudWatchObservability(stack, 'CloudWatch', { cluster: importedCluster(stack) });
   const template = Template.fromStack(stack);
 
-  test('the amazon-cloudwatch-observability EKS add-on, version chosen by EKS', () => {
+  test('the amazon-cloudwatch-observability EKS add-on, at the pinned version (not the one EKS would pick)', () => {
     const [addon] = resources(template, 'AWS::EKS::Addon');
     expect(addon.properties).toMatchObject({ AddonName: 'amazon-cloudwatch-observability', ClusterName: 'models' });
-    expect(addon.properties.AddonVersion).toBeUndefined();
+    expect(EKS_ADDON_VERSIONS.cloudWatchObservability).toBe('v4.10.3-eksbuild.1');
+    expect(addon.properties.AddonVersion).toBe('v4.10.3-eksbuild.1');
+    expect(cw.addonVersion).toBe('v4.10.3-eksbuild.1');
     expect(addon.properties.ConfigurationValues).toBeUndefined();
   });
 
@@ -68,6 +71,14 @@ describe('CloudWatchObservability', () => {
     expect(() => new CloudWatchObservability(other, 'CloudWatch', { cluster: importedCluster(other), addonVersion: 'latest' })).toThrow(
       /cloudWatchObservability\.addonVersion \("latest"\) must be an EKS add-on version/,
     );
+  });
+
+  test('refuses a version without Pod Identity (before v3.1.0)', () => {
+    const other = newStack();
+    expect(
+      () => new CloudWatchObservability(other, 'CloudWatch', { cluster: importedCluster(other), addonVersion: 'v3.0.0-eksbuild.1' }),
+    ).toThrow(/cloudWatchObservability\.addonVersion \("v3\.0\.0-eksbuild\.1"\) must be 3\.1\.0 or newer: .*EKS Pod Identity/);
+    new CloudWatchObservability(newStack(), 'CloudWatch', { cluster: importedCluster(newStack()), addonVersion: 'v3.1.0-eksbuild.1' });
   });
 
   test('per-API metrics are off unless asked for (a CortexPlatform asks when it installs Prometheus)', () => {
@@ -126,6 +137,20 @@ describe('CloudWatchObservability with apiMetrics', () => {
     const [scrape] = agent.otelConfig.receivers['prometheus/cortex_api_metrics'].config.scrape_configs;
     expect(scrape.static_configs).toEqual([{ targets: ['prometheus.monitoring.svc:9090'] }]);
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 1 });
+  });
+
+  test('the pinned version with the agent, and the oldest that takes its otelConfig object (v3.2.0); v3.1.x refused', () => {
+    expect(addon.properties.AddonVersion).toBe(EKS_ADDON_VERSIONS.cloudWatchObservability);
+    const ok = newStack();
+    new CloudWatchObservability(ok, 'CloudWatch', { cluster: importedCluster(ok), apiMetrics: true, addonVersion: 'v3.2.0-eksbuild.1' });
+    Template.fromStack(ok).hasResourceProperties('AWS::EKS::Addon', { AddonVersion: 'v3.2.0-eksbuild.1' });
+    const old = newStack();
+    expect(
+      () => new CloudWatchObservability(old, 'CloudWatch', { cluster: importedCluster(old), apiMetrics: true, addonVersion: 'v3.1.0-eksbuild.1' }),
+    ).toThrow(/cloudWatchObservability\.addonVersion \("v3\.1\.0-eksbuild\.1"\) must be 3\.2\.0 or newer: apiMetrics .*otelConfig.*apiMetrics: false/);
+    // Without the agent, v3.1.x is enough.
+    const noMetrics = newStack();
+    new CloudWatchObservability(noMetrics, 'CloudWatch', { cluster: importedCluster(noMetrics), apiMetrics: false, addonVersion: 'v3.1.0-eksbuild.1' });
   });
 
   test('a stack with a region: the region is written as it is', () => {
