@@ -8,6 +8,7 @@ import {
 import { API_KIND_LABEL, DEFAULT_NAMESPACE } from '../../constructs/names';
 import { DNS_1035_LABEL, DNS_1035_RULE } from '../../lib/config/names';
 import { parseCommandArgs } from './args';
+import { classifyAwsError } from './aws-errors';
 import { CliIo, EXIT_INVALID, EXIT_OK, UsageError } from './io';
 import { splitterTargets } from './kube/apis';
 import { KubeApiError, KubeClient, KubeConnectionError } from './kube/client';
@@ -370,38 +371,33 @@ class LogGroupNotFound extends Error {
 
 /** The message of an AWS failure, with what to do about it. */
 async function describeAwsError(e: unknown, context: { client: CloudWatchLogsClient; logGroup: string; cluster?: string }): Promise<string> {
-  const error = e as { name?: string; message?: string; Code?: string };
-  const name = error.name ?? error.Code ?? 'Error';
-  const message = error.message ?? String(e);
+  const { kind, name, message } = classifyAwsError(e);
   const region = await context.client.config.region().catch(() => undefined);
   const where = region ? ` in ${region}` : '';
-  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
-    return (
-      `no AWS credentials: set AWS_PROFILE or pass --profile, sign in ("aws sso login", "aws configure"), ` +
-      `or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (${message})`
-    );
-  }
-  if (/Region is missing/i.test(message)) return 'no AWS region: pass --region, or set AWS_REGION';
-  if (/Region not accepted/i.test(message)) {
-    return `the AWS region is not valid (${message.replace(/^Region not accepted: /i, '')}): pass --region with a region such as us-east-1`;
-  }
-  if (name === 'ExpiredTokenException' || name === 'ExpiredToken' || /token.*expired|expired.*token|session.*expired/i.test(message)) {
-    return `the AWS credentials have expired: sign in again ("aws sso login") (${message})`;
-  }
-  if (name === 'UnrecognizedClientException' || name === 'InvalidSignatureException') {
-    return `AWS did not accept the credentials${where} (${name}: ${message})`;
-  }
-  if (name === 'AccessDeniedException') {
-    return (
-      `AWS denied access to ${context.logGroup}${where}: reading logs needs logs:FilterLogEvents, and --follow ` +
-      `logs:DescribeLogGroups and logs:StartLiveTail (${message})`
-    );
-  }
-  if (name === 'ResourceNotFoundException') {
-    return (
-      `log group ${context.logGroup} does not exist${where}: is the amazon-cloudwatch-observability add-on installed on ` +
-      `cluster ${context.cluster ?? '?'}, and are the cluster and region right (--cluster, --region)?`
-    );
+  switch (kind) {
+    case 'no-credentials':
+      return (
+        `no AWS credentials: set AWS_PROFILE or pass --profile, sign in ("aws sso login", "aws configure"), ` +
+        `or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (${message})`
+      );
+    case 'no-region':
+      return 'no AWS region: pass --region, or set AWS_REGION';
+    case 'invalid-region':
+      return `the AWS region is not valid (${message.replace(/^Region not accepted: /i, '')}): pass --region with a region such as us-east-1`;
+    case 'expired-credentials':
+      return `the AWS credentials have expired: sign in again ("aws sso login") (${message})`;
+    case 'rejected-credentials':
+      return `AWS did not accept the credentials${where} (${name}: ${message})`;
+    case 'access-denied':
+      return (
+        `AWS denied access to ${context.logGroup}${where}: reading logs needs logs:FilterLogEvents, and --follow ` +
+        `logs:DescribeLogGroups and logs:StartLiveTail (${message})`
+      );
+    case 'not-found':
+      return (
+        `log group ${context.logGroup} does not exist${where}: is the amazon-cloudwatch-observability add-on installed on ` +
+        `cluster ${context.cluster ?? '?'}, and are the cluster and region right (--cluster, --region)?`
+      );
   }
   if (name === 'InvalidParameterException' || name === 'MalformedQueryException') return `CloudWatch Logs refused the request: ${message}`;
   return `${name}: ${message}`;

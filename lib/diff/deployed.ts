@@ -6,6 +6,7 @@ import {
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
 import * as YAML from 'yaml';
+import { classifyAwsError } from '../../bin/cli/aws-errors';
 import { DiffError, REQUIRED_ACTIONS } from './errors';
 import { type CfnTemplate, type LoadedTemplate, NESTED_STACK_TYPE, type StackTemplates, withNestedTemplates } from './templates';
 
@@ -151,38 +152,25 @@ class StackReader {
 
 /** CloudFormation's answer for a stack that does not exist: a ValidationError saying so. */
 function isStackMissing(e: unknown): boolean {
-  const error = e as { name?: string; message?: string };
-  return error.name === 'ValidationError' && /does not exist/.test(error.message ?? '');
+  return classifyAwsError(e).kind === 'not-found';
 }
-
-const REJECTED_CREDENTIALS = new Set([
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-  'UnrecognizedClientException',
-  'SignatureDoesNotMatch',
-  'InvalidSignatureException',
-]);
 
 /** An AWS failure as a message that says what to do. */
 export function awsError(e: unknown, what: string): DiffError {
-  const error = e as { name?: string; message?: string };
-  const name = error.name ?? 'Error';
-  const message = error.message ?? String(e);
-  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message)) {
-    return new DiffError(
-      `no AWS credentials to read ${what} (${message}): set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and ` +
-        'AWS_SECRET_ACCESS_KEY; or compare with an assembly synthesized earlier, offline: --from DIR',
-    );
-  }
-  if (REJECTED_CREDENTIALS.has(name)) {
-    return new DiffError(`AWS rejected the credentials reading ${what} (${name}: ${message}): refresh them (e.g. aws sso login) and retry`);
-  }
-  if (name === 'AccessDenied' || name === 'AccessDeniedException') {
-    return new DiffError(`not allowed to read ${what} (${message}): cortex diff needs ${REQUIRED_ACTIONS}`);
-  }
-  if (/region is missing/i.test(message)) {
-    return new DiffError(`no AWS region to read ${what}: the assembly names none for it; set AWS_REGION or pass --region`);
+  const { kind, name, message } = classifyAwsError(e);
+  switch (kind) {
+    case 'no-credentials':
+      return new DiffError(
+        `no AWS credentials to read ${what} (${message}): set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and ` +
+          'AWS_SECRET_ACCESS_KEY; or compare with an assembly synthesized earlier, offline: --from DIR',
+      );
+    case 'expired-credentials':
+    case 'rejected-credentials':
+      return new DiffError(`AWS rejected the credentials reading ${what} (${name}: ${message}): refresh them (e.g. aws sso login) and retry`);
+    case 'access-denied':
+      return new DiffError(`not allowed to read ${what} (${message}): cortex diff needs ${REQUIRED_ACTIONS}`);
+    case 'no-region':
+      return new DiffError(`no AWS region to read ${what}: the assembly names none for it; set AWS_REGION or pass --region`);
   }
   return new DiffError(`cannot read ${what}: ${name}: ${message}`);
 }

@@ -1,4 +1,5 @@
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { classifyAwsError } from '../../bin/cli/aws-errors';
 import { describeValue } from '../config/describe-value';
 import { ImageReference, SHA256_DIGEST, tagOf } from '../config/image-reference';
 import { failed, networkFailure, Resolution, resolved, unavailable } from './resolution';
@@ -78,30 +79,26 @@ export class EcrResolver {
 
 /** What an ECR error means for the image, in words that say what to do. */
 export function ecrFailure(error: unknown, reference: ImageReference, registry: EcrRegistry): Resolution {
-  const { name, message } = error as { name?: string; message?: string };
+  const { kind, name, message } = classifyAwsError(error);
   const where = `account ${registry.accountId}, ${registry.region}`;
   const arn = `arn:${registry.partition}:ecr:${registry.region}:${registry.accountId}:repository/${reference.repository}`;
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  switch (name) {
-    case 'ImageNotFoundException':
-      return failed(`image not found: ECR repository ${reference.repository} (${where}) has no tag "${tagOf(reference)}"`);
-    case 'RepositoryNotFoundException':
-      return failed(`image not found: there is no ECR repository ${reference.repository} (${where})`);
-    case 'CredentialsProviderError':
+  if (name === 'ImageNotFoundException') {
+    return failed(`image not found: ECR repository ${reference.repository} (${where}) has no tag "${tagOf(reference)}"`);
+  }
+  if (name === 'RepositoryNotFoundException') return failed(`image not found: there is no ECR repository ${reference.repository} (${where})`);
+  switch (kind) {
+    case 'no-credentials':
       return failed(
         `no AWS credentials to ask ECR (${where}) with: set AWS_PROFILE (and run "aws sso login" for SSO profiles) or ` +
           `AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is attached (${message})`,
       );
-    case 'UnrecognizedClientException':
-    case 'InvalidSignatureException':
-    case 'ExpiredTokenException':
-    case 'InvalidClientTokenId':
+    case 'expired-credentials':
+    case 'rejected-credentials':
       return failed(`ECR (${where}) refused the AWS credentials: ${name}: ${message} (refresh them, e.g. "aws sso login")`);
-  }
-  if (name === 'AccessDeniedException' || name === 'AccessDenied' || status === 403) {
-    return failed(`access denied: cortex pin needs ${ECR_PIN_ACTION} on ${arn} (${message})`);
+    case 'access-denied':
+      return failed(`access denied: cortex pin needs ${ECR_PIN_ACTION} on ${arn} (${message})`);
   }
   const network = networkFailure(error);
   if (network) return unavailable(`ECR unreachable in ${registry.region} (${network})`);
-  return failed(`ECR DescribeImages failed (${where}): ${name ?? 'Error'}: ${message ?? String(error)}`);
+  return failed(`ECR DescribeImages failed (${where}): ${name}: ${message}`);
 }

@@ -314,6 +314,21 @@ describe('cortex logs: errors', () => {
     expect(err).toMatch(/^cortex logs: log group \/aws\/containerinsights\/staging\/application does not exist in us-east-1: is the amazon-cloudwatch-observability add-on installed on cluster staging/);
   });
 
+  test('credentials AWS rejects, by every name its services give them: expired, or not accepted; AccessDenied as the query protocol names it', async () => {
+    const said = async (name: string) => {
+      cwl.reset();
+      cwl.on(FilterLogEventsCommand).rejects(Object.assign(new Error(`${name} says no`), { name, $metadata: { httpStatusCode: 403 } }));
+      return (await logs('iris')).err;
+    };
+    for (const name of ['ExpiredToken', 'ExpiredTokenException']) {
+      expect(await said(name)).toBe(`cortex logs: the AWS credentials have expired: sign in again ("aws sso login") (${name} says no)\n`);
+    }
+    for (const name of ['InvalidClientTokenId', 'UnrecognizedClientException', 'SignatureDoesNotMatch', 'InvalidSignatureException']) {
+      expect(await said(name)).toBe(`cortex logs: AWS did not accept the credentials in us-east-1 (${name}: ${name} says no)\n`);
+    }
+    expect(await said('AccessDenied')).toMatch(/^cortex logs: AWS denied access to \/aws\/containerinsights\/demo\/application in us-east-1: reading logs needs logs:FilterLogEvents/);
+  });
+
   test('access denied names the permissions', async () => {
     cwl.on(FilterLogEventsCommand).rejects(Object.assign(new Error('User is not authorized to perform: logs:FilterLogEvents'), { name: 'AccessDeniedException' }));
     const { err } = await logs('iris');

@@ -124,6 +124,10 @@ describe('readDeployed', () => {
       return readDeployed([{ stackName: 'Models', region: 'eu-west-1' }]).catch((e: Error) => e.message);
     };
     expect(await fail('ExpiredToken', 'The security token included in the request is expired')).toMatch(/^AWS rejected the credentials reading stack Models \(ExpiredToken: .*\): refresh them/);
+    for (const name of ['ExpiredTokenException', 'InvalidClientTokenId', 'UnrecognizedClientException', 'SignatureDoesNotMatch', 'InvalidSignatureException']) {
+      expect(await fail(name, 'no')).toBe(`AWS rejected the credentials reading stack Models (${name}: no): refresh them (e.g. aws sso login) and retry`);
+    }
+    expect(await fail('AccessDeniedException', 'User x is not authorized')).toMatch(/^not allowed to read stack Models /);
     expect(await fail('AccessDenied', 'User x is not authorized')).toMatch(/^not allowed to read stack Models .*needs cloudformation:DescribeStacks, cloudformation:GetTemplate and cloudformation:ListStackResources$/);
     expect(await fail('Error', 'Region is missing')).toMatch(/^no AWS region to read stack Models: .*set AWS_REGION or pass --region$/);
     expect(await fail('TimeoutError', 'socket hang up')).toBe('cannot read stack Models: TimeoutError: socket hang up');

@@ -111,6 +111,17 @@ describe('EcrResolver', () => {
     });
   });
 
+  test.each(['ExpiredToken', 'ExpiredTokenException', 'InvalidClientTokenId', 'UnrecognizedClientException', 'SignatureDoesNotMatch', 'InvalidSignatureException'])(
+    'GIVEN credentials AWS rejects (%s) THEN failed, saying to refresh them',
+    async (name) => {
+      ecr.on(DescribeImagesCommand).rejects(serviceError(name, 'no', 403));
+      expect(await resolve(`${HOST}/iris:v1`)).toEqual({
+        status: 'failed',
+        reason: `ECR (account 123456789012, us-east-1) refused the AWS credentials: ${name}: no (refresh them, e.g. "aws sso login")`,
+      });
+    },
+  );
+
   test('GIVEN ECR unreachable THEN unavailable (a warning, the tag kept)', async () => {
     ecr.on(DescribeImagesCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND api.ecr.us-east-1.amazonaws.com'), { code: 'ENOTFOUND' }));
     expect(await resolve(`${HOST}/iris:1`)).toEqual({ status: 'unavailable', reason: 'ECR unreachable in us-east-1 (ENOTFOUND)' });
