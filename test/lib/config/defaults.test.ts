@@ -77,7 +77,7 @@ describe('docs/configuration.md and the @default tags agree with defaults.ts', (
 
   /** `table[key]`, remembered as documented. */
   function read<T extends Record<string, unknown>, K extends keyof T & string>(table: T, key: K): T[K] {
-    const name = Object.entries(defaults).find(([, value]) => value === table)?.[0];
+    const name = Object.entries(defaults).find(([, value]) => (value as unknown) === table)?.[0];
     used.add(`${name}.${key}`);
     return table[key];
   }
