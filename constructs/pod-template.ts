@@ -220,6 +220,8 @@ export function renderPodTemplate(options: PodTemplateOptions): RenderedPodTempl
     affinity: nodeGroupAffinity(api.nodeGroups),
     schedulerName: needsNeuron(computes) ? options.neuronSchedulerName : undefined,
     serviceAccountName: options.serviceAccountName,
+    // The API's own ServiceAccount mounts no token; `read_apis` asks for one (its Role lets it read the APIs).
+    ...(api.readApis ? { automountServiceAccountToken: true } : {}),
     // One Service per API in the namespace: their docker-link variables would flood every container.
     enableServiceLinks: false,
   };

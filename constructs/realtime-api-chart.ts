@@ -23,6 +23,7 @@ import {
 } from './names';
 import { apiNetworkPolicySpec, type ApiNetworkPolicyOptions } from './network-policy';
 import { renderPodTemplate } from './pod-template';
+import { ReadApisRbac } from './read-apis-rbac';
 import { ApiServiceAccount } from './service-account';
 import { predictorConfigMapName } from './predictor-config';
 import { progressDeadlineSeconds } from './resources';
@@ -127,6 +128,8 @@ export class RealtimeApiChart extends Chart {
   public readonly serviceAccountName: string;
   /** The NetworkPolicy of the API's pods, unless `networkPolicy: false`. */
   public readonly networkPolicy?: ApiObject;
+  /** `read_apis: true`: the Roles and RoleBindings that let the pods' ServiceAccount read the APIs. */
+  public readonly readApis?: ReadApisRbac;
 
   constructor(scope: Construct, id: string, props: RealtimeApiChartProps) {
     const namespace = props.namespace ?? DEFAULT_NAMESPACE;
@@ -160,6 +163,9 @@ export class RealtimeApiChart extends Chart {
       this.serviceAccount = new ApiServiceAccount(this, 'ServiceAccount', { apiName: name, namespace });
     }
     this.serviceAccountName = props.serviceAccountName ?? this.serviceAccount!.name;
+    if (this.api.readApis) {
+      this.readApis = new ReadApisRbac(this, 'ReadApis', { apiName: name, namespace, serviceAccountName: this.serviceAccountName });
+    }
 
     const pod = renderPodTemplate({
       api: this.api,

@@ -2,7 +2,7 @@
 import { readAutoscaling } from './autoscaling';
 import { Field } from './field';
 import { readIamPolicyArns } from './iam';
-import { KeyHints, readSection } from './field-readers';
+import { KeyHints, readBoolean, readSection } from './field-readers';
 import { readNetworking } from './networking';
 import { readNodeGroups } from './node-groups';
 import { readPod } from './pod';
@@ -18,6 +18,7 @@ export const CONTAINER_API_KEYS = [
   'networking',
   'node_groups',
   'iam_policy_arns',
+  'read_apis',
 ] as const;
 
 const CONTAINER_API_HINTS: KeyHints = {
@@ -53,9 +54,12 @@ export function readContainerApi(
   const nodeGroups = readNodeGroups(section.get('node_groups'));
   const policiesField = section.get('iam_policy_arns');
   const iamPolicyArns = readIamPolicyArns(policiesField);
+  const readApisField = section.get('read_apis');
+  const readApis = readBoolean(readApisField, { default: false });
 
   if (identity.name === undefined || !pod || !autoscaling || !updateStrategy || !networking) return undefined;
   if (policiesField.isSet && iamPolicyArns === undefined) return undefined;
+  if (readApis === undefined) return undefined;
   return {
     kind: 'RealtimeAPI',
     name: identity.name,
@@ -65,6 +69,7 @@ export function readContainerApi(
     networking,
     ...(nodeGroups ? { nodeGroups } : {}),
     ...(iamPolicyArns ? { iamPolicyArns } : {}),
+    ...(readApis ? { readApis } : {}),
     source: identity.source,
   };
 }

@@ -590,6 +590,12 @@ export interface RealtimeApiDefinition {
    * @default - none: the role may read only the s3:// locations of the API's own models
    */
   readonly iamPolicyArns?: readonly string[];
+  /**
+   * The pods get their ServiceAccount token and read-only access to the APIs of their namespace (the Python
+   * client's `get_api`, `cortex get` in a pod): a Role and RoleBinding in the namespace and in the gateway's.
+   * @default false
+   */
+  readonly readApis?: boolean;
 }
 
 /** One target of a TrafficSplitter. */

@@ -7,7 +7,7 @@ import { checkGpuAndInf, checkShmFitsMem, readCompute } from './compute';
 import { ApiIdentity } from './container-api';
 import { PREDICTOR_DEFAULTS, PROBE_DEFAULTS } from './defaults';
 import { Field } from './field';
-import { KeyHints, readSection } from './field-readers';
+import { KeyHints, readBoolean, readSection } from './field-readers';
 import { readIamPolicyArns } from './iam';
 import { readNetworking } from './networking';
 import { readNodeGroups } from './node-groups';
@@ -36,6 +36,7 @@ export const PREDICTOR_API_KEYS = [
   'node_groups',
   'update_strategy',
   'iam_policy_arns',
+  'read_apis',
 ] as const;
 
 const PREDICTOR_API_HINTS: KeyHints = {
@@ -71,6 +72,8 @@ export function readPredictorApi(
   const nodeGroups = readNodeGroups(section.get('node_groups'));
   const policiesField = section.get('iam_policy_arns');
   const iamPolicyArns = readIamPolicyArns(policiesField);
+  const readApisField = section.get('read_apis');
+  const readApis = readBoolean(readApisField, { default: false });
 
   const { spec, maxConcurrency } = predictor;
   const { maxQueueLength, autoscaling } = concurrency;
@@ -83,7 +86,8 @@ export function readPredictorApi(
     !autoscaling ||
     !updateStrategy ||
     !networking ||
-    (policiesField.isSet && iamPolicyArns === undefined)
+    (policiesField.isSet && iamPolicyArns === undefined) ||
+    readApis === undefined
   ) {
     return undefined;
   }
@@ -99,6 +103,7 @@ export function readPredictorApi(
     networking,
     ...(nodeGroups ? { nodeGroups } : {}),
     ...(iamPolicyArns ? { iamPolicyArns } : {}),
+    ...(readApis ? { readApis } : {}),
     source: identity.source,
   };
 }

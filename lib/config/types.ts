@@ -305,6 +305,12 @@ export interface RealtimeApiSpec {
    * @default - none (the role may still read the S3 locations of the API's own models)
    */
   readonly iamPolicyArns?: string[];
+  /**
+   * `read_apis` (a cortex-cdk addition): the pods get their ServiceAccount token and read-only access to the APIs
+   * of their namespace through the Kubernetes API (the Python client's `get_api`, `cortex get` in a pod).
+   * @default false
+   */
+  readonly readApis?: boolean;
   readonly source: SourcePosition;
 }
 

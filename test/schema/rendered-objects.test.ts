@@ -300,3 +300,20 @@ describe('rendered objects against the Kubernetes, Istio and KEDA schemas', () =
     );
   });
 });
+
+describe('read_apis: the Roles and RoleBindings', () => {
+  test('GIVEN an API with read_apis parsed by lib/config WHEN rendered THEN its Roles and RoleBindings validate', () => {
+    const yaml = '- name: iris\n  kind: RealtimeAPI\n  read_apis: true\n  pod: {containers: [{name: api, image: "iris:1"}]}\n';
+    const objects = renderAll(parseConfig(yaml, 'cortex.yaml'));
+    const rbac = objects.filter((o) => o.kind === 'Role' || o.kind === 'RoleBinding');
+    expect(rbac.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      'Role cortex/iris-read-apis',
+      'RoleBinding cortex/iris-read-apis',
+      'Role istio-system/iris.cortex-read-apis',
+      'RoleBinding istio-system/iris.cortex-read-apis',
+    ]);
+    expect(validateObjects([...rbac, ...objects.filter((o) => o.kind === 'Deployment')])).toEqual([]);
+    // A wrong field is caught, so the check above is not vacuous.
+    expect(validateObjects([{ ...rbac[1], subjects: 'iris-sa' } as KubeObject])).not.toEqual([]);
+  });
+});

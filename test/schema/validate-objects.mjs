@@ -19,6 +19,8 @@ const MODELS = {
   'v1/ConfigMap': 'kubernetes-models/v1/ConfigMap',
   'v1/Namespace': 'kubernetes-models/v1/Namespace',
   'v1/ServiceAccount': 'kubernetes-models/v1/ServiceAccount',
+  'rbac.authorization.k8s.io/v1/Role': 'kubernetes-models/rbac.authorization.k8s.io/v1/Role',
+  'rbac.authorization.k8s.io/v1/RoleBinding': 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding',
   'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
   'networking.k8s.io/v1/NetworkPolicy': 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
   'networking.istio.io/v1/VirtualService': '@kubernetes-models/istio/networking.istio.io/v1/VirtualService',
