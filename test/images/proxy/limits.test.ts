@@ -110,4 +110,13 @@ describe('the pod limits the config, the chart and the proxy share', () => {
     expect(documented.size).toBeGreaterThan(10);
     expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(usage));
   });
+
+  test("GIVEN no flags THEN the proxy's largest body is the Python runtime's default (it refuses nothing the proxy lets through)", () => {
+    const runtimeConfig = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'images', 'python-predictor', 'cortex_runtime', 'config.py'), 'utf8');
+    const product = /^DEFAULT_MAX_BODY_BYTES = ([\d *]+)$/m.exec(runtimeConfig)?.[1];
+    expect(product).toBeDefined();
+    const runtimeBytes = product!.split('*').reduce((total, factor) => total * Number(factor.trim()), 1);
+    const command = parseCommandLine([]);
+    expect(command.help === false && command.config.maxBodyBytes).toBe(runtimeBytes);
+  });
 });
