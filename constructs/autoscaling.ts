@@ -8,6 +8,7 @@ import {
   ScaledObjectSpecAdvancedHorizontalPodAutoscalerConfigBehaviorScaleUpTolerance as ScaleUpTolerance,
   ScaledObjectSpecTriggers,
 } from './imports/keda.sh';
+import { type ColdStartRouting, coldStartTrigger } from './cold-start';
 import { API_NAME_METRIC_LABEL, IN_FLIGHT_METRIC, NAMESPACE_METRIC_LABEL, serviceHost } from './names';
 import { PREDICTOR_CONTAINER_NAME } from './predictor-config';
 
@@ -168,6 +169,12 @@ export interface ScaledObjectSpecOptions {
   readonly deploymentName: string;
   readonly prometheusUrl: string;
   readonly autoscaling: AutoscalingSpec;
+  /**
+   * A scale-to-zero API reached through the KEDA HTTP add-on: the name of its InterceptorRoute and where the
+   * add-on's scaler answers; the requests the interceptor holds then scale the API (constructs/cold-start.ts).
+   * @default - none: at zero, only the gateway-activity trigger wakes the API up
+   */
+  readonly coldStart?: { readonly routeName: string; readonly routing: ColdStartRouting };
 }
 
 /** The ScaledObject's spec. */
@@ -207,8 +214,13 @@ function requestTriggers(options: ScaledObjectSpecOptions): ScaledObjectSpecTrig
       },
     },
   ];
+  if (autoscaling.minReplicas === 0 && options.coldStart !== undefined) {
+    // The requests the interceptor holds (and forwards): they wake the API and count toward its size.
+    triggers.push(coldStartTrigger(options.coldStart.routeName, options.coldStart.routing));
+  }
   if (autoscaling.minReplicas === 0) {
-    // At zero there is no proxy to report in-flight requests: the gateway's counter wakes the API up.
+    // At zero there is no proxy to report in-flight requests: the gateway's counter wakes the API up (with the
+    // interceptor, it still counts what reaches the Service directly: a shadow's mirrored copies).
     triggers.push({
       type: 'prometheus',
       name: GATEWAY_ACTIVITY_TRIGGER_NAME,

@@ -1,6 +1,7 @@
 import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { ApiSpec, CortexConfig } from '../lib/config/types';
+import type { ApiSpec, CortexConfig, RealtimeApiSpec } from '../lib/config/types';
+import { scaleToZeroTargets } from './cold-start';
 import { RealtimeApiChart, RealtimeApiChartOptions } from './realtime-api-chart';
 import { TrafficSplitterChart } from './traffic-splitter-chart';
 
@@ -20,7 +21,8 @@ export interface ConfigChartsOptions extends RealtimeApiChartOptions {
  * {@link configCharts}, so they produce exactly the same objects.
  */
 export function addConfigCharts(scope: Construct, config: CortexConfig, options: ConfigChartsOptions = {}): Chart[] {
-  return config.specs.map((spec) => addSpecChart(scope, spec, options));
+  const atZero = scaleToZeroTargets(realtimeApis(config));
+  return config.specs.map((spec) => addSpecChart(scope, spec, options, atZero));
 }
 
 /**
@@ -29,10 +31,15 @@ export function addConfigCharts(scope: Construct, config: CortexConfig, options:
  * rendering stays linear in the number of APIs.
  */
 export function configCharts(config: CortexConfig, options: ConfigChartsOptions = {}): Chart[] {
-  return config.specs.map((spec) => addSpecChart(new App(), spec, options));
+  const atZero = scaleToZeroTargets(realtimeApis(config));
+  return config.specs.map((spec) => addSpecChart(new App(), spec, options, atZero));
 }
 
-function addSpecChart(scope: Construct, spec: ApiSpec, options: ConfigChartsOptions): Chart {
+function realtimeApis(config: CortexConfig): RealtimeApiSpec[] {
+  return config.specs.filter((spec): spec is RealtimeApiSpec => spec.kind === 'RealtimeAPI');
+}
+
+function addSpecChart(scope: Construct, spec: ApiSpec, options: ConfigChartsOptions, atZero: Record<string, number>): Chart {
   const { predictorImages = {}, ...chartOptions } = options;
   if (spec.kind === 'RealtimeAPI') {
     return new RealtimeApiChart(scope, spec.name, {
@@ -44,6 +51,8 @@ function addSpecChart(scope: Construct, spec: ApiSpec, options: ConfigChartsOpti
   return new TrafficSplitterChart(scope, spec.name, {
     splitter: spec,
     namespace: chartOptions.namespace,
+    scaleToZeroTargets: atZero,
+    coldStart: chartOptions.coldStart,
     labels: chartOptions.labels,
     disableResourceNameHashes: chartOptions.disableResourceNameHashes,
   });

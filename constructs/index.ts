@@ -10,6 +10,7 @@ export * from './predictor-config';
 export * from './auth';
 export * from './service-account';
 export * from './network-policy';
+export * from './cold-start';
 export {
   IN_FLIGHT_METRIC,
   API_NAME_METRIC_LABEL,

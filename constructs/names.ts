@@ -114,6 +114,11 @@ export const TIME_TO_FIRST_BYTE_METRIC = 'cortex_time_to_first_byte_seconds';
 /** The proxies' gauge of queued requests. */
 export const QUEUE_METRIC = 'cortex_queue_length';
 /**
+ * The KEDA HTTP add-on interceptor's gauge of the requests it holds or forwards, per InterceptorRoute (labelled
+ * `route_namespace`, `route_name`: a scale-to-zero API's namespace and name). Scraped from the interceptor's pods.
+ */
+export const INTERCEPTOR_CONCURRENCY_METRIC = 'interceptor_request_concurrency';
+/**
  * The label the Prometheus pod scrape job gives `cortex.dev/api-name`: the prometheus-community
  * chart's `kubernetes-pods` job copies pod labels with `labelmap: __meta_kubernetes_pod_label_(.+)`,
  * and Prometheus sanitizes `.`, `/` and `-` in label names to `_`.

@@ -106,16 +106,25 @@ function peerToKube(peer: NetworkPolicyPeer): k8s.NetworkPolicyPeer {
  * The spec of an API's NetworkPolicy: its pods (the Deployment's selector labels), ingress only, with two
  * rules — the proxy port from the gateway's pods, the admin port from the metrics scrapers' pods — and none
  * for `pod.port` or the Python runtime's ports, so that the user's server is reached through the proxy only.
- * Egress is left open (models from S3, other APIs through the gateway).
+ * Egress is left open (models from S3, other APIs through the gateway). `forwarders` are pods that may reach
+ * the proxy port beside the gateway: the cold-start interceptor of a scale-to-zero API (constructs/cold-start.ts).
  */
-export function apiNetworkPolicySpec(apiName: string, options: ApiNetworkPolicyOptions = {}): k8s.NetworkPolicySpec {
+export function apiNetworkPolicySpec(
+  apiName: string,
+  options: ApiNetworkPolicyOptions = {},
+  forwarders: readonly NetworkPolicyPeer[] = [],
+): k8s.NetworkPolicySpec {
   const gateway = options.gateway ?? GATEWAY_PEER;
   const scrapers = options.metricsScrapers ?? [PROMETHEUS_PEER];
   checkNetworkPolicyPeer('networkPolicy.gateway', gateway);
   scrapers.forEach((peer, i) => checkNetworkPolicyPeer(`networkPolicy.metricsScrapers[${i}]`, peer));
+  forwarders.forEach((peer, i) => checkNetworkPolicyPeer(`coldStart.interceptorPeer${forwarders.length > 1 ? `[${i}]` : ''}`, peer));
 
   const ingress: k8s.NetworkPolicyIngressRule[] = [
-    { from: [peerToKube(gateway)], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(PROXY_PORT) }] },
+    {
+      from: [gateway, ...forwarders].map(peerToKube),
+      ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(PROXY_PORT) }],
+    },
   ];
   if (scrapers.length > 0) {
     ingress.push({

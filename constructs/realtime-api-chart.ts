@@ -9,6 +9,15 @@ import {
 } from '../lib/config/types';
 import { GatewayJwt } from './auth';
 import { scaledObjectSpec } from './autoscaling';
+import {
+  type ColdStartRouting,
+  DEFAULT_COLD_START_ROUTING,
+  coldStartTimeoutSeconds,
+  interceptorRouteSpec,
+  routeThroughInterceptor,
+  waitsForColdStarts,
+} from './cold-start';
+import { InterceptorRoute } from './imports/http.keda.sh';
 import { ScaledObject } from './imports/keda.sh';
 import { VirtualService } from './imports/networking.istio.io';
 import {
@@ -87,6 +96,14 @@ export interface RealtimeApiChartOptions extends ChartProps {
    * @default - a NetworkPolicy letting the platform's gateway and Prometheus in
    */
   readonly networkPolicy?: ApiNetworkPolicyOptions | false;
+  /**
+   * Where the KEDA HTTP add-on answers, for APIs with `min_replicas: 0`: the gateway routes them through its
+   * interceptor, which holds a request while the API has no ready replica (up to `cold_start_timeout`), and the
+   * held requests scale the API. `false`: the add-on is not installed; a scale-to-zero API is then routed
+   * directly, and the gateway answers 503 while it has no replica. APIs with `min_replicas` >= 1 never use it.
+   * @default DEFAULT_COLD_START_ROUTING - the add-on as the platform installs it (release `keda-add-ons-http` in `keda`)
+   */
+  readonly coldStart?: ColdStartRouting | false;
 }
 
 /** Props of {@link RealtimeApiChart}. */
@@ -130,6 +147,8 @@ export class RealtimeApiChart extends Chart {
   public readonly networkPolicy?: ApiObject;
   /** `read_apis: true`: the Roles and RoleBindings that let the pods' ServiceAccount read the APIs. */
   public readonly readApis?: ReadApisRbac;
+  /** The KEDA HTTP add-on's InterceptorRoute, for an API with `min_replicas: 0` (unless `coldStart: false`). */
+  public readonly interceptorRoute?: ApiObject;
 
   constructor(scope: Construct, id: string, props: RealtimeApiChartProps) {
     const namespace = props.namespace ?? DEFAULT_NAMESPACE;
@@ -221,12 +240,24 @@ export class RealtimeApiChart extends Chart {
       },
     });
 
+    const coldStart = props.coldStart ?? DEFAULT_COLD_START_ROUTING;
+    const throughInterceptor = coldStart !== false && waitsForColdStarts(this.api.autoscaling) ? coldStart : undefined;
+    if (throughInterceptor !== undefined) {
+      this.interceptorRoute = new InterceptorRoute(this, 'InterceptorRoute', {
+        metadata: metadata(name),
+        spec: interceptorRouteSpec(name, namespace, this.api.autoscaling),
+      });
+    }
+
     this.virtualService = new VirtualService(this, 'VirtualService', {
       metadata: metadata(name),
       spec: gatewayVirtualServiceSpec({
         name,
         networking: this.api.networking,
-        routes: [routeTo(name, namespace)],
+        routes: [
+          throughInterceptor !== undefined ? routeThroughInterceptor(name, namespace, throughInterceptor) : routeTo(name, namespace),
+        ],
+        coldStartTimeoutSeconds: throughInterceptor !== undefined ? coldStartTimeoutSeconds(this.api.autoscaling) : undefined,
       }),
     });
 
@@ -244,6 +275,7 @@ export class RealtimeApiChart extends Chart {
         deploymentName: name,
         prometheusUrl: this.prometheusUrl,
         autoscaling: this.api.autoscaling,
+        coldStart: throughInterceptor !== undefined ? { routeName: name, routing: throughInterceptor } : undefined,
       }),
     });
 
@@ -261,7 +293,7 @@ export class RealtimeApiChart extends Chart {
     if (props.networkPolicy !== false) {
       this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
         metadata: metadata(name),
-        spec: apiNetworkPolicySpec(name, props.networkPolicy),
+        spec: apiNetworkPolicySpec(name, props.networkPolicy, throughInterceptor !== undefined ? [throughInterceptor.interceptorPeer] : []),
       });
     }
   }

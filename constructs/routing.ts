@@ -37,6 +37,12 @@ export interface GatewayRouteOptions {
   readonly routes: VirtualServiceSpecHttpRoute[];
   /** A shadow: a copy of this percentage of the requests goes there, its answers are dropped. */
   readonly mirror?: { readonly destination: VirtualServiceSpecHttpMirror; readonly percentage: number };
+  /**
+   * How long a request may wait for a first replica before `networking.timeout` starts to matter (a route to a
+   * scale-to-zero API, through the interceptor): added to the route's timeout.
+   * @default 0
+   */
+  readonly coldStartTimeoutSeconds?: number;
 }
 
 /**
@@ -58,7 +64,7 @@ export function gatewayVirtualServiceSpec(options: GatewayRouteOptions): Virtual
         mirror: options.mirror?.destination,
         mirrorPercentage: options.mirror === undefined ? undefined : { value: options.mirror.percentage },
         retries: { attempts: 0 },
-        timeout: `${options.networking.timeoutSeconds}s`,
+        timeout: `${options.networking.timeoutSeconds + (options.coldStartTimeoutSeconds ?? 0)}s`,
       },
     ],
   };

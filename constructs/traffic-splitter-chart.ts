@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { CortexValidationError } from '../lib/config/errors';
 import type { TrafficSplitterSpec } from '../lib/config/types';
 import { GatewayJwt } from './auth';
+import { type ColdStartRouting, DEFAULT_COLD_START_ROUTING, routeThroughInterceptor } from './cold-start';
 import { VirtualService } from './imports/networking.istio.io';
 import { DEFAULT_NAMESPACE, objectLabels } from './names';
 import { gatewayVirtualServiceSpec, mirrorTo, routeTo } from './routing';
@@ -17,6 +18,18 @@ export interface TrafficSplitterChartProps extends ChartProps {
    * @default 'cortex'
    */
   readonly namespace?: string;
+  /**
+   * The target APIs that may have no replica (`min_replicas: 0`), by name, with their `cold_start_timeout` in
+   * seconds ({@link scaleToZeroTargets}): their routes go through the KEDA HTTP add-on's interceptor, as their
+   * own endpoints' do, and the route's timeout grows by the longest wait.
+   * @default {} - every target routed to its Service directly
+   */
+  readonly scaleToZeroTargets?: Readonly<Record<string, number>>;
+  /**
+   * Where the KEDA HTTP add-on answers; `false` when it is not installed (targets are then routed directly).
+   * @default DEFAULT_COLD_START_ROUTING
+   */
+  readonly coldStart?: ColdStartRouting | false;
 }
 
 /**
@@ -56,14 +69,24 @@ export class TrafficSplitterChart extends Chart {
       );
     }
     const shadow = shadows[0];
+    const coldStart = props.coldStart ?? DEFAULT_COLD_START_ROUTING;
+    const atZero = coldStart === false ? {} : (props.scaleToZeroTargets ?? {});
+    const waits = targets.filter((t) => atZero[t.name] !== undefined).map((t) => atZero[t.name]);
 
     this.virtualService = new VirtualService(this, 'VirtualService', {
       metadata: { name: this.splitter.name, namespace, labels: objectLabels(this.splitter.name, 'TrafficSplitter') },
       spec: gatewayVirtualServiceSpec({
         name: this.splitter.name,
         networking: this.splitter.networking,
-        routes: targets.map((t) => routeTo(t.name, namespace, t.weight)),
+        routes: targets.map((t) =>
+          coldStart !== false && atZero[t.name] !== undefined
+            ? routeThroughInterceptor(t.name, namespace, coldStart, t.weight)
+            : routeTo(t.name, namespace, t.weight),
+        ),
+        // A shadow's copies go to its Service directly (Istio's mirror sets no headers): at zero they are
+        // dropped, and they wake the shadow through its gateway-activity trigger.
         mirror: shadow && { destination: mirrorTo(shadow.name, namespace), percentage: shadow.weight },
+        coldStartTimeoutSeconds: waits.length > 0 ? Math.max(...waits) : undefined,
       }),
     });
 

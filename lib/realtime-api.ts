@@ -235,6 +235,7 @@ export class RealtimeApi extends Construct implements iam.IGrantable {
       predictorImage: this.predictorImage,
       serviceAccountName: props.serviceAccountName,
       networkPolicy: this.platform.networkPolicy,
+      coldStart: this.platform.coldStart,
     });
     this.objects = this.chart.toJson();
     this.manifest = new eks.KubernetesManifest(this, 'Resource', { cluster: props.cluster, manifest: this.objects });

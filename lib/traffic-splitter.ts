@@ -1,7 +1,7 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as cdk8s from 'cdk8s';
 import { Construct } from 'constructs';
-import { TrafficSplitterChart } from '../constructs';
+import { TrafficSplitterChart, scaleToZeroTargets } from '../constructs';
 import type { TrafficSplitterSpec } from './config';
 import { CortexValidationError } from './errors';
 import { ApiPlatform, type IApiPlatform } from './platform/api-platform';
@@ -71,7 +71,12 @@ export class TrafficSplitter extends Construct {
     this.namespace = this.platform.namespace;
     this.url = this.platform.endpointUrl === undefined ? undefined : `${this.platform.endpointUrl}${splitter.networking.endpoint}`;
 
-    this.chart = new TrafficSplitterChart(new cdk8s.App(), splitter.name, { splitter, namespace: this.namespace });
+    this.chart = new TrafficSplitterChart(new cdk8s.App(), splitter.name, {
+      splitter,
+      namespace: this.namespace,
+      scaleToZeroTargets: scaleToZeroTargets(this.targets.map((t) => t.api)),
+      coldStart: this.platform.coldStart,
+    });
     this.objects = this.chart.toJson();
     this.manifest = new eks.KubernetesManifest(this, 'Resource', { cluster: props.cluster, manifest: this.objects });
     this.manifest.node.addDependency(this.platform.ready);

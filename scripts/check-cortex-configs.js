@@ -40,7 +40,12 @@ for (const file of files) {
 }
 
 // One process validates every object: the schema models are ESM-only (see test/schema/validate-objects.mjs).
-const validator = spawnSync(process.execPath, [path.join(__dirname, '..', 'test', 'schema', 'validate-objects.mjs')], {
+// Kinds without a model package (the KEDA HTTP add-on's) are checked against the pinned CRDs beside the configs.
+const crdDir = path.join(root, '..', 'crds');
+const crdArgs = fs.existsSync(crdDir)
+  ? fs.readdirSync(crdDir).filter((f) => /^keda-http-add-on-.*-crds\.ya?ml$/.test(f)).flatMap((f) => ['--crd', path.join(crdDir, f)])
+  : [];
+const validator = spawnSync(process.execPath, [path.join(__dirname, '..', 'test', 'schema', 'validate-objects.mjs'), ...crdArgs], {
   input: JSON.stringify(objects.map((o) => o.object)),
   encoding: 'utf8',
   maxBuffer: 256 << 20,

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Regenerates constructs/imports/ from the Istio and KEDA CRDs with `cdk8s import`, offline.
+// Regenerates constructs/imports/ from the Istio, KEDA and KEDA HTTP add-on CRDs with `cdk8s import`, offline.
 // Only the kinds the charts use are imported, to keep the generated code (and the compile) small.
 //
-//   node scripts/import-crds.js ../shared/crds            (the pinned CRD files: istio-*-crds.yaml, keda-*-crds.yaml)
+//   node scripts/import-crds.js ../shared/crds            (the pinned CRD files: istio-*-crds.yaml, keda-*-crds.yaml, keda-http-add-on-*-crds.yaml)
 //
 // Needs cdk8s-cli (`npx --yes cdk8s-cli@2.207.60`); it is a tool for maintainers, not a dependency.
 const { execFileSync } = require('node:child_process');
@@ -15,6 +15,7 @@ const KEEP = {
   'networking.istio.io': ['VirtualService', 'Gateway', 'DestinationRule'],
   'security.istio.io': ['RequestAuthentication', 'AuthorizationPolicy'],
   'keda.sh': ['ScaledObject', 'TriggerAuthentication'],
+  'http.keda.sh': ['InterceptorRoute'],
 };
 
 const crdDir = process.argv[2];

@@ -330,6 +330,7 @@ export function renderApi(api: RealtimeApiSummary, metrics: MetricsResult, now: 
         ['  first byte', `p50 ${formatSeconds(m.firstByteP50Seconds)}, p99 ${formatSeconds(m.firstByteP99Seconds)}`],
         ['  responses', classes.map((c) => paint(c.text, c.color, color)).join(', ')],
         ['  in flight', `${formatCount(m.inFlight)} (${formatCount(m.queued)} queued)`],
+        ...(m.held === undefined ? [] : [['  held', `${formatCount(m.held)} waiting for a ready replica (cold start)`] as [string, string]]),
       ],
       false,
     );

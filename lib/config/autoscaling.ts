@@ -21,6 +21,7 @@ export const AUTOSCALING_KEYS = [
   'max_upscale_factor',
   'downscale_tolerance',
   'upscale_tolerance',
+  'cold_start_timeout',
 ] as const;
 
 export const PREDICTOR_AUTOSCALING_KEYS = [
@@ -192,9 +193,24 @@ function readScaling(section: Section): Scaling | undefined {
     ...fraction,
     default: AUTOSCALING_DEFAULTS.upscaleTolerance,
   });
+  const coldStartField = section.get('cold_start_timeout');
+  const coldStartTimeoutSeconds = readDuration(coldStartField, {
+    min: AUTOSCALING_LIMITS.minColdStartTimeoutSeconds,
+    max: AUTOSCALING_LIMITS.maxColdStartTimeoutSeconds,
+  });
+  let coldStartValid = true;
+  if (coldStartField.isSet && minReplicas !== undefined && minReplicas > 0) {
+    // Requests wait for a first replica only when there can be none: a setting that would do nothing is a mistake.
+    coldStartField.keyProblem(
+      `only applies with min_replicas: 0 (requests wait for a first replica); min_replicas is ${minReplicas}: remove cold_start_timeout or set min_replicas to 0`,
+    );
+    coldStartValid = false;
+  }
 
   if (
     !replicasValid ||
+    !coldStartValid ||
+    (coldStartField.isSet && coldStartTimeoutSeconds === undefined) ||
     minReplicas === undefined ||
     maxReplicas === undefined ||
     initReplicas === undefined ||
@@ -219,5 +235,6 @@ function readScaling(section: Section): Scaling | undefined {
     maxUpscaleFactor,
     downscaleTolerance,
     upscaleTolerance,
+    ...(minReplicas === 0 ? { coldStartTimeoutSeconds: coldStartTimeoutSeconds ?? AUTOSCALING_DEFAULTS.coldStartTimeoutSeconds } : {}),
   };
 }

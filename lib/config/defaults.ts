@@ -60,6 +60,11 @@ export const AUTOSCALING_DEFAULTS = {
   upscaleTolerance: 0.05,
   /** Predictor form only: in-flight requests a replica accepts before answering 503. */
   maxReplicaConcurrency: 1024,
+  /**
+   * With min_replicas 0: how long a request waits for a first ready replica. A cold start may add a node (the
+   * cluster autoscaler: 1-3 min, more for GPU nodes), pull the image and load the model.
+   */
+  coldStartTimeoutSeconds: 600,
 } as const;
 
 export const AUTOSCALING_LIMITS = {
@@ -68,6 +73,9 @@ export const AUTOSCALING_LIMITS = {
   windowStepSeconds: 10,
   /** The HPA's limit for behavior.*.stabilizationWindowSeconds. */
   maxStabilizationPeriodSeconds: 3600,
+  minColdStartTimeoutSeconds: 1,
+  /** As long as Cortex's activator waited for a first replica (20 minutes). */
+  maxColdStartTimeoutSeconds: 1200,
 } as const;
 
 export const UPDATE_STRATEGY_DEFAULTS = {

@@ -281,6 +281,11 @@ export interface AutoscalingDefinition {
    */
   readonly upscaleTolerance?: number;
   /**
+   * With `minReplicas: 0` only: how long a request waits for a first ready replica, a duration from "1s" to "20m".
+   * @default "10m"
+   */
+  readonly coldStartTimeout?: string;
+  /**
    * Predictor form only (Cortex v0.30): in-flight requests a replica holds before answering 503, 1 – 30000,
    * >= processesPerReplica × threadsPerProcess. The container form uses pod.maxConcurrency and pod.maxQueueLength.
    * @default 1024

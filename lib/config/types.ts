@@ -133,6 +133,12 @@ export interface AutoscalingSpec {
   readonly downscaleTolerance: number;
   /** @default 0.05 */
   readonly upscaleTolerance: number;
+  /**
+   * With `minReplicas: 0`: how long a request that arrives while no replica is ready waits for one (held by the
+   * KEDA HTTP add-on's interceptor) before it is answered 504. Not used with `minReplicas` >= 1.
+   * @default 600
+   */
+  readonly coldStartTimeoutSeconds?: number;
 }
 
 /** An integer count of pods, or a percentage string such as "25%". */

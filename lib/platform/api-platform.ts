@@ -2,6 +2,7 @@ import type * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { DependencyGroup, IDependable } from 'constructs';
 import { DEFAULT_GATEWAY_URL, DEFAULT_NAMESPACE, DEFAULT_PROMETHEUS_URL, NEURON_SCHEDULER_NAME } from '../../constructs/names';
 import type { ApiNetworkPolicyOptions } from '../../constructs/network-policy';
+import { type ColdStartRouting, DEFAULT_COLD_START_ROUTING } from '../../constructs/cold-start';
 
 /**
  * What an API's objects need from the platform of its cluster: where to live, the addresses the
@@ -33,6 +34,12 @@ export interface IApiPlatform {
    * @default - the platform's gateway and Prometheus (istio-system `istio: apis-gateway`, the prometheus server)
    */
   readonly networkPolicy?: ApiNetworkPolicyOptions | false;
+  /**
+   * Where the KEDA HTTP add-on answers, which holds the requests of APIs with `min_replicas: 0` while they have no
+   * ready replica; `false` when the cluster has no such add-on (those APIs then answer 503 until a replica is ready).
+   * @default DEFAULT_COLD_START_ROUTING - the add-on as the platform installs it
+   */
+  readonly coldStart?: ColdStartRouting | false;
   /** What API manifests must be applied after: the CRDs, the namespace, the gateway. */
   readonly ready: IDependable;
 }
@@ -63,6 +70,13 @@ export interface ExistingApiPlatformAttributes {
    * @default - the platform's gateway and Prometheus
    */
   readonly networkPolicy?: ApiNetworkPolicyOptions | false;
+  /**
+   * Where the cluster's KEDA HTTP add-on answers (its interceptor proxy Service, external scaler and interceptor
+   * pods), when not as the platform installs it; `false` when the cluster has none: APIs with `min_replicas: 0`
+   * are then routed directly and answer 503 until a replica is ready.
+   * @default DEFAULT_COLD_START_ROUTING - release `keda-add-ons-http` in `keda`
+   */
+  readonly coldStart?: ColdStartRouting | false;
 }
 
 /** Factories of {@link IApiPlatform}. */
@@ -80,6 +94,7 @@ export class ApiPlatform {
       endpointUrl: attrs.endpointUrl,
       kubernetesVersion: attrs.kubernetesVersion,
       networkPolicy: attrs.networkPolicy,
+      coldStart: attrs.coldStart ?? DEFAULT_COLD_START_ROUTING,
       ready: new DependencyGroup(),
     };
   }

@@ -1,5 +1,6 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct, DependencyGroup, IDependable } from 'constructs';
+import { type ColdStartRouting, DEFAULT_COLD_START_ROUTING } from '../../constructs/cold-start';
 import { DEFAULT_GATEWAY_URL, DEFAULT_NAMESPACE, DEFAULT_PROMETHEUS_URL, NEURON_SCHEDULER_NAME } from '../../constructs/names';
 import { ApiNetworkPolicyOptions, checkNetworkPolicyPeer } from '../../constructs/network-policy';
 import { IApiPlatform } from './api-platform';
@@ -9,6 +10,7 @@ import { CloudWatchObservability, CloudWatchObservabilityOptions } from './cloud
 import { ClusterAutoscaler, ClusterAutoscalerOptions } from './cluster-autoscaler';
 import { Istio, IstioOptions } from './istio';
 import { Keda, KedaOptions } from './keda';
+import { KedaHttpAddOn, KedaHttpAddOnOptions } from './keda-http-add-on';
 import { MetricsServer, MetricsServerOptions } from './metrics-server';
 import { Neuron, NeuronOptions } from './neuron';
 import { NvidiaDevicePlugin, NvidiaDevicePluginOptions } from './nvidia-device-plugin';
@@ -60,6 +62,13 @@ export interface CortexPlatformOptions {
    * @default - installed: KEDA 2.20.2
    */
   readonly keda?: KedaOptions | false;
+  /**
+   * The KEDA HTTP add-on, whose interceptor holds the requests of an API with `min_replicas: 0` while it has no
+   * ready replica. `false` when the cluster has it already, or to do without: scale-to-zero APIs are then
+   * routed directly and answer 503 until a replica is ready.
+   * @default - installed: keda-add-ons-http 0.15.0
+   */
+  readonly kedaHttpAddOn?: KedaHttpAddOnOptions | false;
   /**
    * Prometheus (server only), which KEDA and `cortex get` query.
    * @default - installed
@@ -148,6 +157,9 @@ export class CortexPlatform extends Construct implements IApiPlatform {
   public readonly istio?: Istio;
   public readonly gateway?: ApisGateway;
   public readonly keda?: Keda;
+  public readonly kedaHttpAddOn?: KedaHttpAddOn;
+  /** Where the KEDA HTTP add-on answers, or `false` when `kedaHttpAddOn: false`. */
+  public readonly coldStart: ColdStartRouting | false;
   public readonly prometheus?: Prometheus;
   public readonly nvidiaDevicePlugin?: NvidiaDevicePlugin;
   public readonly neuron?: Neuron;
@@ -208,6 +220,13 @@ export class CortexPlatform extends Construct implements IApiPlatform {
       this.keda = new Keda(this, 'Keda', { ...props.keda, cluster });
       ready.add(this.keda);
     }
+    if (props.kedaHttpAddOn !== false) {
+      this.kedaHttpAddOn = new KedaHttpAddOn(this, 'KedaHttpAddOn', { ...props.kedaHttpAddOn, cluster });
+      // Its interceptors are scaled by a KEDA ScaledObject.
+      if (this.keda !== undefined) this.kedaHttpAddOn.node.addDependency(this.keda);
+      ready.add(this.kedaHttpAddOn);
+    }
+    this.coldStart = props.kedaHttpAddOn === false ? false : DEFAULT_COLD_START_ROUTING;
     if (props.prometheus !== false) {
       this.prometheus = new Prometheus(this, 'Prometheus', { ...props.prometheus, cluster });
     }

@@ -8,6 +8,7 @@ export * from './cortex-platform';
 export * from './helm-addon';
 export * from './istio';
 export * from './keda';
+export * from './keda-http-add-on';
 export * from './kubernetes-version';
 export * from './metrics-server';
 export * from './nag';

@@ -279,6 +279,17 @@ describe('cortex get API: the detailed view', () => {
     expect(kube.requestsTo(PROMETHEUS_QUERY_PATH)[0].query.get('query')).toMatch(/\[300s\]/);
   });
 
+  test('a scale-to-zero API: the requests the interceptor holds beyond those in the proxies, read by route', async () => {
+    cluster();
+    servePrometheus(kube, { byCode: {}, inFlight: 1, queued: 0, atInterceptor: 4 });
+
+    const { out } = await get('iris');
+
+    expect(out).toContain('  in flight:     1 (0 queued)\n  held:          3 waiting for a ready replica (cold start)\n');
+    const queries = kube.requestsTo(PROMETHEUS_QUERY_PATH).map((r) => r.query.get('query'));
+    expect(queries).toContain('sum(interceptor_request_concurrency{route_namespace="cortex",route_name="iris"})');
+  });
+
   test('Prometheus down: the status still shows, the metrics say why they are missing, exit 0', async () => {
     cluster();
     kube.on('GET', PROMETHEUS_QUERY_PATH, { status: 503, body: kubeStatus(503, 'ServiceUnavailable', 'no endpoints available for service "prometheus-server"') });
@@ -326,7 +337,7 @@ describe('cortex get API: the detailed view', () => {
 
     expect(out).toContain('request rate:  0/s');
     // the seven figures and the custom metrics
-    expect(kube.requestsTo(other)).toHaveLength(8);
+    expect(kube.requestsTo(other)).toHaveLength(9);
   });
 
   /** A sample as Prometheus returns it for a pod of iris: the scrape's labels, the runtime's api_name, the tags. */

@@ -505,11 +505,11 @@ describe('RealtimeApiChart', () => {
       });
     });
 
-    test('GIVEN min_replicas 0 WHEN rendered THEN a gateway-activity trigger that exists at zero pods is added', () => {
+    test('GIVEN min_replicas 0 WHEN rendered THEN the held-requests and gateway-activity triggers, which exist at zero pods, are added', () => {
       const so = only(render(realtimeApi({ autoscaling: { minReplicas: 0 } })), 'ScaledObject');
       expect(so.spec.minReplicaCount).toBe(0);
-      expect(so.spec.triggers.map((t: KubeObject) => t.name)).toEqual(['in-flight', 'gateway-activity']);
-      expect(so.spec.triggers[1].metadata.query).toContain(
+      expect(so.spec.triggers.map((t: KubeObject) => t.name)).toEqual(['in-flight', 'held-requests', 'gateway-activity']);
+      expect(so.spec.triggers[2].metadata.query).toContain(
         'istio_requests_total{destination_service="iris.cortex.svc.cluster.local"}',
       );
     });

@@ -498,9 +498,9 @@ describe('RealtimeApi.spec', () => {
   });
 
   test('GIVEN a bad definition THEN a ConfigError naming the camelCase field', () => {
-    expect(() => RealtimeApi.spec({ name: 'echo', pod: { maxQueueLength: 0, containers: [{ name: 'api', image: 'a:1' }] } })).toThrow(ConfigError);
-    expect(() => RealtimeApi.spec({ name: 'echo', pod: { maxQueueLength: 0, containers: [{ name: 'api', image: 'a:1' }] } })).toThrow(
-      '<props>: echo.pod.maxQueueLength: must be an integer from 1 to 30000, got 0',
+    expect(() => RealtimeApi.spec({ name: 'echo', pod: { maxQueueLength: -1, containers: [{ name: 'api', image: 'a:1' }] } })).toThrow(ConfigError);
+    expect(() => RealtimeApi.spec({ name: 'echo', pod: { maxQueueLength: -1, containers: [{ name: 'api', image: 'a:1' }] } })).toThrow(
+      '<props>: echo.pod.maxQueueLength: must be an integer from 0 to 30000, got -1',
     );
   });
 });

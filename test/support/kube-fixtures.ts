@@ -171,6 +171,8 @@ export interface FakeMetrics {
   readonly firstByteP99?: number;
   readonly inFlight: number;
   readonly queued: number;
+  /** The KEDA HTTP add-on interceptor's count for the API; undefined: no series (the API is not routed through it). */
+  readonly atInterceptor?: number;
   /** The samples of the API's custom metrics query (`metrics_client`), with their labels and `__name__`. */
   readonly custom?: { metric: Record<string, string>; value: number | string }[];
 }
@@ -191,6 +193,7 @@ export function servePrometheus(server: FakeHttpServer, metrics: FakeMetrics): v
     if (query.startsWith('histogram_quantile(0.99,')) return vector([{ metric: {}, value: metrics.p99 ?? 'NaN' }]);
     if (query.startsWith('sum(cortex_in_flight_requests')) return vector([{ metric: {}, value: metrics.inFlight }]);
     if (query.startsWith('sum(cortex_queue_length')) return vector([{ metric: {}, value: metrics.queued }]);
+    if (query.startsWith('sum(interceptor_request_concurrency')) return vector(metrics.atInterceptor === undefined ? [] : [{ metric: {}, value: metrics.atInterceptor }]);
     if (query.startsWith('{namespace=')) return vector(metrics.custom ?? []);
     return { status: 400, body: { status: 'error', errorType: 'bad_data', error: `unexpected query ${query}` } };
   });

@@ -12,6 +12,7 @@ import {
   API_NAME_METRIC_LABEL,
   DURATION_METRIC,
   IN_FLIGHT_METRIC,
+  INTERCEPTOR_CONCURRENCY_METRIC,
   NAMESPACE_METRIC_LABEL,
   QUEUE_METRIC,
   REQUESTS_METRIC,
@@ -62,6 +63,11 @@ export interface ApiMetrics {
   readonly inFlight: number;
   /** Of which waiting in the proxies' queues. */
   readonly queued: number;
+  /**
+   * A scale-to-zero API's requests held by the KEDA HTTP add-on's interceptor, waiting for a ready replica: what
+   * the interceptor counts for the API beyond those in the proxies. Undefined for an API it does not route.
+   */
+  readonly held?: number;
 }
 
 /** Metrics, or why there are none. */
@@ -96,7 +102,7 @@ export function metricQueries(
   apiName: string,
   namespace: string,
   windowSeconds: number,
-): Record<'byCode' | 'p50' | 'p99' | 'firstByteP50' | 'firstByteP99' | 'inFlight' | 'queued', string> {
+): Record<'byCode' | 'p50' | 'p99' | 'firstByteP50' | 'firstByteP99' | 'inFlight' | 'queued' | 'atInterceptor', string> {
   const selector = `{${NAMESPACE_METRIC_LABEL}="${namespace}",${API_NAME_METRIC_LABEL}="${apiName}"}`;
   const window = `[${windowSeconds}s]`;
   const quantile = (q: number, histogram = DURATION_METRIC) => `histogram_quantile(${q}, sum by (le) (rate(${histogram}_bucket${selector}${window})))`;
@@ -108,6 +114,8 @@ export function metricQueries(
     firstByteP99: quantile(0.99, TIME_TO_FIRST_BYTE_METRIC),
     inFlight: `sum(${IN_FLIGHT_METRIC}${selector})`,
     queued: `sum(${QUEUE_METRIC}${selector})`,
+    // No series (an empty answer) when the API is not routed through the interceptor.
+    atInterceptor: `sum(${INTERCEPTOR_CONCURRENCY_METRIC}{route_namespace="${namespace}",route_name="${apiName}"})`,
   };
 }
 
@@ -127,7 +135,7 @@ export async function readApiMetrics(
     return queryResult(await client.request(base, { query: promql }, timeoutMs), where);
   };
   try {
-    const [byCode, p50, p99, firstByteP50, firstByteP99, inFlight, queued] = await Promise.all([
+    const [byCode, p50, p99, firstByteP50, firstByteP99, inFlight, queued, atInterceptor] = await Promise.all([
       query(queries.byCode),
       query(queries.p50),
       query(queries.p99),
@@ -135,6 +143,7 @@ export async function readApiMetrics(
       query(queries.firstByteP99),
       query(queries.inFlight),
       query(queries.queued),
+      query(queries.atInterceptor),
     ]);
     const responsesPerSecond: Record<string, number> = { '2XX': 0, '4XX': 0, '5XX': 0 };
     let requestsPerSecond = 0;
@@ -146,6 +155,8 @@ export async function readApiMetrics(
       responsesPerSecond[codeClass] = (responsesPerSecond[codeClass] ?? 0) + rate;
       requestsPerSecond += rate;
     }
+    const proxies = numberOf(inFlight?.[0]?.value) ?? 0;
+    const interceptor = numberOf(atInterceptor?.[0]?.value);
     return {
       metrics: {
         windowSeconds,
@@ -155,8 +166,10 @@ export async function readApiMetrics(
         p99Seconds: numberOf(p99?.[0]?.value),
         firstByteP50Seconds: numberOf(firstByteP50?.[0]?.value),
         firstByteP99Seconds: numberOf(firstByteP99?.[0]?.value),
-        inFlight: numberOf(inFlight?.[0]?.value) ?? 0,
+        inFlight: proxies,
         queued: numberOf(queued?.[0]?.value) ?? 0,
+        // The interceptor counts the requests it forwards too: those beyond the proxies' are still waiting.
+        held: interceptor === undefined ? undefined : Math.max(0, interceptor - proxies),
       },
     };
   } catch (e) {

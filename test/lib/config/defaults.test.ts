@@ -42,6 +42,7 @@ describe('defaults', () => {
       downscaleTolerance: 0.05,
       upscaleTolerance: 0.05,
       maxReplicaConcurrency: 1024,
+      coldStartTimeoutSeconds: 600,
     });
   });
 
@@ -152,6 +153,15 @@ describe('docs/configuration.md and the @default tags agree with defaults.ts', (
     { section: AUTOSCALING, path: 'autoscaling.max_upscale_factor', value: read(defaults.AUTOSCALING_DEFAULTS, 'maxUpscaleFactor'), rules: ['> 1'], tags: ['AutoscalingSpec.maxUpscaleFactor', 'AutoscalingDefinition.maxUpscaleFactor'] },
     { section: AUTOSCALING, path: 'autoscaling.downscale_tolerance', value: read(defaults.AUTOSCALING_DEFAULTS, 'downscaleTolerance'), rules: ['0 ≤ x < 1'], tags: ['AutoscalingSpec.downscaleTolerance', 'AutoscalingDefinition.downscaleTolerance'] },
     { section: AUTOSCALING, path: 'autoscaling.upscale_tolerance', value: read(defaults.AUTOSCALING_DEFAULTS, 'upscaleTolerance'), rules: ['0 ≤ x < 1'], tags: ['AutoscalingSpec.upscaleTolerance', 'AutoscalingDefinition.upscaleTolerance'] },
+    {
+      section: AUTOSCALING,
+      path: 'autoscaling.cold_start_timeout',
+      value: read(defaults.AUTOSCALING_DEFAULTS, 'coldStartTimeoutSeconds'),
+      duration: true,
+      rules: [`\`${d(read(defaults.AUTOSCALING_LIMITS, 'minColdStartTimeoutSeconds'))}\` to \`${d(read(defaults.AUTOSCALING_LIMITS, 'maxColdStartTimeoutSeconds'))}\``],
+      tags: ['AutoscalingSpec.coldStartTimeoutSeconds', 'AutoscalingDefinition.coldStartTimeout'],
+    },
+    { section: '### `read_apis`', path: 'read_apis', value: false, tags: ['RealtimeApiSpec.readApis', 'RealtimeApiDefinition.readApis'] },
     { section: '### `update_strategy`', path: 'update_strategy.max_surge', value: read(defaults.UPDATE_STRATEGY_DEFAULTS, 'maxSurge'), tags: ['UpdateStrategySpec.maxSurge', 'UpdateStrategyDefinition.maxSurge'] },
     { section: '### `update_strategy`', path: 'update_strategy.max_unavailable', value: read(defaults.UPDATE_STRATEGY_DEFAULTS, 'maxUnavailable'), tags: ['UpdateStrategySpec.maxUnavailable', 'UpdateStrategyDefinition.maxUnavailable'] },
     {

@@ -567,7 +567,7 @@ describe('definitions: problems in camelCase', () => {
       '{"name": "iris", "__proto__": {"x": 1}, "pod": {"__proto__": {"port": 1}, "containers": [{"name": "api", "image": "iris:1"}]}}',
     );
     expect(problemsOf([definition])).toEqual([
-      '<props>: iris.__proto__: unknown field "__proto__"; allowed fields: name, kind, pod, autoscaling, updateStrategy, networking, nodeGroups, iamPolicyArns',
+      '<props>: iris.__proto__: unknown field "__proto__"; allowed fields: name, kind, pod, autoscaling, updateStrategy, networking, nodeGroups, iamPolicyArns, readApis',
       '<props>: iris.pod.__proto__: unknown field "__proto__"; allowed fields: port, maxConcurrency, maxQueueLength, containers',
     ]);
   });

@@ -29,7 +29,7 @@ describe('choosing the form of a RealtimeAPI', () => {
   predictor: {type: python, path: p.py}
 `;
     expect(problemsOf(yaml)).toEqual([
-      'cortex.yaml:3:3: iris.pod: unknown field "pod"; allowed fields: name, kind, predictor, handler, compute, autoscaling, tracker, networking, node_groups, update_strategy, iam_policy_arns',
+      'cortex.yaml:3:3: iris.pod: unknown field "pod"; allowed fields: name, kind, predictor, handler, compute, autoscaling, tracker, networking, node_groups, update_strategy, iam_policy_arns, read_apis',
     ]);
   });
 

@@ -2,6 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULT_COLD_START_ROUTING } from '../../../constructs/cold-start';
 import { DEFAULT_GATEWAY_URL, DEFAULT_PROMETHEUS_URL, NEURON_SCHEDULER_NAME } from '../../../constructs/names';
 import { IApiPlatform } from '../../../lib/platform/api-platform';
 import { loadBalancerAnnotations } from '../../../lib/platform/apis-gateway';
@@ -50,6 +51,7 @@ describe('CortexPlatform on an eks.Cluster of the app', () => {
     ['istiod', 'istiod', '1.30.3', 'https://istio-release.storage.googleapis.com/charts', 'istio-system'],
     ['apis-gateway', 'gateway', '1.30.3', 'https://istio-release.storage.googleapis.com/charts', 'istio-system'],
     ['keda', 'keda', '2.20.2', 'https://kedacore.github.io/charts', 'keda'],
+    ['keda-add-ons-http', 'keda-add-ons-http', '0.15.0', 'https://kedacore.github.io/charts', 'keda'],
     ['prometheus', 'prometheus', '29.27.0', 'https://prometheus-community.github.io/helm-charts', 'prometheus'],
     ['nvidia-device-plugin', 'nvidia-device-plugin', '0.20.0', 'https://nvidia.github.io/k8s-device-plugin', 'kube-system'],
     ['neuron', 'neuron-helm-chart', '1.9.0', 'oci://public.ecr.aws/neuron/neuron-helm-chart', 'kube-system'],
@@ -65,7 +67,7 @@ describe('CortexPlatform on an eks.Cluster of the app', () => {
   });
 
   test('nothing else is installed with Helm, and the CloudWatch add-on with EKS', () => {
-    expect(resources(template, HELM)).toHaveLength(9);
+    expect(resources(template, HELM)).toHaveLength(10);
     template.hasResourceProperties('AWS::EKS::Addon', { AddonName: 'amazon-cloudwatch-observability' });
   });
 
@@ -99,10 +101,13 @@ describe('CortexPlatform on an eks.Cluster of the app', () => {
     expect(dependsOn(template, id('istio-base'), id('istiod'))).toBe(false);
   });
 
-  test('ready: an API manifest comes after the namespace, Istio, the gateway and its Gateway object, and KEDA', () => {
-    for (const before of [namespace.logicalId, id('istio-base'), id('istiod'), id('apis-gateway'), gatewayObject.logicalId, id('keda')]) {
+  test('ready: an API manifest comes after the namespace, Istio, the gateway and its Gateway object, KEDA and its HTTP add-on', () => {
+    for (const before of [namespace.logicalId, id('istio-base'), id('istiod'), id('apis-gateway'), gatewayObject.logicalId, id('keda'), id('keda-add-ons-http')]) {
       expect(apiManifest.dependsOn).toContain(before);
     }
+    // The add-on's interceptors are scaled by a KEDA ScaledObject.
+    expect(dependsOn(template, id('keda-add-ons-http'), id('keda'))).toBe(true);
+    expect(platform.coldStart).toEqual(DEFAULT_COLD_START_ROUTING);
     expect(dependsOn(template, apiManifest.logicalId, id('prometheus'))).toBe(false);
     const [hostname] = resources(template, 'Custom::AWSCDK-EKS-KubernetesObjectValue');
     expect(dependsOn(template, apiManifest.logicalId, hostname.logicalId)).toBe(false);
@@ -158,7 +163,7 @@ describe('CortexPlatform on an eks.Cluster of the app', () => {
   test('the add-on constructs and their releases are exposed, for dependencies of your own', () => {
     expect(platform.istio?.base).toBeInstanceOf(eks.HelmChart);
     expect(platform.istio?.istiod).toBeInstanceOf(eks.HelmChart);
-    for (const addon of [platform.gateway, platform.keda, platform.prometheus, platform.nvidiaDevicePlugin, platform.neuron, platform.clusterAutoscaler, platform.metricsServer]) {
+    for (const addon of [platform.gateway, platform.keda, platform.kedaHttpAddOn, platform.prometheus, platform.nvidiaDevicePlugin, platform.neuron, platform.clusterAutoscaler, platform.metricsServer]) {
       expect(addon?.chart).toBeInstanceOf(eks.HelmChart);
     }
     expect(platform.cloudWatchObservability?.addon).toBeInstanceOf(eks.Addon);
@@ -185,7 +190,7 @@ describe('CortexPlatform on an imported cluster', () => {
     });
     // THEN
     const template = Template.fromStack(stack);
-    expect(resources(template, HELM)).toHaveLength(9);
+    expect(resources(template, HELM)).toHaveLength(10);
     expect(manifestObjects(manifests(template, '"name":"apis-gateway-lb"')[0])[0].metadata.annotations).toMatchObject(
       loadBalancerAnnotations(false),
     );
@@ -204,6 +209,7 @@ describe('CortexPlatform on an imported cluster', () => {
       istio: false,
       gateway: false,
       keda: false,
+      kedaHttpAddOn: false,
       prometheus: false,
       nvidiaDevicePlugin: false,
       neuron: false,
@@ -223,6 +229,8 @@ describe('CortexPlatform on an imported cluster', () => {
     expect(platform.gateway).toBeUndefined();
     expect(platform.podIdentityAgent).toBeUndefined();
     expect(platform.vpcCni).toBeUndefined();
+    // Without the HTTP add-on, scale-to-zero APIs are routed directly (the chart is told so).
+    expect(platform.coldStart).toBe(false);
     expect(platform.ready).toBeDefined();
     // the in-cluster addresses stay those of the names the pieces agree on
     expect(platform.gatewayUrl).toBe(DEFAULT_GATEWAY_URL);
