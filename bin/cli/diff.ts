@@ -1,9 +1,9 @@
 import * as path from 'node:path';
-// Not lib/diff's index: the AWS SDK (deployed.ts) is loaded only when the deployed stacks are read.
-import { type ApiDiff, diffStacks } from '../../lib/diff/api-diff';
-import { readAssembly } from '../../lib/diff/assembly';
-import { DiffError, REQUIRED_ACTIONS } from '../../lib/diff/errors';
-import { formatDiff, type OutputStyle } from '../../lib/diff/print';
+// Module by module: the AWS SDK (deployed.ts) is loaded only when the deployed stacks are read.
+import { type ApiDiff, diffStacks } from './diff/api-diff';
+import { readAssembly } from './diff/assembly';
+import { DiffError, REQUIRED_ACTIONS } from './diff/errors';
+import { formatDiff, type OutputStyle } from './diff/print';
 import { parseCommandArgs } from './args';
 import { CliIo, EXIT_INVALID, EXIT_OK, UsageError } from './io';
 import { type Color, paint, useColor } from './term';
@@ -68,7 +68,7 @@ export async function diffCommand(argv: string[], io: CliIo): Promise<number> {
       diff = diffStacks(from.stacks, to.stacks);
       header = `cortex diff: ${fromDir} → ${toDir}`;
     } else {
-      const { readDeployed } = await import('../../lib/diff/deployed');
+      const { readDeployed } = await import('./diff/deployed');
       const deployed = await readDeployed(to.stacks, { region: values.region as string | undefined, profile: values.profile as string | undefined });
       diff = diffStacks(deployed.stacks, to.stacks);
       const notDeployed = deployed.notDeployed.length > 0 ? ` (not deployed yet: ${deployed.notDeployed.join(', ')})` : '';

@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatProblem } from '../../lib/config';
-import { formatLock, lockFileFor, readLockFile } from '../../lib/config/lock';
-import { isLoopbackHost, pinImages, PinnedImage } from '../../lib/pin';
+import { lockFileFor, readLockFile } from '../../lib/config/lock';
+import { formatLock } from './pin/lock-file';
+import { pinImages, PinnedImage } from './pin/pin-images';
+import { isLoopbackHost } from './pin/registry-v2';
 import { parseCommandArgs } from './args';
 import { CliIo, EXIT_INVALID, EXIT_OK, UsageError } from './io';
 import { loadConfig } from './load';

@@ -6,7 +6,8 @@
  *
  * Synth and `cortex manifests` read it when it is there and deploy the pinned references instead of the
  * tags, so a build is deterministic and a re-pushed tag reaches the cluster only through `cortex pin`,
- * which makes it show in `cdk diff` as a rolling update. No AWS here: resolving is `lib/pin`'s job.
+ * which makes it show in `cdk diff` as a rolling update. Reading only, and no AWS: resolving and writing are
+ * `cortex pin`'s job (bin/cli/pin/).
  */
 import * as fs from 'node:fs';
 import { describeValue, isMapping } from './describe-value';
@@ -324,10 +325,4 @@ export function jsonSyntaxErrorOffset(text: string): number | undefined {
       for (let k = 0; k < literal.length; k++, i++) if (text[i] !== literal[k]) return i;
     }
   }
-}
-
-/** A lock file's text: keys sorted (stable diffs), two-space indent, a final newline. */
-export function formatLock(images: Readonly<Record<string, string>>): string {
-  const sorted = Object.fromEntries(Object.keys(images).sort().map((k) => [k, images[k]]));
-  return `${JSON.stringify({ version: LOCK_FILE_VERSION, images: sorted }, null, 2)}\n`;
 }

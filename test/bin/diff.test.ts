@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { run } from '../../bin/cortex';
-import { BASE, CHANGED, synthAssembly, variantYaml } from '../lib/diff/fixtures';
+import { BASE, CHANGED, synthAssembly, variantYaml } from './diff/fixtures';
 import { runCliAsync, tempDir } from '../util';
 
 const dir = tempDir('diff-cli-');

@@ -4,11 +4,11 @@ import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as YAML from 'yaml';
-import { formatLock } from '../../lib/config/lock';
+import { formatLock } from '../../bin/cli/pin/lock-file';
 import { CortexApis } from '../../lib/cortex-apis';
 import { FakeHttpServer } from '../support/fake-http';
 import { clusterStack, KubeObject, manifestsOf } from '../lib/api-fixtures';
-import { FakeRegistry } from '../lib/pin/fake-registry';
+import { FakeRegistry } from './pin/fake-registry';
 import { runCli, runCliAsync, tempDir, writeFile } from '../util';
 
 const ecr = mockClient(ECRClient);

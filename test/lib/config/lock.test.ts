@@ -4,7 +4,6 @@ import {
   applyLock,
   applyLockFile,
   configImages,
-  formatLock,
   jsonSyntaxErrorOffset,
   loadConfigFileWithLock,
   lockFileFor,
@@ -12,6 +11,8 @@ import {
   readLockFile,
   type ImageLock,
 } from '../../../lib/config/lock';
+// What cortex pin writes, read back here: the CLI's writer and the library's reader agree.
+import { formatLock } from '../../../bin/cli/pin/lock-file';
 import { PYTHON_PREDICTOR_IMAGE_PLACEHOLDER } from '../../../lib/config/types';
 import { tempDir, writeFile } from '../../util';
 

@@ -1,7 +1,11 @@
-import { parseImageReference, pinnedReference } from '../config/image-reference';
-import { configImages, isDigestReference } from '../config/lock';
-import { CortexConfig } from '../config/types';
-import { CortexValidationError } from '../errors';
+/**
+ * `cortex pin`: image tags resolved to digests, for the lock file synth reads (`lib/config/lock.ts`).
+ * Loads the AWS SDK's ECR client: keep it out of what `validate` and `manifests` import.
+ */
+import { parseImageReference, pinnedReference } from '../../../lib/config/image-reference';
+import { configImages, isDigestReference } from '../../../lib/config/lock';
+import { CortexConfig } from '../../../lib/config/types';
+import { CortexValidationError } from '../../../lib/errors';
 import { EcrResolver, EcrResolverOptions, parseEcrRegistry } from './ecr';
 import { RegistryV2Resolver, RegistryV2ResolverOptions } from './registry-v2';
 import { Resolution } from './resolution';

@@ -1,5 +1,5 @@
-import type { KubeObject } from '../../../lib/diff/api-manifests';
-import { resolveIntOrPercent, resolveRollingBounds, rolloutPlan } from '../../../lib/diff/rollout';
+import type { KubeObject } from '../../../bin/cli/diff/api-manifests';
+import { resolveIntOrPercent, resolveRollingBounds, rolloutPlan } from '../../../bin/cli/diff/rollout';
 import { deploymentObjects } from './fixtures';
 
 describe('resolveIntOrPercent', () => {

@@ -1,7 +1,7 @@
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { classifyAwsError } from '../../bin/cli/aws-errors';
-import { describeValue } from '../config/describe-value';
-import { ImageReference, SHA256_DIGEST, tagOf } from '../config/image-reference';
+import { classifyAwsError } from '../aws-errors';
+import { describeValue } from '../../../lib/config/describe-value';
+import { ImageReference, SHA256_DIGEST, tagOf } from '../../../lib/config/image-reference';
 import { failed, networkFailure, Resolution, resolved, unavailable } from './resolution';
 
 /** An ECR private registry, from its host name. */

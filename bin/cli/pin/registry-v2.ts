@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { DOCKER_HUB, ImageReference, SHA256_DIGEST, tagOf } from '../config/image-reference';
-import { CortexValidationError } from '../errors';
+import { DOCKER_HUB, ImageReference, SHA256_DIGEST, tagOf } from '../../../lib/config/image-reference';
+import { CortexValidationError } from '../../../lib/errors';
 import { failed, networkFailure, Resolution, resolved, unavailable } from './resolution';
 
 /**

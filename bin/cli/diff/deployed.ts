@@ -6,7 +6,7 @@ import {
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
 import * as YAML from 'yaml';
-import { classifyAwsError } from '../../bin/cli/aws-errors';
+import { classifyAwsError } from '../aws-errors';
 import { DiffError, REQUIRED_ACTIONS } from './errors';
 import { type CfnTemplate, type LoadedTemplate, NESTED_STACK_TYPE, type StackTemplates, withNestedTemplates } from './templates';
 

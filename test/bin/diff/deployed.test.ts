@@ -5,10 +5,10 @@ import {
   ListStackResourcesCommand,
 } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import { diffStacks } from '../../../lib/diff';
-import { readDeployed } from '../../../lib/diff/deployed';
-import { DiffError } from '../../../lib/diff/errors';
-import type { StackTemplates } from '../../../lib/diff/templates';
+import { diffStacks } from '../../../bin/cli/diff/api-diff';
+import { readDeployed } from '../../../bin/cli/diff/deployed';
+import { DiffError } from '../../../bin/cli/diff/errors';
+import type { StackTemplates } from '../../../bin/cli/diff/templates';
 import { deploymentObjects, manifestResource, manifestWithToken } from './fixtures';
 
 const cloudFormation = mockClient(CloudFormationClient);

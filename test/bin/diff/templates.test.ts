@@ -1,4 +1,4 @@
-import { type CfnTemplate, withNestedTemplates } from '../../../lib/diff/templates';
+import { type CfnTemplate, withNestedTemplates } from '../../../bin/cli/diff/templates';
 
 const nestedResource = (cdkPath: string, parameters: Record<string, unknown>) => ({
   Type: 'AWS::CloudFormation::Stack',

@@ -1,4 +1,4 @@
-import { API_KIND_LABEL, API_NAME_LABEL, API_NAMESPACE_LABEL, DEFAULT_NAMESPACE } from '../../constructs/names';
+import { API_KIND_LABEL, API_NAME_LABEL, API_NAMESPACE_LABEL, DEFAULT_NAMESPACE } from '../../../constructs/names';
 import { substituteParameters } from './intrinsics';
 import type { LoadedTemplate, StackTemplates } from './templates';
 import { parseManifestJson, TokenString } from './token-string';

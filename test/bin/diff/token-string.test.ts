@@ -1,4 +1,4 @@
-import { parseManifestJson, textParts, TokenString } from '../../../lib/diff/token-string';
+import { parseManifestJson, textParts, TokenString } from '../../../bin/cli/diff/token-string';
 
 const IMAGE = { 'Fn::GetAtt': ['ProxyRepo', 'RepositoryUri'] };
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describeValue, isMapping } from '../config/describe-value';
+import { describeValue, isMapping } from '../../../lib/config/describe-value';
 import { DiffError } from './errors';
 import { renderIntrinsic } from './intrinsics';
 import { type CfnResource, type CfnTemplate, type StackTemplates, withNestedTemplates } from './templates';

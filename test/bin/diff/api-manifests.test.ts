@@ -1,6 +1,6 @@
-import { apiManifests, manifestObjects, objectKey } from '../../../lib/diff/api-manifests';
-import type { LoadedTemplate, StackTemplates } from '../../../lib/diff/templates';
-import { TokenString } from '../../../lib/diff/token-string';
+import { apiManifests, manifestObjects, objectKey } from '../../../bin/cli/diff/api-manifests';
+import type { LoadedTemplate, StackTemplates } from '../../../bin/cli/diff/templates';
+import { TokenString } from '../../../bin/cli/diff/token-string';
 import { apiLabels, deploymentObjects, manifestResource } from './fixtures';
 
 function stacksOf(resources: Record<string, unknown>, extra: Partial<LoadedTemplate> = {}): StackTemplates[] {

@@ -1,9 +1,9 @@
-import type { ApiDiff, Effect } from '../../../lib/diff/api-diff';
-import { diffApis } from '../../../lib/diff/api-diff';
-import type { ApiManifest, KubeObject } from '../../../lib/diff/api-manifests';
-import { formatDiff, formatField, formatValue, headline, rollout } from '../../../lib/diff/print';
-import type { RolloutPlan } from '../../../lib/diff/rollout';
-import { TokenString } from '../../../lib/diff/token-string';
+import type { ApiDiff, Effect } from '../../../bin/cli/diff/api-diff';
+import { diffApis } from '../../../bin/cli/diff/api-diff';
+import type { ApiManifest, KubeObject } from '../../../bin/cli/diff/api-manifests';
+import { formatDiff, formatField, formatValue, headline, rollout } from '../../../bin/cli/diff/print';
+import type { RolloutPlan } from '../../../bin/cli/diff/rollout';
+import { TokenString } from '../../../bin/cli/diff/token-string';
 import { deploymentObjects } from './fixtures';
 
 const plan = (over: Partial<RolloutPlan> = {}): RolloutPlan => ({

@@ -1,4 +1,4 @@
-import { failed, networkFailure, resolved, unavailable } from '../../../lib/pin/resolution';
+import { failed, networkFailure, resolved, unavailable } from '../../../bin/cli/pin/resolution';
 
 describe('networkFailure', () => {
   test('GIVEN fetch\'s error wrapping a refused connection THEN its code, found through the cause', () => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readAssembly } from '../../../lib/diff/assembly';
-import { DiffError } from '../../../lib/diff/errors';
+import { readAssembly } from '../../../bin/cli/diff/assembly';
+import { DiffError } from '../../../bin/cli/diff/errors';
 import { tempDir, writeFile } from '../../util';
 import { BASE, synthAssembly, variantYaml } from './fixtures';
 

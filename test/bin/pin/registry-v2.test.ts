@@ -1,6 +1,6 @@
 import { parseImageReference, type ImageReference } from '../../../lib/config/image-reference';
 import { CortexValidationError } from '../../../lib/errors';
-import { isLoopbackHost, MANIFEST_ACCEPT, parseBearerChallenge, RegistryV2Resolver } from '../../../lib/pin/registry-v2';
+import { isLoopbackHost, MANIFEST_ACCEPT, parseBearerChallenge, RegistryV2Resolver } from '../../../bin/cli/pin/registry-v2';
 import { FakeHttpServer } from '../../support/fake-http';
 import { ANONYMOUS_TOKEN, digestOf, FakeRegistry } from './fake-registry';
 

@@ -1,7 +1,7 @@
 import { DescribeImagesCommand, ECRClient, ImageNotFoundException } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseConfig } from '../../../lib/config';
-import { pinImages } from '../../../lib/pin/pin-images';
+import { pinImages } from '../../../bin/cli/pin/pin-images';
 import { FakeHttpServer } from '../../support/fake-http';
 import { FakeRegistry } from './fake-registry';
 

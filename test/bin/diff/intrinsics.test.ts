@@ -1,4 +1,4 @@
-import { canonicalKey, isIntrinsic, renderIntrinsic, substituteParameters } from '../../../lib/diff/intrinsics';
+import { canonicalKey, isIntrinsic, renderIntrinsic, substituteParameters } from '../../../bin/cli/diff/intrinsics';
 
 const ASSET_HASH = '5cc3690b39c8756d3510ad04fc81821aef37e06178d59c8b05d97ac0b23f75fc';
 const ASSET_SUB = `\${AWS::AccountId}.dkr.ecr.\${AWS::Region}.\${AWS::URLSuffix}/cdk-hnb659fds-container-assets-\${AWS::AccountId}-\${AWS::Region}:${ASSET_HASH}`;

@@ -1,5 +1,5 @@
-import { diffValues, formatPath, pathStartsWith, sameValue } from '../../../lib/diff/object-diff';
-import { TokenString } from '../../../lib/diff/token-string';
+import { diffValues, formatPath, pathStartsWith, sameValue } from '../../../bin/cli/diff/object-diff';
+import { TokenString } from '../../../bin/cli/diff/token-string';
 
 const token = (tag: string) => new TokenString([{ 'Fn::GetAtt': ['Repo', 'RepositoryUri'] }, `:${tag}`]);
 

@@ -1,7 +1,7 @@
 import { DescribeImagesCommand, ECRClient, ImageNotFoundException, RepositoryNotFoundException } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseImageReference, type ImageReference } from '../../../lib/config/image-reference';
-import { ECR_PIN_ACTION, EcrRegistry, EcrResolver, parseEcrRegistry } from '../../../lib/pin/ecr';
+import { ECR_PIN_ACTION, EcrRegistry, EcrResolver, parseEcrRegistry } from '../../../bin/cli/pin/ecr';
 
 const ecr = mockClient(ECRClient);
 beforeEach(() => ecr.reset());

@@ -1,4 +1,9 @@
-import { SPEC_HASH_ANNOTATION } from '../../constructs/names';
+/**
+ * `cortex diff`: what deploying a cloud assembly changes, API by API. Reads synthesized (or deployed)
+ * templates as JSON — no aws-cdk-lib — finds each API's Kubernetes objects in its KubernetesManifest,
+ * diffs them field by field and says what the update does (rolling update, scale, routing).
+ */
+import { SPEC_HASH_ANNOTATION } from '../../../constructs/names';
 import { type ApiManifest, type ApiManifests, apiManifests, type KubeObject, objectKey } from './api-manifests';
 import { diffValues, type FieldChange, isRecord, pathStartsWith } from './object-diff';
 import { rolloutPlan, type RolloutPlan, scaledObjectBounds } from './rollout';

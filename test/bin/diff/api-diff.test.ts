@@ -1,10 +1,10 @@
 import * as path from 'node:path';
-import { type ApiChange, type ApiDiff, diffApi, diffApis, type Effect } from '../../../lib/diff/api-diff';
-import type { ApiManifest, KubeObject } from '../../../lib/diff/api-manifests';
-import { readAssembly } from '../../../lib/diff/assembly';
-import { diffStacks } from '../../../lib/diff';
-import { formatPath } from '../../../lib/diff/object-diff';
-import { TokenString } from '../../../lib/diff/token-string';
+import { type ApiChange, type ApiDiff, diffApi, diffApis, type Effect } from '../../../bin/cli/diff/api-diff';
+import type { ApiManifest, KubeObject } from '../../../bin/cli/diff/api-manifests';
+import { readAssembly } from '../../../bin/cli/diff/assembly';
+import { diffStacks } from '../../../bin/cli/diff/api-diff';
+import { formatPath } from '../../../bin/cli/diff/object-diff';
+import { TokenString } from '../../../bin/cli/diff/token-string';
 import { tempDir } from '../../util';
 import { BASE, CHANGED, deploymentObjects, synthAssembly, variantYaml } from './fixtures';
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import { parseConfig } from '../../../lib/config';
 import { CortexApis } from '../../../lib/cortex-apis';
-import { importedCluster } from '../platform/fixtures';
+import { importedCluster } from '../../lib/platform/fixtures';
 
 /**
  * Synthesizes the APIs of `yaml` (stack `Models`, APIs in nested stacks) into `outdir` and returns it, with
