@@ -95,7 +95,8 @@ export function checkNetworkPolicyPeer(prop: string, peer: NetworkPolicyPeer): v
   }
 }
 
-function peerToKube(peer: NetworkPolicyPeer): k8s.NetworkPolicyPeer {
+/** A peer as a NetworkPolicy's `from` entry: its namespace by name, its pods by labels. */
+export function peerToKube(peer: NetworkPolicyPeer): k8s.NetworkPolicyPeer {
   return {
     namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.namespace } },
     podSelector: { matchLabels: { ...peer.podLabels } },

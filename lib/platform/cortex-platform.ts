@@ -221,7 +221,12 @@ export class CortexPlatform extends Construct implements IApiPlatform {
       ready.add(this.keda);
     }
     if (props.kedaHttpAddOn !== false) {
-      this.kedaHttpAddOn = new KedaHttpAddOn(this, 'KedaHttpAddOn', { ...props.kedaHttpAddOn, cluster });
+      this.kedaHttpAddOn = new KedaHttpAddOn(this, 'KedaHttpAddOn', {
+        ...props.kedaHttpAddOn,
+        cluster,
+        // The interceptors get the APIs' rule: the gateway in, the metrics scrapers to the metrics.
+        networkPolicy: props.networkPolicy === false ? false : props.networkPolicy,
+      });
       // Its interceptors are scaled by a KEDA ScaledObject.
       if (this.keda !== undefined) this.kedaHttpAddOn.node.addDependency(this.keda);
       ready.add(this.kedaHttpAddOn);

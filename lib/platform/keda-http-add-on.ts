@@ -1,16 +1,31 @@
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { Construct } from 'constructs';
-import { HTTP_ADD_ON_CHART_NAME, HTTP_ADD_ON_NAMESPACE } from '../../constructs/cold-start';
+import { DEFAULT_COLD_START_ROUTING, HTTP_ADD_ON_CHART_NAME, HTTP_ADD_ON_NAMESPACE } from '../../constructs/cold-start';
+import { GATEWAY_PEER, NetworkPolicyPeer, PROMETHEUS_PEER, checkNetworkPolicyPeer, peerToKube } from '../../constructs/network-policy';
 import { HelmAddonOptions, HelmValues, addonChart } from './helm-addon';
 import { CHARTS } from './versions';
 
 /** Options of the KEDA HTTP add-on. */
 export interface KedaHttpAddOnOptions extends HelmAddonOptions {}
 
+/** Who may reach the interceptors: the gateway their proxy port, the metrics scrapers their metrics port. */
+export interface InterceptorNetworkPolicyOptions {
+  /** @default GATEWAY_PEER */
+  readonly gateway?: NetworkPolicyPeer;
+  /** @default [PROMETHEUS_PEER] */
+  readonly metricsScrapers?: readonly NetworkPolicyPeer[];
+}
+
 /** Props of {@link KedaHttpAddOn}. */
 export interface KedaHttpAddOnProps extends KedaHttpAddOnOptions {
   /** The cluster to install the add-on on (KEDA must be there: the interceptor fleet is scaled by a ScaledObject). */
   readonly cluster: eks.ICluster;
+  /**
+   * The interceptors' NetworkPolicy: their proxy port forwards to any scale-to-zero API's pods, past the gateway's
+   * JWT checks, so only the gateway may reach it. `false` renders none.
+   * @default - the platform's gateway and Prometheus
+   */
+  readonly networkPolicy?: InterceptorNetworkPolicyOptions | false;
 }
 
 /** The interceptor's Prometheus port (the add-on's OpenTelemetry exporter default). */
@@ -25,6 +40,8 @@ export const HTTP_ADD_ON_METRICS_PORT = 2223;
 export class KedaHttpAddOn extends Construct {
   /** The release. */
   public readonly chart: eks.HelmChart;
+  /** The interceptors' NetworkPolicy, unless `networkPolicy: false`. */
+  public readonly networkPolicy?: eks.KubernetesManifest;
 
   constructor(scope: Construct, id: string, props: KedaHttpAddOnProps) {
     super(scope, id);
@@ -38,7 +55,47 @@ export class KedaHttpAddOn extends Construct {
       values: kedaHttpAddOnValues(),
       wait: true,
     });
+    if (props.networkPolicy !== false) {
+      this.networkPolicy = new eks.KubernetesManifest(this, 'InterceptorNetworkPolicy', {
+        cluster: props.cluster,
+        manifest: [interceptorNetworkPolicyObject(props.networkPolicy)],
+      });
+      // The chart creates the namespace.
+      this.networkPolicy.node.addDependency(this.chart);
+    }
   }
+}
+
+/** The interceptor's admin port (the chart's default): its probes, and the external scaler reading the counts. */
+export const HTTP_ADD_ON_ADMIN_PORT = 9090;
+
+/** The add-on's scaler pods, which read the interceptors' counts on their admin port. */
+const SCALER_POD_LABELS = { 'app.kubernetes.io/component': 'scaler', 'app.kubernetes.io/name': 'http-add-on' };
+
+/**
+ * `keda-add-ons-http-interceptor` NetworkPolicy in `keda`: the interceptors' proxy port (8080) from the gateway's
+ * pods only — anything reaching it reaches every scale-to-zero API's pods, and the gateway is where JWTs are
+ * checked; the admin port (9090) from the add-on's scaler; the metrics port (2223) from the metrics scrapers.
+ * The kubelet's probes (on the admin port) come from the node, which a NetworkPolicy does not stop.
+ */
+export function interceptorNetworkPolicyObject(options: InterceptorNetworkPolicyOptions = {}): Record<string, unknown> {
+  const gateway = options.gateway ?? GATEWAY_PEER;
+  const scrapers = options.metricsScrapers ?? [PROMETHEUS_PEER];
+  checkNetworkPolicyPeer('networkPolicy.gateway', gateway);
+  scrapers.forEach((peer, i) => checkNetworkPolicyPeer(`networkPolicy.metricsScrapers[${i}]`, peer));
+  const port = (n: number) => [{ protocol: 'TCP', port: n }];
+  const interceptor = DEFAULT_COLD_START_ROUTING.interceptorPeer;
+  const ingress: Record<string, unknown>[] = [
+    { from: [peerToKube(gateway)], ports: port(DEFAULT_COLD_START_ROUTING.interceptorPort) },
+    { from: [peerToKube({ namespace: HTTP_ADD_ON_NAMESPACE, podLabels: SCALER_POD_LABELS })], ports: port(HTTP_ADD_ON_ADMIN_PORT) },
+  ];
+  if (scrapers.length > 0) ingress.push({ from: scrapers.map(peerToKube), ports: port(HTTP_ADD_ON_METRICS_PORT) });
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: `${HTTP_ADD_ON_CHART_NAME}-interceptor`, namespace: interceptor.namespace },
+    spec: { podSelector: { matchLabels: { ...interceptor.podLabels } }, policyTypes: ['Ingress'], ingress },
+  };
 }
 
 /**
