@@ -1,5 +1,7 @@
 /**
- * The names the charts, the platform, the proxy and the CLI agree on (see docs/kubernetes-objects.md). Change one only together with all its users.
+ * The names and ports the config, the charts, the platform, the proxy and the CLI agree on (see
+ * docs/kubernetes-objects.md). Change one only together with all its users. Imports nothing, so that any
+ * layer (lib/config, the rollout gate's bundle) can read it.
  */
 
 /** Pod label carrying the API's name; half of every selector. */
@@ -70,6 +72,11 @@ export const PROMETHEUS_SERVER_POD_LABELS: Readonly<Record<string, string>> = {
  * proxy's DockerImageAsset URI; `cortex manifests` a pinned image). It is not pullable on purpose.
  */
 export const PROXY_IMAGE_PLACEHOLDER = 'cortex-cdk/proxy:placeholder';
+/**
+ * Image reference used for predictor-form APIs until a real runtime image is given
+ * (the CDK constructs pass a DockerImageAsset's URI; `cortex manifests --predictor-image`).
+ */
+export const PYTHON_PREDICTOR_IMAGE_PLACEHOLDER = 'cortex-cdk/python-predictor:placeholder';
 
 /**
  * The scheduler the Neuron Helm chart deploys (`scheduler.enabled=true`) with the Neuron scheduler
@@ -77,8 +84,13 @@ export const PROXY_IMAGE_PLACEHOLDER = 'cortex-cdk/proxy:placeholder';
  */
 export const NEURON_SCHEDULER_NAME = 'my-scheduler';
 
-/** The Service port every API exposes inside the cluster (the gateway routes to it). */
+/** The Service port every API exposes inside the cluster (the gateway routes to it), forwarded to {@link PROXY_PORT}. */
 export const SERVICE_PORT = 80;
+/** The proxy sidecar's ports (requests; `/healthz` and `/metrics`), which a user's `pod.port` may not take. */
+export const PROXY_PORT = 8888;
+export const PROXY_ADMIN_PORT = 15000;
+/** The port the Python predictor runtime listens on inside a predictor-form pod. */
+export const PREDICTOR_RUNTIME_PORT = 8080;
 
 /** Kubernetes' `kind`-like value of the `cortex.dev/api-kind` label, per spec kind. */
 export type ApiKind = 'RealtimeAPI' | 'TrafficSplitter';

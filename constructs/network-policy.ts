@@ -1,12 +1,13 @@
 import { k8s } from 'cdk8s-plus-30';
 import { CortexValidationError } from '../lib/config/errors';
-import { PROXY_ADMIN_PORT, PROXY_PORT } from '../lib/config/types';
 import {
   APIS_GATEWAY,
   APIS_GATEWAY_POD_LABELS,
   PROMETHEUS_SERVER_NAMESPACE,
   PROMETHEUS_SERVER_POD_LABELS,
   selectorLabels,
+  PROXY_ADMIN_PORT,
+  PROXY_PORT,
 } from './names';
 import { checkDns1123Label, isUnresolvedToken } from './validation';
 

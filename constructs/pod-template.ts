@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-30';
-import { PROXY_ADMIN_PORT, type ContainerSpec, type ProbeSpec, type RealtimeApiSpec } from '../lib/config/types';
+import { type ContainerSpec, type ProbeSpec, type RealtimeApiSpec } from '../lib/config/types';
 import { drainPlan, type DrainPlan } from './drain';
-import { NODE_GROUP_LABEL, SPEC_HASH_ANNOTATION, selectorLabels } from './names';
+import { NODE_GROUP_LABEL, PROXY_ADMIN_PORT, SPEC_HASH_ANNOTATION, selectorLabels } from './names';
 import {
   PREDICTOR_CONFIG_DIR,
   PREDICTOR_CONFIG_ENV,

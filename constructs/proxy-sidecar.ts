@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-30';
 import { SILENCE_TIMEOUT_SECONDS } from '../images/proxy/src/limits';
 import { POD_LIMITS } from '../lib/config/defaults';
-import { PROXY_ADMIN_PORT, PROXY_PORT } from '../lib/config/types';
+import { PROXY_ADMIN_PORT, PROXY_PORT } from './names';
 import { LifecycleJson, sleepPreStop } from './probes';
 import { checkApiName, checkDns1123Subdomain, checkImage, checkIntegerInRange } from './validation';
 

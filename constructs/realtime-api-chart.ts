@@ -2,8 +2,6 @@ import { ApiObject, Chart, ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-30';
 import { Construct } from 'constructs';
 import {
-  PROXY_PORT,
-  PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
   type IntOrPercent,
   type RealtimeApiSpec,
 } from '../lib/config/types';
@@ -26,6 +24,8 @@ import {
   DEFAULT_PROMETHEUS_URL,
   NEURON_SCHEDULER_NAME,
   PROXY_IMAGE_PLACEHOLDER,
+  PROXY_PORT,
+  PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
   SERVICE_PORT,
   objectLabels,
   selectorLabels,

@@ -8,7 +8,8 @@ import { Field } from './field';
 import { readInteger, readList, readSection, readString, readStringList } from './field-readers';
 import { DNS_1123_LABEL, DNS_1123_RULE, MAX_DNS_LABEL_LENGTH } from './names';
 import { readPreStop, readProbe } from './probes';
-import { ComputeSpec, ContainerSpec, PodSpec, PROXY_ADMIN_PORT, PROXY_PORT } from './types';
+import { PROXY_ADMIN_PORT, PROXY_PORT } from '../../constructs/names';
+import { ComputeSpec, ContainerSpec, PodSpec } from './types';
 
 export const POD_KEYS = ['port', 'max_concurrency', 'max_queue_length', 'containers'] as const;
 

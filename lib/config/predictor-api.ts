@@ -18,10 +18,9 @@ import {
   ContainerSpec,
   PodSpec,
   PredictorSpec,
-  PREDICTOR_RUNTIME_PORT,
-  PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
   RealtimeApiSpec,
 } from './types';
+import { PREDICTOR_RUNTIME_PORT, PYTHON_PREDICTOR_IMAGE_PLACEHOLDER } from '../../constructs/names';
 import { readUpdateStrategy } from './update-strategy';
 
 export const PREDICTOR_API_KEYS = [

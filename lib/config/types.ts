@@ -97,8 +97,8 @@ export interface PodSpec {
   readonly maxQueueLength: number;
   /**
    * The containers, at least one. For a predictor-form API, one container named `api` that runs
-   * the Python predictor runtime (its image is {@link PYTHON_PREDICTOR_IMAGE_PLACEHOLDER} unless
-   * `predictor.image` is set).
+   * the Python predictor runtime (its image is constructs/names.ts's
+   * `PYTHON_PREDICTOR_IMAGE_PLACEHOLDER` unless `predictor.image` is set).
    */
   readonly containers: ContainerSpec[];
 }
@@ -352,15 +352,3 @@ export interface CortexConfig {
   /** The TrafficSplitters, in file order. */
   readonly splitters: TrafficSplitterSpec[];
 }
-
-/**
- * Image reference used for predictor-form APIs until a real runtime image is given
- * (the CDK constructs pass a DockerImageAsset's URI; `cortex manifests --predictor-image`).
- */
-export const PYTHON_PREDICTOR_IMAGE_PLACEHOLDER = 'cortex-cdk/python-predictor:placeholder';
-
-/** The proxy sidecar's ports, which a user's `pod.port` may not take. */
-export const PROXY_PORT = 8888;
-export const PROXY_ADMIN_PORT = 15000;
-/** The port the Python predictor runtime listens on inside a predictor-form pod. */
-export const PREDICTOR_RUNTIME_PORT = 8080;

@@ -8,12 +8,12 @@ import {
   PredictorSpec,
   ProbeHandler,
   ProbeSpec,
-  PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
   RealtimeApiSpec,
   TrafficSplitterSpec,
   TrafficSplitterTarget,
   UpdateStrategySpec,
 } from '../../lib/config/types';
+import { PYTHON_PREDICTOR_IMAGE_PLACEHOLDER } from '../../constructs/names';
 
 /**
  * Fully defaulted specs built by hand, with the defaults lib/config/types.ts documents, so that the

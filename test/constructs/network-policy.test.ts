@@ -8,8 +8,7 @@ import {
   apiNetworkPolicySpec,
   checkNetworkPolicyPeer,
 } from '../../constructs/network-policy';
-import { DEFAULT_GATEWAY_URL, DEFAULT_PROMETHEUS_URL, selectorLabels } from '../../constructs/names';
-import { PROXY_ADMIN_PORT, PROXY_PORT } from '../../lib/config/types';
+import { DEFAULT_GATEWAY_URL, DEFAULT_PROMETHEUS_URL, PROXY_ADMIN_PORT, PROXY_PORT, selectorLabels } from '../../constructs/names';
 import { GATEWAY_SELECTOR, gatewayObject, gatewayValues, loadBalancerService } from '../../lib/platform/apis-gateway';
 import { ISTIO_NAMESPACE } from '../../lib/platform/istio';
 import { PROMETHEUS_NAMESPACE, PROMETHEUS_RELEASE, prometheusValues } from '../../lib/platform/prometheus';

@@ -1,7 +1,7 @@
-import { DEFAULT_GATEWAY_URL, NEURON_SCHEDULER_NAME, SPEC_HASH_ANNOTATION } from '../../constructs/names';
+import { DEFAULT_GATEWAY_URL, NEURON_SCHEDULER_NAME, PYTHON_PREDICTOR_IMAGE_PLACEHOLDER, SPEC_HASH_ANNOTATION } from '../../constructs/names';
 import { drainPlan } from '../../constructs/drain';
 import { PodTemplateOptions, renderPodTemplate, runtimeDrainTimeoutSeconds } from '../../constructs/pod-template';
-import { PYTHON_PREDICTOR_IMAGE_PLACEHOLDER, RealtimeApiSpec } from '../../lib/config/types';
+import { RealtimeApiSpec } from '../../lib/config/types';
 import { KubeObject, compute, container, predictorApi, realtimeApi } from './fixtures';
 
 function options(api: RealtimeApiSpec, overrides: Partial<PodTemplateOptions> = {}): PodTemplateOptions {

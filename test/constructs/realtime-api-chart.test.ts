@@ -12,7 +12,8 @@ import {
 } from '../../constructs';
 import { parseConfig } from '../../lib/config';
 import { CortexValidationError } from '../../lib/config/errors';
-import { PYTHON_PREDICTOR_IMAGE_PLACEHOLDER, RealtimeApiSpec } from '../../lib/config/types';
+import { PYTHON_PREDICTOR_IMAGE_PLACEHOLDER } from '../../constructs/names';
+import { RealtimeApiSpec } from '../../lib/config/types';
 import {
   KubeObject,
   compute,

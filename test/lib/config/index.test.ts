@@ -7,7 +7,6 @@ describe('lib/config', () => {
     for (const name of ['parseConfig', 'validateConfig', 'loadConfigFile', 'configFromObject', 'validateConfigObject', 'parseDuration', 'parseQuantity', 'suggest', 'formatProblem', 'ConfigError', 'CortexValidationError']) {
       expect(typeof (config as Record<string, unknown>)[name]).toBe('function');
     }
-    expect(config.PYTHON_PREDICTOR_IMAGE_PLACEHOLDER).toBeDefined();
     expect(config.POD_DEFAULTS.port).toBe(8080);
   });
 

@@ -13,7 +13,7 @@ import {
 } from '../../../lib/config/lock';
 // What cortex pin writes, read back here: the CLI's writer and the library's reader agree.
 import { formatLock } from '../../../bin/cli/pin/lock-file';
-import { PYTHON_PREDICTOR_IMAGE_PLACEHOLDER } from '../../../lib/config/types';
+import { PYTHON_PREDICTOR_IMAGE_PLACEHOLDER } from '../../../constructs/names';
 import { tempDir, writeFile } from '../../util';
 
 const dir = tempDir('cortex-lock-');

@@ -1,4 +1,4 @@
-import { PREDICTOR_RUNTIME_PORT, PYTHON_PREDICTOR_IMAGE_PLACEHOLDER } from '../../../lib/config';
+import { PREDICTOR_RUNTIME_PORT, PYTHON_PREDICTOR_IMAGE_PLACEHOLDER } from '../../../constructs/names';
 import { merged, predictorApi, predictorApiProblems, problemsOf, realtimeSpecOf } from './config-fixtures';
 
 describe('a predictor-form API', () => {
