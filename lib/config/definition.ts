@@ -81,8 +81,8 @@ export interface ProbeTimingDefinition {
 }
 
 /**
- * `readiness_probe` / `liveness_probe` / `startup_probe`: exactly one of `httpGet`, `tcpSocket` and `exec`, and the timings.
- * {@link Probe}'s factories build one; this interface is the escape hatch.
+ * `readiness_probe` / `liveness_probe` / `startup_probe` as cortex.yaml's fields in camelCase: exactly one of
+ * `httpGet`, `tcpSocket` and `exec`, and the timings. What {@link Probe.of} takes.
  */
 export interface ProbeDefinition extends ProbeTimingDefinition {
   /**
@@ -102,7 +102,7 @@ export interface ProbeDefinition extends ProbeTimingDefinition {
   readonly exec?: ExecDefinition;
 }
 
-/** `pre_stop`: a hook run before the container is stopped; exactly one of `httpGet` and `exec`. See {@link PreStop}. */
+/** `pre_stop` as cortex.yaml's fields in camelCase: exactly one of `httpGet` and `exec`. What {@link PreStop.of} takes. */
 export interface PreStopDefinition {
   /**
    * Call an HTTP GET.
@@ -178,27 +178,27 @@ export interface ContainerDefinition {
    */
   readonly compute?: ComputeDefinition;
   /**
-   * Traffic reaches the pod only while every container's readiness probe passes.
+   * Traffic reaches the pod only while every container's readiness probe passes: `Probe.httpGet({ port: 8080 })`.
    * @default - none
    */
-  readonly readinessProbe?: ProbeDefinition;
+  readonly readinessProbe?: Probe;
   /**
    * The container is restarted when it fails.
    * @default - none
    */
-  readonly livenessProbe?: ProbeDefinition;
+  readonly livenessProbe?: Probe;
   /**
    * Until it passes once, the readiness and liveness probes wait; failureThreshold failures in a row first
    * restart the container. A slow server gets `periodSeconds × failureThreshold` to start, while its
    * readiness and liveness probes keep short thresholds for once it serves.
    * @default - none (the readiness and liveness probes start at once)
    */
-  readonly startupProbe?: ProbeDefinition;
+  readonly startupProbe?: Probe;
   /**
-   * Runs before the container is stopped.
+   * Runs before the container is stopped: `PreStop.exec({ command: [...] })`.
    * @default - none (the pod's own drain delay still applies)
    */
-  readonly preStop?: PreStopDefinition;
+  readonly preStop?: PreStop;
 }
 
 /** `pod` of the container form: the user's containers, and what the proxy sidecar lets through. */
@@ -643,42 +643,66 @@ export interface TcpSocketProbeOptions extends TcpSocketDefinition, ProbeTimingD
 /** Options of {@link Probe.exec}. */
 export interface ExecProbeOptions extends ExecDefinition, ProbeTimingDefinition {}
 
-/** Probes for `readinessProbe` / `livenessProbe` / `startupProbe`; or write a {@link ProbeDefinition}. */
+/**
+ * A probe for `readinessProbe` / `livenessProbe` / `startupProbe`: an opaque value, as cdk8s-plus's `Probe` is,
+ * built by a factory; {@link Probe.of} takes one written as cortex.yaml's fields. Checked, with the rest of the
+ * definition, by the cortex.yaml rules.
+ */
 export class Probe {
   /** `GET http://<pod>:<port><path>`; healthy on 200 – 399. */
-  public static httpGet(options: HttpGetProbeOptions): ProbeDefinition {
+  public static httpGet(options: HttpGetProbeOptions): Probe {
     const { port, path, ...timing } = options;
-    return { httpGet: { port, ...(path !== undefined ? { path } : {}) }, ...timing };
+    return new Probe({ httpGet: { port, ...(path !== undefined ? { path } : {}) }, ...timing });
   }
 
   /** Healthy when a TCP connection to `port` opens. */
-  public static tcpSocket(options: TcpSocketProbeOptions): ProbeDefinition {
+  public static tcpSocket(options: TcpSocketProbeOptions): Probe {
     const { port, ...timing } = options;
-    return { tcpSocket: { port }, ...timing };
+    return new Probe({ tcpSocket: { port }, ...timing });
   }
 
   /** Healthy when `command` exits 0. */
-  public static exec(options: ExecProbeOptions): ProbeDefinition {
+  public static exec(options: ExecProbeOptions): Probe {
     const { command, ...timing } = options;
-    return { exec: { command }, ...timing };
+    return new Probe({ exec: { command }, ...timing });
   }
 
-  private constructor() {}
+  /** The escape hatch: a probe as cortex.yaml's `readiness_probe` fields in camelCase, taken as written. */
+  public static of(definition: ProbeDefinition): Probe {
+    return new Probe({ ...definition });
+  }
+
+  private constructor(private readonly definition: ProbeDefinition) {}
+
+  /** @internal What the definition's conversion reads: the probe as cortex.yaml's fields in camelCase. */
+  public _toDefinition(): ProbeDefinition {
+    return this.definition;
+  }
 }
 
-/** Hooks for `preStop`; or write a {@link PreStopDefinition}. */
+/** A hook for `preStop`, run before the container is stopped: an opaque value; {@link PreStop.of} takes one written as fields. */
 export class PreStop {
   /** `GET http://<pod>:<port><path>` before the container is stopped. */
-  public static httpGet(options: HttpGetDefinition): PreStopDefinition {
-    return { httpGet: { ...options } };
+  public static httpGet(options: HttpGetDefinition): PreStop {
+    return new PreStop({ httpGet: { ...options } });
   }
 
   /** Runs `command` in the container before it is stopped. */
-  public static exec(options: ExecDefinition): PreStopDefinition {
-    return { exec: { ...options } };
+  public static exec(options: ExecDefinition): PreStop {
+    return new PreStop({ exec: { ...options } });
   }
 
-  private constructor() {}
+  /** The escape hatch: a hook as cortex.yaml's `pre_stop` fields in camelCase, taken as written. */
+  public static of(definition: PreStopDefinition): PreStop {
+    return new PreStop({ ...definition });
+  }
+
+  private constructor(private readonly definition: PreStopDefinition) {}
+
+  /** @internal What the definition's conversion reads: the hook as cortex.yaml's fields in camelCase. */
+  public _toDefinition(): PreStopDefinition {
+    return this.definition;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -842,7 +866,10 @@ function toEntry(definition: unknown, index: number, accepted: AcceptedKinds, pr
  * leaves unknown keys, and values of unknown keys, as they are, for the validator to name. Keys set to
  * `undefined` are left out, as absent ones. A key written in snake_case where camelCase is expected is a problem.
  */
-function toEntryValue(value: unknown, shape: Shape, path: FieldPath, problems: KeyedProblem[]): unknown {
+function toEntryValue(written: unknown, shape: Shape, path: FieldPath, problems: KeyedProblem[]): unknown {
+  // A Probe or PreStop is read as the fields it was built from; a plain object in their place (a definition
+  // parsed from JSON) is read as it is.
+  const value = written instanceof Probe || written instanceof PreStop ? written._toDefinition() : written;
   if (shape.type === 'untouched') return value;
   if (shape.type === 'list') {
     return Array.isArray(value) ? value.map((item, i) => toEntryValue(item, shape.item, [...path, i], problems)) : value;

@@ -174,7 +174,7 @@ const CONTAINER_DEFINITION: RealtimeApiDefinition = {
         command: ['sh', '-c', 'sleep infinity'],
         compute: { cpu: null, mem: '64Mi' },
         readinessProbe: Probe.exec({ command: ['cat', '/tmp/ready'] }),
-        livenessProbe: { exec: { command: ['cat', '/tmp/alive'] }, failureThreshold: 10 },
+        livenessProbe: Probe.of({ exec: { command: ['cat', '/tmp/alive'] }, failureThreshold: 10 }),
         preStop: PreStop.exec({ command: ['sh', '-c', 'sleep 5'] }),
       },
     ],
@@ -349,7 +349,7 @@ describe('definitions and cortex.yaml: the same API gives the same spec', () => 
     expect([withoutSource(realtimeApiSpec(definition))]).toStrictEqual(specsOfYaml(yaml));
   });
 
-  test.each<[string, ProbeDefinition, string]>([
+  test.each<[string, Probe, string]>([
     ['http_get', Probe.httpGet({ port: 8080 }), 'http_get: {port: 8080}'],
     ['tcp_socket', Probe.tcpSocket({ port: 8080, timeoutSeconds: 3 }), 'tcp_socket: {port: 8080}\n          timeout_seconds: 3'],
     ['exec', Probe.exec({ command: ['true'], initialDelaySeconds: 9 }), 'exec: {command: ["true"]}\n          initial_delay_seconds: 9'],
@@ -402,13 +402,37 @@ describe('definitions and cortex.yaml: the same API gives the same spec', () => 
 });
 
 describe('Probe and PreStop', () => {
-  test('GIVEN the factories THEN the plain definitions, without unset timings', () => {
-    expect(Probe.httpGet({ port: 8080 })).toStrictEqual({ httpGet: { port: 8080 } });
-    expect(Probe.httpGet({ port: 8080, path: '/h', periodSeconds: 5 })).toStrictEqual({ httpGet: { port: 8080, path: '/h' }, periodSeconds: 5 });
-    expect(Probe.tcpSocket({ port: 1, failureThreshold: 2 })).toStrictEqual({ tcpSocket: { port: 1 }, failureThreshold: 2 });
-    expect(Probe.exec({ command: ['a', 'b'] })).toStrictEqual({ exec: { command: ['a', 'b'] } });
-    expect(PreStop.httpGet({ port: 80, path: '/stop' })).toStrictEqual({ httpGet: { port: 80, path: '/stop' } });
-    expect(PreStop.exec({ command: ['sleep', '5'] })).toStrictEqual({ exec: { command: ['sleep', '5'] } });
+  test('GIVEN the factories THEN opaque values, as cdk8s-plus builds probes, holding the fields without unset timings', () => {
+    const probes = [Probe.httpGet({ port: 8080 }), Probe.tcpSocket({ port: 1 }), Probe.exec({ command: ['a'] }), Probe.of({ httpGet: { port: 1 } })];
+    for (const probe of probes) expect(probe).toBeInstanceOf(Probe);
+    expect(PreStop.exec({ command: ['a'] })).toBeInstanceOf(PreStop);
+    expect(PreStop.of({ exec: { command: ['a'] } })).toBeInstanceOf(PreStop);
+    expect(Probe.httpGet({ port: 8080 })._toDefinition()).toStrictEqual({ httpGet: { port: 8080 } });
+    expect(Probe.httpGet({ port: 8080, path: '/h', periodSeconds: 5 })._toDefinition()).toStrictEqual({ httpGet: { port: 8080, path: '/h' }, periodSeconds: 5 });
+    expect(Probe.tcpSocket({ port: 1, failureThreshold: 2 })._toDefinition()).toStrictEqual({ tcpSocket: { port: 1 }, failureThreshold: 2 });
+    expect(Probe.exec({ command: ['a', 'b'] })._toDefinition()).toStrictEqual({ exec: { command: ['a', 'b'] } });
+    expect(PreStop.httpGet({ port: 80, path: '/stop' })._toDefinition()).toStrictEqual({ httpGet: { port: 80, path: '/stop' } });
+    expect(PreStop.exec({ command: ['sleep', '5'] })._toDefinition()).toStrictEqual({ exec: { command: ['sleep', '5'] } });
+  });
+
+  const container = (fields: Record<string, unknown>): RealtimeApiDefinition => ({
+    name: 'probed',
+    pod: { containers: [{ name: 'api', image: 'probed:1', ...fields }] },
+  });
+
+  test('GIVEN Probe.of and PreStop.of, or the same fields as plain objects (a definition parsed from JSON) THEN the spec of the factories', () => {
+    const built = realtimeApiSpec(container({ readinessProbe: Probe.httpGet({ port: 8080, periodSeconds: 5 }), preStop: PreStop.exec({ command: ['true'] }) }));
+    const of = realtimeApiSpec(container({ readinessProbe: Probe.of({ httpGet: { port: 8080 }, periodSeconds: 5 }), preStop: PreStop.of({ exec: { command: ['true'] } }) }));
+    const plain = realtimeApiSpec(container({ readinessProbe: { httpGet: { port: 8080 }, periodSeconds: 5 }, preStop: { exec: { command: ['true'] } } }));
+    expect(withoutSource(of)).toStrictEqual(withoutSource(built));
+    expect(withoutSource(plain)).toStrictEqual(withoutSource(built));
+    expect(built.pod.containers[0].readinessProbe?.periodSeconds).toBe(5);
+  });
+
+  test('GIVEN Probe.of with a bad field THEN the problem names it by its camelCase path', () => {
+    expect(() => realtimeApiSpec(container({ readinessProbe: Probe.of({ httpGet: { port: 0 } }) }))).toThrow(
+      /probed\.pod\.containers\[0\]\.readinessProbe\.httpGet\.port/,
+    );
   });
 });
 
