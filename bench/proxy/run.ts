@@ -26,16 +26,35 @@
  * - wrk uses one thread for every run: on a 2-core machine a second wrk thread takes CPU from the proxy
  *   under test; one wrk thread drives well over 100k req/s.
  */
-import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import {
+  Children,
+  childPid,
+  cortexProxyArgs,
+  cpuTicks,
+  cpuUsPerRequest,
+  findBinary,
+  fmtRps,
+  fmtUs,
+  freePort,
+  median,
+  nginxArgs,
+  nginxProxyConfig,
+  nginxUpstreamConfig,
+  percent,
+  positiveInteger,
+  PROXY_MAIN,
+  runMain,
+  statusField,
+  toolVersions,
+  UsageError,
+  waitUntilServing,
+  wrk,
+} from './loopback';
 
-const HOST = '127.0.0.1';
-const BODY = '{"prediction":"setosa"}';
-const PROXY_MAIN = path.resolve(__dirname, '..', '..', 'images', 'proxy', 'src', 'main.js');
 const UNDICI_PROXY_MAIN = path.resolve(__dirname, 'undici-proxy.js');
 type TargetName = 'direct' | 'cortex-proxy' | 'cortex-proxy-baseline' | 'cortex-proxy-undici' | 'nginx';
 
@@ -48,126 +67,6 @@ interface Run {
   readonly cpuUsPerRequest: number;
 }
 
-function findBinary(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function nginxConfig(dir: string, name: string, http: string): string {
-  const file = path.join(dir, `${name}.conf`);
-  fs.writeFileSync(
-    file,
-    `worker_processes 1;
-daemon off;
-pid ${dir}/${name}.pid;
-error_log ${dir}/${name}.error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  client_body_temp_path ${dir}/${name}-body;
-  proxy_temp_path ${dir}/${name}-proxy;
-  fastcgi_temp_path ${dir}/${name}-fastcgi;
-  uwsgi_temp_path ${dir}/${name}-uwsgi;
-  scgi_temp_path ${dir}/${name}-scgi;
-${http}
-}
-`,
-  );
-  return file;
-}
-
-/** The first child of `pid` (nginx's worker under its master). */
-function childPid(pid: number): number {
-  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  if (children.length === 0) throw new Error(`process ${pid} has no child`);
-  return Number(children[0]);
-}
-
-function cpuTicks(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  // utime and stime are fields 14 and 15 of /proc/PID/stat; after "pid (comm) " they are at 11 and 12.
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function statusField(pid: number, field: string): string {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
-  return line === undefined ? '?' : line.split(/\s+/).slice(1).join(' ');
-}
-
-async function waitUntilServing(port: number, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, HOST, () => {
-        socket.write(`GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n`);
-      });
-      let text = '';
-      socket.on('data', (d) => (text += d.toString()));
-      socket.on('close', () => resolve(text.startsWith('HTTP/1.1 200')));
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not start serving on port ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function toMicroseconds(value: string, unit: string): number {
-  const n = Number(value);
-  return unit === 'us' ? n : unit === 'ms' ? n * 1000 : n * 1_000_000;
-}
-
-function wrk(wrkPath: string, port: number, connections: number, seconds: number): { rps: number; p50us: number; p99us: number; errors: number; requests: number } {
-  const result = spawnSync(wrkPath, ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', `http://${HOST}:${port}/`], {
-    encoding: 'utf8',
-    timeout: (seconds + 30) * 1000,
-  });
-  const out = result.stdout ?? '';
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out);
-  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)\s*$/m.exec(out);
-  const requests = /(\d+) requests in/.exec(out);
-  if (rps === null || p50 === null || p99 === null || requests === null) throw new Error(`cannot read wrk's output:\n${out}\n${result.stderr}`);
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = (non2xx ? Number(non2xx[1]) : 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return {
-    rps: Number(rps[1]),
-    p50us: toMicroseconds(p50[1], p50[2]),
-    p99us: toMicroseconds(p99[1], p99[2]),
-    errors,
-    requests: Number(requests[1]),
-  };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 const USAGE = `usage: node dist/bench/proxy/run.js [--duration SECONDS] [--rounds N] [--concurrency C1,C2,...]
                                   [--baseline MAIN_JS] [--undici DIR]
 
@@ -178,20 +77,6 @@ The same upstream reached directly, through cortex-proxy and through nginx, load
   --baseline     also run another cortex-proxy build, its compiled main.js (cortex-proxy-baseline)
   --undici       also run cortex-proxy with undici in place of upstream.ts; DIR: an undici package directory
 `;
-
-/** An integer >= 1, else an error naming the flag, the value and what is allowed. */
-function positiveInteger(flag: string, text: string): number {
-  const value = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`${flag} (${JSON.stringify(text)}) must be an integer >= 1`);
-  return value;
-}
-
-class UsageError extends Error {}
-
-const fmtUs = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`);
-const fmtRps = (rps: number): string => Math.round(rps).toLocaleString('en-US');
-/** A ratio as a signed difference: 1.043 → "+4.3%". */
-const percent = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;
 
 function undiciVersion(dir: string): string {
   try {
@@ -247,58 +132,20 @@ async function main(): Promise<number> {
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-proxy-bench-'));
   const [upstreamPort, nginxPort] = [await freePort(), await freePort()];
-  const children: ChildProcess[] = [];
-  const stopAll = (): void => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
-  };
-  process.once('SIGINT', () => {
-    stopAll();
-    process.exit(130);
-  });
+  const children = new Children(dir);
 
   try {
-    const upstreamConf = nginxConfig(
-      dir,
-      'upstream',
-      `  server { listen ${HOST}:${upstreamPort}; location / { default_type application/json; return 200 '${BODY}'; } }`,
-    );
-    const proxyConf = nginxConfig(
-      dir,
-      'nginx-proxy',
-      `  upstream user { server ${HOST}:${upstreamPort}; keepalive 1024; keepalive_requests 1000000; }
-  server {
-    listen ${HOST}:${nginxPort};
-    location / {
-      proxy_pass http://user;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_buffering off;
-    }
-  }`,
-    );
-    const spawnLogged = (command: string, args: string[], name: string, env?: NodeJS.ProcessEnv): ChildProcess => {
-      const log = fs.openSync(path.join(dir, `${name}.out`), 'w');
-      const child = spawn(command, args, { stdio: ['ignore', log, log], env: env ?? process.env });
-      children.push(child);
-      return child;
-    };
-    spawnLogged(nginxPath, ['-e', path.join(dir, 'upstream.early.log'), '-p', dir, '-c', upstreamConf], 'upstream');
-    const nginx = spawnLogged(nginxPath, ['-e', path.join(dir, 'nginx-proxy.early.log'), '-p', dir, '-c', proxyConf], 'nginx-proxy');
+    const upstreamConf = nginxUpstreamConfig(dir, 'upstream', upstreamPort);
+    const proxyConf = nginxProxyConfig(dir, 'nginx-proxy', nginxPort, upstreamPort);
+    children.spawn(nginxPath, nginxArgs(dir, 'upstream', upstreamConf), 'upstream');
+    const nginx = children.spawn(nginxPath, nginxArgs(dir, 'nginx-proxy', proxyConf), 'nginx-proxy');
     const mains: Partial<Record<TargetName, string>> = { 'cortex-proxy': PROXY_MAIN, 'cortex-proxy-baseline': baselineMain, 'cortex-proxy-undici': UNDICI_PROXY_MAIN };
     const cpuPid: Partial<Record<TargetName, number>> = {};
     const ports: Partial<Record<TargetName, number>> = { direct: upstreamPort, nginx: nginxPort };
     for (const target of proxyTargets) {
       const [port, adminPort] = [await freePort(), await freePort()];
       const env = target === 'cortex-proxy-undici' ? { ...process.env, CORTEX_BENCH_UNDICI: undiciDir } : undefined;
-      const child = spawnLogged(
-        process.execPath,
-        [mains[target] as string, '--host', HOST, '--port', String(port), '--admin-port', String(adminPort), '--user-port', String(upstreamPort), '--max-concurrency', '1024', '--max-queue-length', '1024'],
-        target,
-        env,
-      );
+      const child = children.spawn(process.execPath, [mains[target] as string, ...cortexProxyArgs(port, adminPort, upstreamPort)], target, env);
       cpuPid[target] = child.pid;
       ports[target] = port;
     }
@@ -307,11 +154,7 @@ async function main(): Promise<number> {
     for (const target of proxyTargets) await waitUntilServing(ports[target] as number, target);
     cpuPid.nginx = childPid(nginx.pid as number);
 
-    const versions = [
-      `node ${process.version}`,
-      (spawnSync(nginxPath, ['-v'], { encoding: 'utf8' }).stderr ?? '').trim(),
-      (spawnSync(wrkPath, ['-v'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0].trim(),
-    ];
+    const versions = [`node ${process.version}`, ...toolVersions(nginxPath, wrkPath)];
     process.stdout.write(
       `bench/proxy: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${versions.join(', ')}\n` +
         `${seconds} s per run, ${rounds} round(s), concurrency ${levels.join('/')}, wrk -t1; medians over the rounds\n` +
@@ -332,9 +175,8 @@ async function main(): Promise<number> {
           const before = pid === undefined ? 0 : cpuTicks(pid);
           const r = wrk(wrkPath, ports[target] as number, c, seconds);
           const ticks = pid === undefined ? NaN : cpuTicks(pid) - before;
-          const cpuUsPerRequest = (ticks * (1_000_000 / 100)) / r.requests; // USER_HZ is 100 on Linux
           const key = `${target}@${c}`;
-          runs.set(key, [...(runs.get(key) ?? []), { ...r, cpuUsPerRequest }]);
+          runs.set(key, [...(runs.get(key) ?? []), { ...r, cpuUsPerRequest: cpuUsPerRequest(ticks, r.requests) }]);
           process.stderr.write(`  round ${round + 1} c=${c} ${target}: ${fmtRps(r.rps)} req/s, p50 ${fmtUs(r.p50us)}, p99 ${fmtUs(r.p99us)}\n`);
         }
       }
@@ -377,18 +219,9 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    stopAll();
-    await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((resolve) => c.once('exit', resolve)))));
+    await children.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    // A bad flag is a line, not a stack trace (parseArgs's own errors too: an unknown flag, a missing value).
-    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_');
-    process.stderr.write(`bench/proxy: ${usage ? `${(error as Error).message} (--help lists the flags)` : error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(usage ? 2 : 1);
-  },
-);
+runMain('bench/proxy', main);
