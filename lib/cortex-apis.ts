@@ -117,20 +117,22 @@ export interface CortexApisOptions {
   readonly rolloutGate?: RolloutGateOptions | false;
 }
 
-/** Props of {@link CortexApis.fromConfigFile}. */
+/** Props of {@link CortexApis.fromConfigFile}: the file is read with its lock file. */
 export interface CortexApisFileProps extends CortexApisOptions {
   /** The cluster, with a kubectl provider. */
   readonly cluster: eks.ICluster;
   /**
    * The image lock file `cortex pin` writes (images pinned to digests), or `false` to deploy the images as
-   * written. Read by `fromConfigFile` only.
+   * written.
    * @default - the file's path with `.yaml` replaced by `.lock.json` (`cortex.lock.json`), when it exists
    */
   readonly lockFile?: string | false;
 }
 
-/** Props of {@link CortexApis}. */
-export interface CortexApisProps extends CortexApisFileProps {
+/** Props of {@link CortexApis}: a config already read (its lock file, if any, applied by whoever read it). */
+export interface CortexApisProps extends CortexApisOptions {
+  /** The cluster, with a kubectl provider. */
+  readonly cluster: eks.ICluster;
   /** The validated cortex.yaml. */
   readonly config: CortexConfig;
 }
@@ -148,7 +150,12 @@ export class CortexApis extends Construct {
    * `ConfigError` listing each with its line.
    */
   public static fromConfigFile(scope: Construct, id: string, file: string, props: CortexApisFileProps): CortexApis {
-    return new CortexApis(scope, id, { ...props, config: loadConfigFileWithLock(file, { lockFile: props.lockFile }), configDir: props.configDir ?? path.dirname(path.resolve(file)) });
+    const { lockFile, ...options } = props;
+    return new CortexApis(scope, id, {
+      ...options,
+      config: loadConfigFileWithLock(file, { lockFile }),
+      configDir: props.configDir ?? path.dirname(path.resolve(file)),
+    });
   }
 
   /** The RealtimeAPIs by name, in file order. */
@@ -164,6 +171,14 @@ export class CortexApis extends Construct {
 
   constructor(scope: Construct, id: string, props: CortexApisProps) {
     super(scope, id);
+    // Not a prop here (the config is read already), but once accepted and silently ignored: say so.
+    const lockFile = (props as { readonly lockFile?: unknown }).lockFile;
+    if (lockFile !== undefined) {
+      throw new CortexValidationError(
+        `lockFile (${JSON.stringify(lockFile)}) is read with the file: pass it to CortexApis.fromConfigFile(scope, id, file, { lockFile }); ` +
+          'new CortexApis takes a config already read',
+      );
+    }
     this.platform = props.platform ?? ApiPlatform.existing();
     this.apiStackCount = props.apiStacks ?? DEFAULT_API_STACKS;
     this.splitterStackCount = props.splitterStacks ?? DEFAULT_SPLITTER_STACKS;

@@ -101,7 +101,10 @@ export interface RealtimeApiProps extends RealtimeApiOptions {
   readonly cluster: eks.ICluster;
 }
 
-/** Props of {@link RealtimeApi.fromConfigFile}. */
+/**
+ * Props of {@link RealtimeApi.fromConfigFile}.
+ * @deprecated use `CortexApis.fromConfigFile(scope, id, file, props)` and its {@link CortexApisFileProps}
+ */
 export interface RealtimeApisFromConfigFileProps extends CortexApisFileProps {
   /**
    * The construct id of the {@link CortexApis} made.
@@ -120,10 +123,18 @@ export class RealtimeApi extends Construct implements iam.IGrantable {
   /**
    * Every API and TrafficSplitter of a cortex.yaml, spread over nested stacks (see {@link CortexApis}).
    * Problems in the file throw a `ConfigError` listing each with its line.
+   * @deprecated use `CortexApis.fromConfigFile(scope, id, file, props)`: the same construct, made by the class
+   * it returns, with its id where every construct takes it. This one adds a deprecation warning to the synth
+   * (an error under `CDK_BLOCK_DEPRECATIONS`).
    */
   public static fromConfigFile(scope: Construct, file: string, props: RealtimeApisFromConfigFileProps): CortexApis {
     const { id, ...options } = props;
-    return CortexApis.fromConfigFile(scope, id ?? 'CortexApis', file, options);
+    const apis = CortexApis.fromConfigFile(scope, id ?? 'CortexApis', file, options);
+    Annotations.of(apis).addDeprecation(
+      'cortex-cdk.RealtimeApi#fromConfigFile',
+      `use CortexApis.fromConfigFile(scope, '${apis.node.id}', file, props), which makes the same construct`,
+    );
+    return apis;
   }
 
   /**

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as YAML from 'yaml';
 import { generatedConfig } from '../../bench/synth';
 import { ConfigError, configFromObject, mergeConfigs, type CortexConfig } from '../../lib/config';
@@ -50,7 +50,7 @@ function nestedStackResource(parent: Template, stack: cdk.NestedStack): { Depend
   return parent.toJSON().Resources[cdk.Stack.of(stack.nestedStackResource!).resolve(stack.nestedStackResource!.logicalId)];
 }
 
-describe('RealtimeApi.fromConfigFile: three APIs and a splitter', () => {
+describe('CortexApis.fromConfigFile: three APIs and a splitter', () => {
   let fixture: ReturnType<typeof clusterStack>;
   let apis: CortexApis;
   let parent: Template;
@@ -62,7 +62,7 @@ describe('RealtimeApi.fromConfigFile: three APIs and a splitter', () => {
     const file = writeFile(project, 'cortex.yaml', CORTEX_YAML);
     fixture = clusterStack({ endpointUrl: ENDPOINT_URL });
     // WHEN
-    apis = RealtimeApi.fromConfigFile(fixture.stack, file, { cluster: fixture.cluster, platform: fixture.platform });
+    apis = CortexApis.fromConfigFile(fixture.stack, 'CortexApis', file, { cluster: fixture.cluster, platform: fixture.platform });
     parent = Template.fromStack(fixture.stack);
     nested = nestedTemplates(apis);
   });
@@ -147,6 +147,31 @@ describe('CortexApis deploys exactly the objects `cortex manifests` prints', () 
     const sorted = (objects: KubeObject[]) => [...objects].sort((a, b) => key(a).localeCompare(key(b)));
     expect(printed.length).toBeGreaterThan(10);
     expect(sorted(deployed.map(withoutPruneLabel))).toEqual(sorted(printed));
+  });
+});
+
+describe('RealtimeApi.fromConfigFile (deprecated: CortexApis.fromConfigFile)', () => {
+  test('GIVEN the old call THEN the same CortexApis, named by its id prop or CortexApis, and a deprecation warning naming the call to use', () => {
+    // GIVEN
+    const file = writeFile(dir, 'deprecated/cortex.yaml', '- name: a\n  kind: RealtimeAPI\n  pod: {containers: [{name: api, image: "a:1"}]}\n');
+    const { stack, cluster } = clusterStack();
+    // WHEN
+    const apis = RealtimeApi.fromConfigFile(stack, file, { cluster, proxyImage: 'p:1' });
+    const named = RealtimeApi.fromConfigFile(stack, file, { cluster, proxyImage: 'p:1', id: 'Named' });
+    // THEN
+    expect(apis).toBeInstanceOf(CortexApis);
+    expect([apis.node.id, named.node.id]).toEqual(['CortexApis', 'Named']);
+    expect([...apis.apis.keys()]).toEqual(['a']);
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('RealtimeApi#fromConfigFile'));
+    expect(warnings.map((w) => w.id.split('/').pop())).toEqual(['CortexApis', 'Named']);
+    expect(String(warnings[0].entry.data)).toMatch(/deprecated: use CortexApis\.fromConfigFile\(scope, 'CortexApis', file, props\)/);
+  });
+
+  test('GIVEN CortexApis.fromConfigFile THEN no deprecation warning', () => {
+    const file = writeFile(dir, 'not-deprecated/cortex.yaml', '- name: a\n  kind: RealtimeAPI\n  pod: {containers: [{name: api, image: "a:1"}]}\n');
+    const { stack, cluster } = clusterStack();
+    CortexApis.fromConfigFile(stack, 'Apis', file, { cluster, proxyImage: 'p:1' });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('deprecated'))).toEqual([]);
   });
 });
 
@@ -300,6 +325,15 @@ describe('CortexApis props validation', () => {
     nestedTemplate.resourceCountIs('AWS::EKS::PodIdentityAssociation', 5);
     nestedTemplate.resourceCountIs('AWS::IAM::Policy', 0);
     expect(Object.keys(nestedTemplate.toJSON().Resources)).toHaveLength(15);
+  });
+
+  test('lockFile: read by fromConfigFile, with the file; given to the constructor (which once ignored it), an error saying where it goes', () => {
+    const file = writeFile(dir, 'lock-prop/cortex.yaml', '- name: a\n  kind: RealtimeAPI\n  pod: {containers: [{name: api, image: "a:1"}]}\n');
+    expect(CortexApis.fromConfigFile(fixture.stack, 'FromFile', file, { cluster: fixture.cluster, proxyImage: 'p:1', lockFile: false }).apis.size).toBe(1);
+    const withLock = { cluster: fixture.cluster, config: small, proxyImage: 'p:1', lockFile: 'cortex.lock.json' } as ConstructorParameters<typeof CortexApis>[2];
+    expect(() => new CortexApis(fixture.stack, 'WithLock', withLock)).toThrow(
+      /lockFile \("cortex\.lock\.json"\) is read with the file: pass it to CortexApis\.fromConfigFile/,
+    );
   });
 
   test('a bad cortex.yaml: a ConfigError with the line', () => {
