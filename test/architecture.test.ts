@@ -43,14 +43,19 @@ function importsUnder(dir: string): Import[] {
 const isAwsCdk = (target: string) => target === 'aws-cdk-lib' || target.startsWith('aws-cdk-lib/') || target.startsWith('@aws-cdk/');
 const isCdk8s = (target: string) => target === 'cdk8s' || target.startsWith('cdk8s-plus');
 const LIMITS = 'images/proxy/src/limits';
+const NAMES = 'constructs/names';
 const show = (found: Import[]) => found.map((i) => `${i.file} → ${i.target}`);
 
 describe('the layers import only what docs/architecture.md allows', () => {
-  test('lib/config/: neither cdk8s nor aws-cdk-lib; of this repository, only itself and the shared limits', () => {
+  test('lib/config/: neither cdk8s nor aws-cdk-lib; of this repository, only itself, the shared limits and the agreed names', () => {
     const found = importsUnder('lib/config');
     expect(found.length).toBeGreaterThan(50);
     expect(show(found.filter((i) => isAwsCdk(i.target) || isCdk8s(i.target) || i.target === 'constructs'))).toEqual([]);
-    expect(show(found.filter((i) => i.local && !i.target.startsWith('lib/config/') && i.target !== LIMITS))).toEqual([]);
+    expect(show(found.filter((i) => i.local && !i.target.startsWith('lib/config/') && i.target !== LIMITS && i.target !== NAMES))).toEqual([]);
+  });
+
+  test('the modules every layer may read import nothing: the shared limits and the agreed names', () => {
+    expect(show([`${LIMITS}.ts`, `${NAMES}.ts`].flatMap(importsOf))).toEqual([]);
   });
 
   test('constructs/: never aws-cdk-lib; of this repository, only itself, lib/config/ and the shared limits', () => {
@@ -76,7 +81,7 @@ describe('the layers import only what docs/architecture.md allows', () => {
     const found = importsUnder('lambda');
     expect(show(found.filter((i) => isAwsCdk(i.target) || isCdk8s(i.target)))).toEqual([]);
     expect(
-      show(found.filter((i) => i.local && !/^(lambda|lib\/private)\//.test(i.target) && i.target !== 'constructs/names')),
+      show(found.filter((i) => i.local && !/^(lambda|lib\/private)\//.test(i.target) && i.target !== NAMES)),
     ).toEqual([]);
   });
 
