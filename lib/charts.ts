@@ -7,6 +7,10 @@ export { TrafficSplitterChart } from '../constructs/traffic-splitter-chart';
 export type { TrafficSplitterChartProps } from '../constructs/traffic-splitter-chart';
 export { addConfigCharts, configCharts } from '../constructs/config-charts';
 export type { ConfigChartsOptions } from '../constructs/config-charts';
+// Where the KEDA HTTP add-on answers, for scale-to-zero APIs (`coldStart` of the charts and of ApiPlatform.existing).
+export { DEFAULT_COLD_START_ROUTING } from '../constructs/cold-start';
+export type { ColdStartRouting } from '../constructs/cold-start';
+export type { NetworkPolicyPeer } from '../constructs/network-policy';
 export {
   API_KIND_LABEL,
   API_NAME_LABEL,

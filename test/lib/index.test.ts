@@ -20,7 +20,7 @@ describe('lib/index', () => {
 
   test('charts: the cdk8s charts, the helper that renders a config, and the names objects and metrics agree on', () => {
     expect(Object.keys(cortex.charts).sort()).toEqual([
-      'API_KIND_LABEL', 'API_NAMESPACE_LABEL', 'API_NAME_LABEL', 'API_NAME_METRIC_LABEL', 'DEFAULT_GATEWAY_URL',
+      'API_KIND_LABEL', 'API_NAMESPACE_LABEL', 'API_NAME_LABEL', 'API_NAME_METRIC_LABEL', 'DEFAULT_COLD_START_ROUTING', 'DEFAULT_GATEWAY_URL',
       'DEFAULT_NAMESPACE', 'DEFAULT_PROMETHEUS_URL', 'DURATION_METRIC', 'IN_FLIGHT_METRIC', 'MANAGED_BY',
       'MANAGED_BY_LABEL', 'NAMESPACE_METRIC_LABEL', 'NODE_GROUP_LABEL', 'PROXY_ADMIN_PORT', 'PROXY_IMAGE_PLACEHOLDER',
       'PROXY_PORT', 'PYTHON_PREDICTOR_IMAGE_PLACEHOLDER', 'QUEUE_METRIC', 'REQUESTS_METRIC', 'RealtimeApiChart', 'SERVICE_PORT',
