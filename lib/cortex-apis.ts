@@ -2,17 +2,14 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import type * as eks from 'aws-cdk-lib/aws-eks-v2';
-import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { CortexConfig } from './config';
 import { loadConfigFileWithLock } from './config/lock';
 import { CortexValidationError } from './errors';
 import { proxyImageAsset } from './images';
 import { ApiPlatform, type IApiPlatform } from './platform/api-platform';
-import type { ApiMonitoringOptions } from './api-monitoring';
-import { RealtimeApi } from './realtime-api';
+import { RealtimeApi, type RealtimeApiOptions } from './realtime-api';
 import { describeFiles } from './stack-description';
-import type { RolloutGateOptions } from './rollout-gate';
 import { TrafficSplitter } from './traffic-splitter';
 
 /**
@@ -49,41 +46,11 @@ export const MANIFEST_OVERHEAD_BYTES = 1_500;
 /** What one unresolved token (an image URI, a platform address) grows to in the template (Fn::Join parts, Fn::Sub). */
 export const TOKEN_BYTES = 500;
 
-/** Options of {@link CortexApis}, without the cluster and the config. */
-export interface CortexApisOptions {
-  /**
-   * The platform the APIs run on.
-   * @default ApiPlatform.existing() - add-ons already installed, namespace 'cortex', nothing to wait for
-   */
-  readonly platform?: IApiPlatform;
-  /**
-   * The proxy sidecar's image, for users who mirror images.
-   * @default - the proxy image asset built from `images/proxy/`
-   */
-  readonly proxyImage?: string;
-  /**
-   * The runtime image of every predictor-form API without `predictor.image` (it must hold the project at
-   * `/opt/cortex/project`).
-   * @default - an image asset per project, built from `images/python-predictor/` plus `configDir`
-   */
-  readonly predictorImage?: string;
-  /**
-   * The directory predictor-form APIs' paths are relative to.
-   * @default - the directory of the file each API was read from
-   */
-  readonly configDir?: string;
-  /**
-   * A Kubernetes service account of yours for every API's pods, with AWS permissions of your own making: then
-   * no API gets a ServiceAccount, role or Pod Identity association of its own (see `RealtimeApi`).
-   * @default - each API's own ServiceAccount `<api>-sa`, bound by an EKS Pod Identity association to the API's own role
-   */
-  readonly serviceAccountName?: string;
-  /**
-   * IAM managed policies attached to every API's role, besides each API's `iam_policy_arns` (`CortexStack`'s
-   * `apiPolicyArns` come here). To give one API more, grant to it: `cortexApis.apis.get('iris')!.role`.
-   * @default - none: each API's role may read the s3:// locations of its own models, and nothing else
-   */
-  readonly managedPolicies?: iam.IManagedPolicy[];
+/**
+ * Options of {@link CortexApis}, without the cluster and the config: how every API is deployed (the options of
+ * {@link RealtimeApi}, given to each API made) and how the APIs are spread over nested stacks.
+ */
+export interface CortexApisOptions extends RealtimeApiOptions {
   /**
    * How many nested stacks the RealtimeAPIs are spread over, by a hash of their names (empty stacks are not
    * made). Raise it past about 1,800 APIs (synth says when), best before the first deploy: on a deployed app,
@@ -102,19 +69,6 @@ export interface CortexApisOptions {
    * @default 50
    */
   readonly maxUrlOutputs?: number;
-  /**
-   * CloudWatch alarms of every RealtimeAPI (5XX rate, p99 latency, no ready replicas: about $0.50 a month per
-   * API), optionally notifying an SNS topic, and optionally a dashboard per API ($3 a month each beyond the
-   * account's first three); `false` for none. See `ApiMonitoring` and docs/platform.md.
-   * @default - the three alarms per API, without notifications or dashboards
-   */
-  readonly monitoring?: ApiMonitoringOptions | false;
-  /**
-   * The rollout gate of every RealtimeAPI: `cdk deploy` waits for each API's rollout and fails (CloudFormation
-   * then rolls back) when one does not complete; `false` for none. See `RolloutGate` and docs/operations.md.
-   * @default - a gate per API with a 10-minute timeout (30 minutes for APIs on GPU or Inferentia/Trainium nodes)
-   */
-  readonly rolloutGate?: RolloutGateOptions | false;
 }
 
 /** Props of {@link CortexApis.fromConfigFile}: the file is read with its lock file. */

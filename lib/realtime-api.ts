@@ -34,14 +34,11 @@ export const POD_IDENTITY_TEMPLATE_BYTES = 2_000;
 export const MANAGED_POLICY_TEMPLATE_BYTES = 150;
 export const S3_LOCATION_TEMPLATE_BYTES = 700;
 
-/** Options of {@link RealtimeApi}, without the cluster (e.g. for a `cluster.addRealtimeApi(id, options)`). */
+/**
+ * How a RealtimeAPI is deployed, without the cluster and the API: the options of {@link RealtimeApi}, which
+ * {@link CortexApis} takes too (`CortexApisOptions` extends them) and gives every API it makes.
+ */
 export interface RealtimeApiOptions {
-  /**
-   * The API, validated and fully defaulted: an entry of a parsed cortex.yaml (`loadConfigFile(f).apis[i]`),
-   * or one written in code — typed, camelCase, with {@link RealtimeApi.spec} (a `RealtimeApiDefinition`), or
-   * in cortex.yaml's snake_case shape with {@link RealtimeApi.specFromObject}. Both apply exactly the file's rules.
-   */
-  readonly api: RealtimeApiSpec;
   /**
    * The platform the API runs on: namespace, in-cluster addresses, and what the manifest waits for.
    * @default ApiPlatform.existing() - add-ons already installed, namespace 'cortex', nothing to wait for
@@ -49,47 +46,49 @@ export interface RealtimeApiOptions {
   readonly platform?: IApiPlatform;
   /**
    * The proxy sidecar's image, for users who mirror images into a registry of their own.
-   * @default - the proxy image asset built from `images/proxy/` (one per stack)
+   * @default - the proxy image asset built from `images/proxy/` (one per stack; `CortexApis`: one for every API)
    */
   readonly proxyImage?: string;
   /**
    * The image of a predictor-form API's runtime container, holding the runtime and the project (at
    * `/opt/cortex/project`), e.g. one built by CI from `images/python-predictor/`. Ignored by container-form
    * APIs and by predictor-form APIs with `predictor.image`.
-   * @default - for predictor-form APIs, an image asset built from `images/python-predictor/` plus `configDir`
+   * @default - for predictor-form APIs, an image asset built from `images/python-predictor/` plus `configDir` (one per project)
    */
   readonly predictorImage?: string;
   /**
    * The directory of the cortex.yaml: the project a predictor-form API's image is built from (its
    * `predictor.path` and dependency files are relative to it). Only read when that image is built here.
-   * @default - the directory of `api.source.file`; specs built from objects (file `<props>`) must set it
+   * @default - the directory of the file each API was read from (`api.source.file`); specs built from objects (file `<props>`) must set it
    */
   readonly configDir?: string;
   /**
-   * A Kubernetes service account of yours for the pods, with AWS permissions of your own making (its own Pod
-   * Identity association or IRSA role): then the API gets no ServiceAccount, role or association of its own, and
-   * `managedPolicies` and `iam_policy_arns` cannot be set.
-   * @default - the API's own ServiceAccount `<api>-sa`, bound by an EKS Pod Identity association to the API's own role
+   * A Kubernetes service account of yours for the pods (of every API, given to `CortexApis`), with AWS
+   * permissions of your own making (its own Pod Identity association or IRSA role): then no API gets a
+   * ServiceAccount, role or association of its own, and `managedPolicies` and `iam_policy_arns` cannot be set.
+   * @default - each API's own ServiceAccount `<api>-sa`, bound by an EKS Pod Identity association to the API's own role
    */
   readonly serviceAccountName?: string;
   /**
-   * IAM managed policies attached to the API's role, besides the API's own `iam_policy_arns` (e.g. the stack's
-   * `apiPolicyArns`). For permissions of your own, grant to the API instead: `bucket.grantRead(api)`.
-   * @default - none: the role may read the s3:// locations of the API's own models, and nothing else
+   * IAM managed policies attached to the API's role (to every API's, given to `CortexApis`), besides each
+   * API's own `iam_policy_arns` (`CortexStack`'s `apiPolicyArns` come here). For permissions of your own, grant
+   * to the API instead: `bucket.grantRead(api)`, or `cortexApis.apis.get('iris')!.role` for one API of many.
+   * @default - none: each API's role may read the s3:// locations of its own models, and nothing else
    */
   readonly managedPolicies?: iam.IManagedPolicy[];
   /**
-   * CloudWatch alarms for the API (5XX rate, p99 latency, no ready replicas), optionally notifying an SNS
-   * topic, and optionally a dashboard, on the metrics the platform publishes (see {@link ApiMonitoring});
-   * `false` for none.
-   * @default - the three alarms, without notifications or dashboard
+   * CloudWatch alarms for the API (5XX rate, p99 latency, no ready replicas: about $0.50 a month per API),
+   * optionally notifying an SNS topic, and optionally a dashboard per API ($3 a month each beyond the account's
+   * first three), on the metrics the platform publishes (see {@link ApiMonitoring}, docs/platform.md); `false`
+   * for none.
+   * @default - the three alarms per API, without notifications or dashboards
    */
   readonly monitoring?: ApiMonitoringOptions | false;
   /**
    * The rollout gate: `cdk deploy` waits until the API's new pods are all available, and fails — so that
    * CloudFormation rolls the stack back to the previous manifest — when the rollout fails or outlasts
    * `timeout`, naming the failing pods and why (see {@link RolloutGate}, docs/operations.md); `false`
-   * applies the manifest without waiting.
+   * applies the manifest without waiting. `CortexApis` makes a gate per API.
    * @default - a gate with a 10-minute timeout (30 minutes for an API on GPU or Inferentia/Trainium nodes)
    */
   readonly rolloutGate?: RolloutGateOptions | false;
@@ -99,6 +98,12 @@ export interface RealtimeApiOptions {
 export interface RealtimeApiProps extends RealtimeApiOptions {
   /** The cluster, with a kubectl provider (`kubectlProviderOptions`, or `kubectlProvider` when imported). */
   readonly cluster: eks.ICluster;
+  /**
+   * The API, validated and fully defaulted: an entry of a parsed cortex.yaml (`loadConfigFile(f).apis[i]`),
+   * or one written in code — typed, camelCase, with {@link RealtimeApi.spec} (a `RealtimeApiDefinition`), or
+   * in cortex.yaml's snake_case shape with {@link RealtimeApi.specFromObject}. Both apply exactly the file's rules.
+   */
+  readonly api: RealtimeApiSpec;
 }
 
 /**
