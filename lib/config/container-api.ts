@@ -2,7 +2,7 @@
 import { readAutoscaling } from './autoscaling';
 import { Field } from './field';
 import { readIamPolicyArns } from './iam';
-import { KeyHints, readBoolean, readSection } from './field-readers';
+import { KeyHints, readBoolean, readSection, type Section } from './field-readers';
 import { readNetworking } from './networking';
 import { readNodeGroups } from './node-groups';
 import { readPod } from './pod';
@@ -49,27 +49,34 @@ export function readContainerApi(
     maxConcurrency: pod?.maxConcurrency,
     maxQueueLength: pod?.maxQueueLength,
   });
+  const settings = readApiSettings(section, identity.name);
+
+  if (identity.name === undefined || !pod || !autoscaling || !settings) return undefined;
+  return { kind: 'RealtimeAPI', name: identity.name, pod, autoscaling, ...settings, source: identity.source };
+}
+
+/** What both forms of a RealtimeAPI read alike, in the spec's order (its hash depends on it). */
+export type ApiSettings = Pick<RealtimeApiSpec, 'updateStrategy' | 'networking' | 'nodeGroups' | 'iamPolicyArns' | 'readApis'>;
+
+/**
+ * Reads `update_strategy`, `networking`, `node_groups`, `iam_policy_arns` and `read_apis` of either form of a
+ * RealtimeAPI; undefined when one is invalid (its problem reported). The optional ones are left out when unset.
+ */
+export function readApiSettings(section: Section, name: string | undefined): ApiSettings | undefined {
   const updateStrategy = readUpdateStrategy(section.get('update_strategy'));
-  const networking = readNetworking(section.get('networking'), identity.name);
+  const networking = readNetworking(section.get('networking'), name);
   const nodeGroups = readNodeGroups(section.get('node_groups'));
   const policiesField = section.get('iam_policy_arns');
   const iamPolicyArns = readIamPolicyArns(policiesField);
-  const readApisField = section.get('read_apis');
-  const readApis = readBoolean(readApisField, { default: false });
+  const readApis = readBoolean(section.get('read_apis'), { default: false });
 
-  if (identity.name === undefined || !pod || !autoscaling || !updateStrategy || !networking) return undefined;
+  if (!updateStrategy || !networking || readApis === undefined) return undefined;
   if (policiesField.isSet && iamPolicyArns === undefined) return undefined;
-  if (readApis === undefined) return undefined;
   return {
-    kind: 'RealtimeAPI',
-    name: identity.name,
-    pod,
-    autoscaling,
     updateStrategy,
     networking,
     ...(nodeGroups ? { nodeGroups } : {}),
     ...(iamPolicyArns ? { iamPolicyArns } : {}),
     ...(readApis ? { readApis } : {}),
-    source: identity.source,
   };
 }

@@ -4,13 +4,10 @@
  */
 import { readPredictorAutoscaling } from './autoscaling';
 import { checkGpuAndInf, checkShmFitsMem, readCompute } from './compute';
-import { ApiIdentity } from './container-api';
+import { ApiIdentity, readApiSettings } from './container-api';
 import { PREDICTOR_DEFAULTS, PROBE_DEFAULTS } from './defaults';
 import { Field } from './field';
-import { KeyHints, readBoolean, readSection } from './field-readers';
-import { readIamPolicyArns } from './iam';
-import { readNetworking } from './networking';
-import { readNodeGroups } from './node-groups';
+import { KeyHints, readSection } from './field-readers';
 import { readPredictor } from './predictor';
 import { readTracker } from './tracker';
 import {
@@ -21,7 +18,6 @@ import {
   RealtimeApiSpec,
 } from './types';
 import { PREDICTOR_RUNTIME_PORT, PYTHON_PREDICTOR_IMAGE_PLACEHOLDER } from '../../constructs/names';
-import { readUpdateStrategy } from './update-strategy';
 
 export const PREDICTOR_API_KEYS = [
   'name',
@@ -66,13 +62,7 @@ export function readPredictorApi(
   if (compute) checkGpuAndInf([{ label: 'compute', field: computeField, spec: compute }]);
   const concurrency = readPredictorAutoscaling(section.get('autoscaling'), predictor);
   const tracker = readTracker(section.get('tracker'));
-  const updateStrategy = readUpdateStrategy(section.get('update_strategy'));
-  const networking = readNetworking(section.get('networking'), identity.name);
-  const nodeGroups = readNodeGroups(section.get('node_groups'));
-  const policiesField = section.get('iam_policy_arns');
-  const iamPolicyArns = readIamPolicyArns(policiesField);
-  const readApisField = section.get('read_apis');
-  const readApis = readBoolean(readApisField, { default: false });
+  const settings = readApiSettings(section, identity.name);
 
   const { spec, maxConcurrency } = predictor;
   const { maxQueueLength, autoscaling } = concurrency;
@@ -83,10 +73,7 @@ export function readPredictorApi(
     maxConcurrency === undefined ||
     maxQueueLength === undefined ||
     !autoscaling ||
-    !updateStrategy ||
-    !networking ||
-    (policiesField.isSet && iamPolicyArns === undefined) ||
-    readApis === undefined
+    !settings
   ) {
     return undefined;
   }
@@ -98,11 +85,7 @@ export function readPredictorApi(
     predictor: spec,
     ...(tracker ? { tracker } : {}),
     autoscaling,
-    updateStrategy,
-    networking,
-    ...(nodeGroups ? { nodeGroups } : {}),
-    ...(iamPolicyArns ? { iamPolicyArns } : {}),
-    ...(readApis ? { readApis } : {}),
+    ...settings,
     source: identity.source,
   };
 }
