@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
-import { applyClusterConfig, ClusterConfig, validateClusterConfig } from '../lib/cluster-config';
+import { applyClusterConfig, ClusterConfig, readClusterConfigFile } from '../lib/cluster-config';
 import { ConfigError, ConfigProblem, CortexConfig, formatProblem, mergeConfigs } from '../lib/config';
 import { CortexStack } from '../lib/cortex-stack';
 import { acknowledgePublicEndpoint } from '../lib/eks-endpoint-check';
@@ -42,16 +42,7 @@ function clusterFile(context: unknown): { config?: ClusterConfig; problems: Conf
     process.stderr.write(`-c cluster=${JSON.stringify(context)} names no file: give the path of a cluster.yaml\n`);
     process.exit(1);
   }
-  const file = context.trim();
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory; name the cluster.yaml file itself' : (e as Error).message;
-    return { problems: [{ file, line: 0, column: 0, path: '', message: why }] };
-  }
-  const result = validateClusterConfig(text, file);
+  const result = readClusterConfigFile(context.trim());
   return { config: result.config, problems: [...result.problems] };
 }
 

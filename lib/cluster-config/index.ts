@@ -76,17 +76,22 @@ export function validateClusterObject(value: unknown, file = '<props>'): Cluster
 
 /** Reads and validates a cluster.yaml; throws a {@link ConfigError} with every problem found. */
 export function loadClusterConfig(path: string): ClusterConfig {
+  const result = readClusterConfigFile(path);
+  if (!result.config) throw new ConfigError(result.problems);
+  return result.config;
+}
+
+/** Reads and validates a cluster.yaml without throwing: a file that cannot be read is one problem, at line 0. */
+export function readClusterConfigFile(path: string): ClusterConfigResult {
   let text: string;
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory; name the cluster.yaml file itself' : (e as Error).message;
-    throw new ConfigError([{ file: path, line: 0, column: 0, path: '', message: why }]);
+    return { problems: [{ file: path, line: 0, column: 0, path: '', message: why }], notes: [] };
   }
-  const result = validateClusterConfig(text, path);
-  if (!result.config) throw new ConfigError(result.problems);
-  return result.config;
+  return validateClusterConfig(text, path);
 }
 
 /**
