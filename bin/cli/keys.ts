@@ -175,7 +175,7 @@ interface Deployment {
 
 /** The Secret the deployed API mounts, if it is deployed and asks for keys. */
 async function mountedSecret(client: KubeClient, namespace: string, apiName: string): Promise<{ deployed: boolean; secret?: string }> {
-  const list = await client.get<{ items: Deployment[] }>(`/apis/apps/v1/namespaces/${namespace}/deployments`, {
+  const list = await client.list<Deployment>(`/apis/apps/v1/namespaces/${namespace}/deployments`, {
     labelSelector: `${API_NAME_LABEL}=${apiName}`,
   });
   if (list.items.length === 0) return { deployed: false };

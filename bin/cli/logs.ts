@@ -13,7 +13,7 @@ import { CliIo, EXIT_INVALID, EXIT_OK, UsageError } from './io';
 import { splitterTargets } from './kube/apis';
 import { KubeApiError, KubeClient, KubeConnectionError } from './kube/client';
 import { KubeconfigError, KubeTarget, loadKubeconfig } from './kube/kubeconfig';
-import { Deployment, KubeList, VirtualService } from './kube/objects';
+import { Deployment, VirtualService } from './kube/objects';
 import { applicationLogGroup, filterPattern, formatLogLine, LogSelection, parseLogEvent, selects } from './log-events';
 import { Spinner } from './term';
 import { parseSince } from './time';
@@ -191,8 +191,8 @@ async function checkApi(target: KubeTarget, selection: LogSelection): Promise<Ap
   const ns = encodeURIComponent(selection.namespace);
   try {
     const [deployments, routes] = await Promise.all([
-      client.get<KubeList<Deployment>>(`/apis/apps/v1/namespaces/${ns}/deployments`, { labelSelector: `${API_KIND_LABEL}=RealtimeAPI` }),
-      client.getOptional<KubeList<VirtualService>>(`/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices`, {
+      client.list<Deployment>(`/apis/apps/v1/namespaces/${ns}/deployments`, { labelSelector: `${API_KIND_LABEL}=RealtimeAPI` }),
+      client.listOptional<VirtualService>(`/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices`, {
         labelSelector: `${API_KIND_LABEL}=TrafficSplitter`,
       }),
     ]);

@@ -486,6 +486,14 @@ describe('cortex get: failures say what to do', () => {
     expect(err).toMatch(/^cortex get: the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ did not accept the credentials of user "fake" \(context "fake"\): 401 Unauthorized\. For EKS/);
   });
 
+  test('an API server answering lists that are not lists is an error naming the request, not an internal error', async () => {
+    kube.on('GET', '/apis/apps/v1/namespaces/cortex/deployments', { body: { items: 5 } }).on('GET', '/api/v1/namespaces/cortex/pods', { body: 'null' });
+    const { code, err } = await get();
+    expect(code).toBe(1);
+    expect(err).not.toContain('internal error');
+    expect(err).toMatch(/^cortex get: GET \/(apis\/apps\/v1\/namespaces\/cortex\/deployments|api\/v1\/namespaces\/cortex\/pods): the API server answered 200 with /);
+  });
+
   test('no kubeconfig at all', async () => {
     const { code, err } = await runCliAsync(['get', '--kubeconfig', 'missing'], dir);
     expect(code).toBe(1);

@@ -149,7 +149,7 @@ describe('cortex keys against the Kubernetes API', () => {
     // GIVEN
     kube.on('GET', DEPLOYMENTS, (req) => {
       expect(req.query.get('labelSelector')).toBe('cortex.dev/api-name=iris');
-      return { body: { items: [{ spec: { template: { spec: { volumes: [{ name: 'api-keys', secret: { secretName: 'custom-keys' } }] } } } }] } };
+      return { body: { items: [{ metadata: { name: 'iris' }, spec: { template: { spec: { volumes: [{ name: 'api-keys', secret: { secretName: 'custom-keys' } }] } } } }] } };
     });
     // WHEN
     const { code } = await keys('create', 'iris');
@@ -159,7 +159,7 @@ describe('cortex keys against the Kubernetes API', () => {
   });
 
   test('a deployed API without api_keys: the key is made, with a note that the API serves anyone', async () => {
-    kube.on('GET', DEPLOYMENTS, { body: { items: [{ spec: { template: { spec: { volumes: [{ name: 'mnt' }] } } } }] } });
+    kube.on('GET', DEPLOYMENTS, { body: { items: [{ metadata: { name: 'iris' }, spec: { template: { spec: { volumes: [{ name: 'mnt' }] } } } }] } });
     const { code, err } = await keys('create', 'iris');
     expect(code).toBe(0);
     expect(err).toContain('note: iris is deployed without networking.auth.api_keys: it serves anyone');

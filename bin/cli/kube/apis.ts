@@ -1,6 +1,6 @@
 import { API_KIND_LABEL, API_NAME_LABEL, APIS_GATEWAY, APIS_GATEWAY_LOAD_BALANCER, GATEWAY_DOMAIN_ANNOTATION } from '../../../constructs/names';
 import { KubeClient } from './client';
-import { Deployment, KubeList, ObjectMeta, Pod, Service, VirtualService } from './objects';
+import { Deployment, ObjectMeta, Pod, Service, VirtualService } from './objects';
 import { apiStatus, ApiStatus, ApiStatusCode, podProblem, replicaCounts, ReplicaCounts, STATUS_SEVERITY } from './status';
 
 /**
@@ -84,10 +84,10 @@ export async function readSnapshot(client: KubeClient, namespace: string): Promi
   const ns = encodeURIComponent(namespace);
   const apiSelector = { labelSelector: `${API_KIND_LABEL}=${API_KIND}` };
   const [deployments, pods, virtualServices, loadBalancer, chartService] = await Promise.all([
-    client.get<KubeList<Deployment>>(`/apis/apps/v1/namespaces/${ns}/deployments`, apiSelector),
-    client.get<KubeList<Pod>>(`/api/v1/namespaces/${ns}/pods`, apiSelector),
+    client.list<Deployment>(`/apis/apps/v1/namespaces/${ns}/deployments`, apiSelector),
+    client.list<Pod>(`/api/v1/namespaces/${ns}/pods`, apiSelector),
     // Istio's CRDs may be missing (a cluster without the platform): then there are no routes, not an error.
-    client.getOptional<KubeList<VirtualService>>(`/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices`, {
+    client.listOptional<VirtualService>(`/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices`, {
       labelSelector: API_KIND_LABEL,
     }),
     client.getOptional<Service>(`/api/v1/namespaces/${GATEWAY_NAMESPACE}/services/${GATEWAY_SERVICE}`),

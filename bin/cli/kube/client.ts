@@ -29,6 +29,17 @@ export interface KubeClientOptions {
    * @default 15000
    */
   readonly timeoutMs?: number;
+  /**
+   * The largest answer read; a larger one is an error (the body is held in memory, and a string of more than
+   * 512 MiB cannot even be built).
+   * @default 67108864 (64 MiB)
+   */
+  readonly maxBodyBytes?: number;
+}
+
+/** What {@link KubeClient.list} returns: a list whose items are objects with their metadata. */
+export interface KubeObjectList<T> {
+  readonly items: readonly T[];
 }
 
 /**
@@ -40,11 +51,13 @@ export class KubeClient {
   private readonly agent: http.Agent;
   private readonly credentials: KubeCredentials;
   private readonly timeoutMs: number;
+  private readonly maxBodyBytes: number;
   private readonly base: URL;
 
   constructor(public readonly target: KubeTarget, options: KubeClientOptions = {}) {
     this.base = new URL(target.server);
     this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
     this.credentials = new KubeCredentials(target);
     this.agent =
       this.base.protocol === 'https:'
@@ -57,14 +70,46 @@ export class KubeClient {
         : new http.Agent({ keepAlive: true });
   }
 
-  /** GETs `path` (with `query`) and parses the JSON answer; throws KubeApiError on a non-2xx status. */
+  /**
+   * GETs `path` (with `query`) and parses the JSON answer, which must be an object; throws KubeApiError on a
+   * non-2xx status or another answer.
+   */
   public async get<T>(path: string, query?: Record<string, string>): Promise<T> {
     const response = await this.request(path, query);
     if (response.status < 200 || response.status > 299) throw this.apiError(path, response);
+    let parsed: unknown;
     try {
-      return JSON.parse(response.body) as T;
+      parsed = JSON.parse(response.body);
     } catch {
       throw new KubeApiError(`GET ${path}: the API server answered ${response.status} with a body that is not JSON`, response.status);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      const what = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+      throw new KubeApiError(`GET ${path}: the API server answered ${response.status} with ${what}, not a Kubernetes object`, response.status);
+    }
+    return parsed as T;
+  }
+
+  /**
+   * GETs a list (`path` with `query`): its `items` must be objects with a `metadata` object, what the commands read
+   * without checking each; throws KubeApiError otherwise, as {@link get} does.
+   */
+  public async list<T>(path: string, query?: Record<string, string>): Promise<KubeObjectList<T>> {
+    const list = await this.get<{ items?: unknown }>(path, query);
+    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!Array.isArray(list.items) || !list.items.every((item) => isObject(item) && isObject(item.metadata))) {
+      throw new KubeApiError(`GET ${path}: the API server answered 200 with a list whose items are not a list of objects with their metadata`, 200);
+    }
+    return list as KubeObjectList<T>;
+  }
+
+  /** Like {@link list}, but undefined when the kind does not exist. */
+  public async listOptional<T>(path: string, query?: Record<string, string>): Promise<KubeObjectList<T> | undefined> {
+    try {
+      return await this.list<T>(path, query);
+    } catch (e) {
+      if (e instanceof KubeApiError && e.status === 404) return undefined;
+      throw e;
     }
   }
 
@@ -124,10 +169,26 @@ export class KubeClient {
             ...(url.protocol === 'https:' ? { cert, key, ca: tls.ca, rejectUnauthorized: !tls.insecure, servername: tls.serverName } : {}),
           },
           (res) => {
+            answered = true;
             const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-            res.on('error', (e) => reject(this.connectionError(e)));
+            let size = 0;
+            res.on('data', (c: Buffer) => {
+              size += c.length;
+              if (size > this.maxBodyBytes) {
+                const limit = formatBytes(this.maxBodyBytes);
+                fail(Object.assign(new Error(`${method} ${path} answered more than ${limit}, more than the client reads`), { code: 'ETOOLARGE' }));
+                req.destroy();
+                return;
+              }
+              chunks.push(c);
+            });
+            res.on('end', () => {
+              if (settled) return;
+              settled = true;
+              clearTimeout(deadline);
+              resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+            });
+            res.on('error', (e) => fail(e));
           },
         );
       } catch (e) {
@@ -135,8 +196,21 @@ export class KubeClient {
         reject(this.unusableCredentials(e as NodeJS.ErrnoException));
         return;
       }
-      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
-      req.on('error', (e) => reject(this.connectionError(e)));
+      let answered = false;
+      let settled = false;
+      const fail = (e: NodeJS.ErrnoException) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        reject(this.connectionError(e));
+      };
+      // The whole exchange, not the silence between two packets: a server that sends a byte now and then must
+      // not keep the command waiting for ever.
+      const deadline = setTimeout(() => {
+        const message = answered ? `${method} ${path}: the answer did not end within ${timeoutMs / 1000} s` : `no answer within ${timeoutMs / 1000} s`;
+        req.destroy(Object.assign(new Error(message), { code: 'ETIMEDOUT' }));
+      }, timeoutMs);
+      req.on('error', (e) => fail(e));
       req.end(body);
     });
   }
@@ -152,6 +226,7 @@ export class KubeClient {
       ENOTFOUND: 'no such host',
       EAI_AGAIN: 'the host name does not resolve now',
       ETIMEDOUT: e.message,
+      ETOOLARGE: e.message,
       ECONNRESET: 'the connection was reset',
       DEPTH_ZERO_SELF_SIGNED_CERT: "its certificate is self-signed and not the kubeconfig's certificate-authority",
       SELF_SIGNED_CERT_IN_CHAIN: "its certificate is not signed by the kubeconfig's certificate-authority",
@@ -209,4 +284,11 @@ export class KubeClient {
     }
     return new KubeApiError(`${method} ${path}: ${response.status} ${detail}`, response.status, status.reason);
   }
+}
+
+/** `1 KiB`, `64 MiB`: a limit in messages. */
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
 }

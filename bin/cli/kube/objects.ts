@@ -21,10 +21,6 @@ export interface ManagedFieldsEntry {
   readonly time?: string;
 }
 
-export interface KubeList<T> {
-  readonly items: readonly T[];
-}
-
 export interface Condition {
   readonly type: string;
   readonly status: string;

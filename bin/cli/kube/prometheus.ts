@@ -94,7 +94,10 @@ function queryResult(response: { readonly status: number; readonly body: string 
     const message = (answer as { message?: string } | undefined)?.message ?? answer?.error ?? response.body.trim().slice(0, 200);
     throw new MetricsUnavailable(`${where} answered ${response.status}${message ? `: ${message}` : ''}`);
   }
-  return answer.data?.result ?? [];
+  const result: unknown = answer.data?.result ?? [];
+  if (!Array.isArray(result)) throw new MetricsUnavailable(`${where} answered ${response.status} with a result that is not a list of samples`);
+  // A sample that is not an object has nothing to read: skipped, as a sample without a usable value is.
+  return result.filter((sample: unknown) => typeof sample === 'object' && sample !== null && !Array.isArray(sample));
 }
 
 /** The PromQL of each figure, for one API. */
@@ -328,6 +331,7 @@ export function aggregateCustomSeries(
       if (g.type === 'histogram') return { ...base, count: g.count, sum: g.sum };
       const sum = g.values.reduce((a, b) => a + b, 0);
       if (g.type === 'counter') return { ...base, total: sum };
-      return { ...base, min: Math.min(...g.values), max: Math.max(...g.values), sum };
+      // Not Math.min(...values): one argument per pod would overflow the stack past about 100,000 of them.
+      return { ...base, min: g.values.reduce((a, b) => Math.min(a, b)), max: g.values.reduce((a, b) => Math.max(a, b)), sum };
     });
 }

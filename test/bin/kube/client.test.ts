@@ -146,3 +146,51 @@ describe('KubeClient with credentials no request can carry', () => {
     client.close();
   });
 });
+
+describe('KubeClient and an API server that answers what no API server would', () => {
+  let fake: FakeHttpServer;
+  beforeEach(async () => (fake = await FakeHttpServer.start()));
+  afterEach(() => fake.stop());
+
+  test('GIVEN an answer larger than the client reads WHEN requesting THEN an error naming the limit, not a crash building the string', async () => {
+    fake.on('GET', '/big', { body: 'x'.repeat(4096) });
+    const client = new KubeClient(target(fake.url), { maxBodyBytes: 1024 });
+    const error = (await client.get('/big').catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(KubeConnectionError);
+    expect(error.message).toBe(`cannot reach the Kubernetes API at ${fake.url} (context "ctx"): GET /big answered more than 1 KiB, more than the client reads`);
+    client.close();
+  });
+
+  test('GIVEN a server that sends its answer a byte at a time, forever WHEN requesting THEN the timeout bounds the whole answer, not the silence between bytes', async () => {
+    fake.on('GET', '/drip', () => (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => res.write(' '), 10);
+      res.on('close', () => clearInterval(timer));
+    });
+    const client = new KubeClient(target(fake.url), { timeoutMs: 200 });
+    await expect(client.get('/drip')).rejects.toThrow(`cannot reach the Kubernetes API at ${fake.url} (context "ctx"): GET /drip: the answer did not end within 0.2 s`);
+    client.close();
+  }, 5000);
+
+  test('GIVEN JSON that is not an object, or a list whose items are not objects WHEN reading THEN a KubeApiError naming the request', async () => {
+    fake
+      .on('GET', '/null', { body: 'null' })
+      .on('GET', '/array', { body: '[1]' })
+      .on('GET', '/no-items', { body: {} })
+      .on('GET', '/items-5', { body: { items: 5 } })
+      .on('GET', '/item-null', { body: { items: [{ metadata: { name: 'a' } }, null] } })
+      .on('GET', '/metadata-3', { body: { items: [{ metadata: 3 }] } })
+      .on('GET', '/fine', { body: { items: [{ metadata: { name: 'a' } }] } });
+    const client = new KubeClient(target(fake.url));
+
+    await expect(client.get('/null')).rejects.toThrow('GET /null: the API server answered 200 with null, not a Kubernetes object');
+    await expect(client.get('/array')).rejects.toThrow('GET /array: the API server answered 200 with an array, not a Kubernetes object');
+    await expect(client.list('/no-items')).rejects.toThrow('GET /no-items: the API server answered 200 with a list whose items are not a list of objects');
+    await expect(client.list('/items-5')).rejects.toThrow('GET /items-5: the API server answered 200 with a list whose items are not a list of objects');
+    await expect(client.list('/item-null')).rejects.toThrow('GET /item-null: the API server answered 200 with a list whose items are not a list of objects');
+    await expect(client.list('/metadata-3')).rejects.toBeInstanceOf(KubeApiError);
+    expect(await client.listOptional('/missing')).toBeUndefined();
+    expect((await client.list('/fine')).items).toEqual([{ metadata: { name: 'a' } }]);
+    client.close();
+  });
+});

@@ -9,6 +9,7 @@ import {
   metricQueries,
   parsePrometheusService,
   readApiMetrics,
+  readCustomMetrics,
 } from '../../../bin/cli/kube/prometheus';
 import {
   API_NAME_METRIC_LABEL,
@@ -74,6 +75,20 @@ describe('readApiMetrics', () => {
     server.on('GET', PROMETHEUS_QUERY_PATH, { status: 400, body: { status: 'error', errorType: 'bad_data', error: 'parse error' } });
     expect(await readApiMetrics(client, DEFAULT_PROMETHEUS_SERVICE, 'iris', 'cortex', 60)).toEqual({
       unavailable: 'Prometheus (prometheus/prometheus-server:80) answered 400: parse error',
+    });
+  });
+
+  test('GIVEN a success whose result is not a list of samples WHEN reading the API\'s and the custom metrics THEN a reason, not an exception', async () => {
+    server.on('GET', PROMETHEUS_QUERY_PATH, { body: { status: 'success', data: { resultType: 'vector', result: 5 } } });
+    const reason = 'Prometheus (prometheus/prometheus-server:80) answered 200 with a result that is not a list of samples';
+    expect(await readApiMetrics(client, DEFAULT_PROMETHEUS_SERVICE, 'iris', 'cortex', 60)).toEqual({ unavailable: reason });
+    expect(await readCustomMetrics(client, DEFAULT_PROMETHEUS_SERVICE, 'iris', 'cortex')).toEqual({ unavailable: reason });
+
+    // samples that are not objects are skipped; so many samples of one series that spreading them would overflow the stack
+    const many = Array.from({ length: 200_000 }, (_, i) => ({ metric: { __name__: 'tokens', pod: `p${i}` }, value: [0, String(i)] }));
+    server.on('GET', PROMETHEUS_QUERY_PATH, { body: { status: 'success', data: { resultType: 'vector', result: [null, 5, ...many] } } });
+    expect(await readCustomMetrics(client, DEFAULT_PROMETHEUS_SERVICE, 'iris', 'cortex')).toEqual({
+      series: [{ name: 'tokens', labels: {}, type: 'unknown', pods: 200_000, min: 0, max: 199_999, sum: (199_999 * 200_000) / 2 }],
     });
   });
 
