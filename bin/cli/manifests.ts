@@ -25,6 +25,10 @@ Options:
       --lock PATH            the image lock file (default: cortex.lock.json beside the cortex.yaml,
                              when it exists; see "cortex pin")
       --no-lock              render the images as written, ignoring any lock file
+      --no-cold-start        for a cluster without the KEDA HTTP add-on (the platform's kedaHttpAddOn:
+                             false, ApiPlatform.existing({ coldStart: false })): APIs with min_replicas 0
+                             are routed to their Service, with no InterceptorRoute (at zero, the gateway
+                             answers 503 until a replica is ready)
   -h, --help                 show this help
 `;
 
@@ -37,6 +41,7 @@ export function manifestsCommand(argv: string[], io: CliIo): number {
     'predictor-image': { type: 'string' },
     'lock': { type: 'string' },
     'no-lock': { type: 'boolean' },
+    'no-cold-start': { type: 'boolean' },
   });
   if (values.help) {
     io.out(manifestsUsage);
@@ -55,6 +60,7 @@ export function manifestsCommand(argv: string[], io: CliIo): number {
       namespace: values.namespace as string | undefined,
       proxyImage: values['proxy-image'] as string | undefined,
       predictorImage: values['predictor-image'] as string | undefined,
+      ...(values['no-cold-start'] ? { coldStart: false as const } : {}),
     });
   } catch (e) {
     if (e instanceof CortexValidationError) {

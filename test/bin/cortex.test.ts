@@ -186,6 +186,23 @@ describe('cortex manifests', () => {
     expect(proxy.image).toBe('example.com/proxy:1');
   });
 
+  test('GIVEN a scale-to-zero API and a splitter over it WHEN --no-cold-start (a cluster without the KEDA HTTP add-on) THEN routes go to the Service, no InterceptorRoute', () => {
+    const yaml = HELLO_WORLD_YAML + '  autoscaling: {min_replicas: 0}\n' + '- name: split\n  kind: TrafficSplitter\n  apis:\n    - {name: hello-world, weight: 100}\n';
+    expect(yaml).toContain('min_replicas: 0');
+    const file = writeFile(dir, 'm5/cortex.yaml', yaml);
+    const kinds = (args: string[]) => {
+      const { code, out } = runCli(['manifests', '-f', file, ...args], dir);
+      expect(code).toBe(0);
+      const docs = YAML.parseAllDocuments(out).map((d) => d.toJS());
+      const hosts = docs.filter((o) => o.kind === 'VirtualService').flatMap((vs) => vs.spec.http[0].route.map((r: { destination: { host: string } }) => r.destination.host));
+      return { kinds: docs.map((o) => o.kind), hosts };
+    };
+    expect(kinds([]).kinds).toContain('InterceptorRoute');
+    const direct = kinds(['--no-cold-start']);
+    expect(direct.kinds).not.toContain('InterceptorRoute');
+    expect(direct.hosts).toEqual(['hello-world.cortex.svc.cluster.local', 'hello-world.cortex.svc.cluster.local']);
+  });
+
   test('GIVEN an invalid config THEN nothing is written', () => {
     const file = writeFile(dir, 'm4/cortex.yaml', BAD_YAML);
     const out = path.join(dir, 'm4/out');
