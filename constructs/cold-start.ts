@@ -48,6 +48,15 @@ export const DEFAULT_COLD_START_ROUTING: ColdStartRouting = {
  */
 export const COLD_START_ROUTE_HEADER = 'x-cortex-api';
 
+/**
+ * The Host of every request the gateway sends to the interceptor, and the one host every InterceptorRoute of ours
+ * matches (beside the route header). The interceptor looks a request's Host up before anything else: an exact host
+ * wins over a catch-all. Were the client's Host passed on, a client could name the exact host of another
+ * InterceptorRoute in the cluster (the add-on serves every namespace) and be forwarded there, past the gateway's
+ * checks. `.internal` is reserved for private use: no public name, no client's own, can be it.
+ */
+export const COLD_START_AUTHORITY = 'apis.cortex.internal';
+
 /** The header's value for an API: `<namespace>/<api>`, unique in the cluster. */
 export function coldStartRouteKey(apiName: string, namespace: string): string {
   return `${namespace}/${apiName}`;
@@ -76,7 +85,7 @@ export function coldStartTimeoutSeconds(autoscaling: AutoscalingSpec): number {
 export function interceptorRouteSpec(apiName: string, namespace: string, autoscaling: AutoscalingSpec): InterceptorRouteSpec {
   return {
     target: { service: apiName, port: SERVICE_PORT },
-    rules: [{ headers: [{ name: COLD_START_ROUTE_HEADER, value: coldStartRouteKey(apiName, namespace) }] }],
+    rules: [{ hosts: [COLD_START_AUTHORITY], headers: [{ name: COLD_START_ROUTE_HEADER, value: coldStartRouteKey(apiName, namespace) }] }],
     scalingMetric: { concurrency: { targetValue: Math.max(1, Math.ceil(autoscaling.targetInFlight)) } },
     timeouts: { readiness: `${coldStartTimeoutSeconds(autoscaling)}s`, request: '0s', responseHeader: '0s' },
   };

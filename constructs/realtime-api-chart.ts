@@ -8,6 +8,7 @@ import {
 import { GatewayJwt } from './auth';
 import { scaledObjectSpec } from './autoscaling';
 import {
+  COLD_START_AUTHORITY,
   type ColdStartRouting,
   DEFAULT_COLD_START_ROUTING,
   coldStartTimeoutSeconds,
@@ -258,6 +259,7 @@ export class RealtimeApiChart extends Chart {
           throughInterceptor !== undefined ? routeThroughInterceptor(name, namespace, throughInterceptor) : routeTo(name, namespace),
         ],
         coldStartTimeoutSeconds: throughInterceptor !== undefined ? coldStartTimeoutSeconds(this.api.autoscaling) : undefined,
+        authority: throughInterceptor !== undefined ? COLD_START_AUTHORITY : undefined,
       }),
     });
 

@@ -43,6 +43,12 @@ export interface GatewayRouteOptions {
    * @default 0
    */
   readonly coldStartTimeoutSeconds?: number;
+  /**
+   * The Host the route sends (Istio's `rewrite.authority`): a route through the interceptor sends its own
+   * (constructs/cold-start.ts, `COLD_START_AUTHORITY`).
+   * @default - the client's
+   */
+  readonly authority?: string;
 }
 
 /**
@@ -59,7 +65,7 @@ export function gatewayVirtualServiceSpec(options: GatewayRouteOptions): Virtual
       {
         name: options.name,
         match: endpointMatches(options.networking.endpoint),
-        rewrite: { uri: '/' },
+        rewrite: { uri: '/', authority: options.authority },
         route: options.routes,
         mirror: options.mirror?.destination,
         mirrorPercentage: options.mirror === undefined ? undefined : { value: options.mirror.percentage },

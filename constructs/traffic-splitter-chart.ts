@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { CortexValidationError } from '../lib/config/errors';
 import type { TrafficSplitterSpec } from '../lib/config/types';
 import { GatewayJwt } from './auth';
-import { type ColdStartRouting, DEFAULT_COLD_START_ROUTING, routeThroughInterceptor } from './cold-start';
+import { COLD_START_AUTHORITY, type ColdStartRouting, DEFAULT_COLD_START_ROUTING, routeThroughInterceptor } from './cold-start';
 import { VirtualService } from './imports/networking.istio.io';
 import { DEFAULT_NAMESPACE, objectLabels } from './names';
 import { gatewayVirtualServiceSpec, mirrorTo, routeTo } from './routing';
@@ -87,6 +87,9 @@ export class TrafficSplitterChart extends Chart {
         // dropped, and they wake the shadow through its gateway-activity trigger.
         mirror: shadow && { destination: mirrorTo(shadow.name, namespace), percentage: shadow.weight },
         coldStartTimeoutSeconds: waits.length > 0 ? Math.max(...waits) : undefined,
+        // One Host for the whole route (Istio rewrites it per route, not per destination): the targets routed
+        // directly see it too.
+        authority: waits.length > 0 ? COLD_START_AUTHORITY : undefined,
       }),
     });
 

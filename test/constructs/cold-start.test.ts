@@ -41,7 +41,7 @@ describe('cold starts that wait (min_replicas 0, through the KEDA HTTP add-on)',
     expect(route.metadata).toMatchObject({ name: 'iris', namespace: 'cortex' });
     expect(route.spec).toEqual({
       target: { service: 'iris', port: 80 },
-      rules: [{ headers: [{ name: 'x-cortex-api', value: 'cortex/iris' }] }],
+      rules: [{ hosts: ['apis.cortex.internal'], headers: [{ name: 'x-cortex-api', value: 'cortex/iris' }] }],
       scalingMetric: { concurrency: { targetValue: 1 } },
       timeouts: { readiness: '600s', request: '0s', responseHeader: '0s' },
     });
@@ -53,6 +53,9 @@ describe('cold starts that wait (min_replicas 0, through the KEDA HTTP add-on)',
     expect(http.route).toEqual([{ destination: INTERCEPTOR, headers: { request: { set: { [COLD_START_ROUTE_HEADER]: 'cortex/iris' } } } }]);
     expect(http.timeout).toBe('1200s');
     expect(http.retries).toEqual({ attempts: 0 });
+    // The client's Host is replaced: the interceptor looks exact hosts up first, so a client naming another
+    // InterceptorRoute's host in the cluster would otherwise be forwarded there.
+    expect(http.rewrite).toEqual({ uri: '/', authority: 'apis.cortex.internal' });
   });
 
   test('the ScaledObject reads the held requests through the add-on scaler (external-push), beside in-flight and gateway activity', () => {
@@ -104,6 +107,7 @@ describe('cold starts that wait (min_replicas 0, through the KEDA HTTP add-on)',
     const http = only(direct, 'VirtualService').spec.http[0];
     expect(http.route).toEqual([{ destination: SERVICE }]);
     expect(http.timeout).toBe('600s');
+    expect(http.rewrite).toEqual({ uri: '/' });
     expect(only(direct, 'ScaledObject').spec.triggers.map((t: KubeObject) => t.name)).toEqual(['in-flight']);
     expect(only(direct, 'NetworkPolicy').spec.ingress[0].from).toHaveLength(1);
   });
@@ -144,6 +148,7 @@ describe('cold starts that wait (min_replicas 0, through the KEDA HTTP add-on)',
     ]);
     expect(http.mirror).toEqual({ host: 'shadow.cortex.svc.cluster.local', port: { number: 80 } });
     expect(http.timeout).toBe('720s');
+    expect(http.rewrite).toEqual({ uri: '/', authority: 'apis.cortex.internal' });
     const direct = only(synth((app) => new TrafficSplitterChart(app, 'split', { splitter, scaleToZeroTargets: targets, coldStart: false })), 'VirtualService');
     expect(direct.spec.http[0].route[0].destination.host).toBe('iris.cortex.svc.cluster.local');
   });
