@@ -12,6 +12,13 @@ describe('formatTable', () => {
     expect(colored).toBe('\x1b[1mNAME\x1b[22m  \x1b[1mSTATUS\x1b[22m\na     \x1b[32mlive\x1b[39m\n');
   });
 
+  test("the cluster's text cannot drive the terminal: control characters are shown, not sent, and widths count what is shown", () => {
+    const hostile = 'evil\x1b[31mred\x1b]0;title\x07\r';
+    const shown = 'evil\\x1b[31mred\\x1b]0;title\\x07\\x0d';
+    expect(formatTable(['POD', 'IMAGE'], [[hostile, 'a:1']])).toBe(`${'POD'.padEnd(shown.length)}  IMAGE\n${shown}  a:1\n`);
+    expect(formatFields([['message', { text: hostile, color: 'red' }]], true)).toBe('message:  \x1b[31mevil\\x1b[31mred\\x1b]0;title\\x07\\x0d\x1b[39m\n');
+  });
+
   test('fields: labels and aligned values', () => {
     expect(formatFields([['status', 'live'], ['last update', '3h ago']])).toBe('status:       live\nlast update:  3h ago\n');
   });
