@@ -202,7 +202,7 @@ function readScaling(section: Section): Scaling | undefined {
   if (coldStartField.isSet && minReplicas !== undefined && minReplicas > 0) {
     // Requests wait for a first replica only when there can be none: a setting that would do nothing is a mistake.
     coldStartField.keyProblem(
-      `only applies with min_replicas: 0 (requests wait for a first replica); min_replicas is ${minReplicas}: remove cold_start_timeout or set min_replicas to 0`,
+      `only applies with min_replicas: 0 (requests wait for a first replica); min_replicas is ${minReplicas}${minField.isSet ? '' : ' (the default)'}: remove cold_start_timeout or set min_replicas to 0`,
     );
     coldStartValid = false;
   }

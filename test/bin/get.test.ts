@@ -658,6 +658,9 @@ describe('cortex get in a pod: the in-cluster configuration', () => {
     fs.writeFileSync(path.join(account, 'ca.crt'), certificates.ca);
     expect(untrusted.code).toBe(1);
     expect(untrusted.err).toMatch(/cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \(context "in-cluster"\)/);
+    // In a pod the server is checked against the ServiceAccount's ca.crt: there is no kubeconfig to name.
+    expect(untrusted.err).toMatch(/ServiceAccount's ca\.crt/);
+    expect(untrusted.err).not.toContain('kubeconfig');
   });
 
   test('-n, a kubeconfig in HOME, or a pod without a token', async () => {

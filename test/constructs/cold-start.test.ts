@@ -186,6 +186,12 @@ ${autoscaling}`;
     ]);
   });
 
+  test('GIVEN no min_replicas THEN the message says 1 is the default', () => {
+    expect(problemsOf(api('    cold_start_timeout: 90s\n'))).toEqual([
+      'cortex.yaml:8:5: hello.autoscaling.cold_start_timeout: only applies with min_replicas: 0 (requests wait for a first replica); min_replicas is 1 (the default): remove cold_start_timeout or set min_replicas to 0',
+    ]);
+  });
+
   test('GIVEN a wait out of 1s – 20m THEN an error with the value and the bound', () => {
     expect(problemsOf(api('    min_replicas: 0\n    cold_start_timeout: 30m\n'))).toEqual([
       'cortex.yaml:9:25: hello.autoscaling.cold_start_timeout: must be at most 20m, got "30m"',

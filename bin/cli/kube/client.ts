@@ -221,6 +221,8 @@ export class KubeClient {
   }
 
   private connectionError(e: NodeJS.ErrnoException): KubeConnectionError {
+    // What the server's certificate is checked against: in a pod, the ServiceAccount's ca.crt.
+    const ca = this.target.contextName === IN_CLUSTER_CONTEXT ? "the ServiceAccount's ca.crt" : "the kubeconfig's certificate-authority";
     const what: Record<string, string> = {
       ECONNREFUSED: 'connection refused',
       ENOTFOUND: 'no such host',
@@ -228,9 +230,9 @@ export class KubeClient {
       ETIMEDOUT: e.message,
       ETOOLARGE: e.message,
       ECONNRESET: 'the connection was reset',
-      DEPTH_ZERO_SELF_SIGNED_CERT: "its certificate is self-signed and not the kubeconfig's certificate-authority",
-      SELF_SIGNED_CERT_IN_CHAIN: "its certificate is not signed by the kubeconfig's certificate-authority",
-      UNABLE_TO_VERIFY_LEAF_SIGNATURE: "its certificate is not signed by the kubeconfig's certificate-authority",
+      DEPTH_ZERO_SELF_SIGNED_CERT: `its certificate is self-signed and not ${ca}`,
+      SELF_SIGNED_CERT_IN_CHAIN: `its certificate is not signed by ${ca}`,
+      UNABLE_TO_VERIFY_LEAF_SIGNATURE: `its certificate is not signed by ${ca}`,
       ERR_TLS_CERT_ALTNAME_INVALID: "its certificate does not name the server's host",
     };
     const reason = (e.code && what[e.code]) ?? e.message;
