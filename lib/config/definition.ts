@@ -145,10 +145,24 @@ export interface ComputeDefinition {
   readonly shm?: string;
 }
 
-/** Environment variables: names of letters, digits, "_", "-" and ".", not starting with a digit or `CORTEX_`. */
+/**
+ * A variable's value taken from a key of a Secret in the API's namespace: the container does not start while the
+ * Secret or the key is missing.
+ */
+export interface SecretKeyRefDefinition {
+  /** The Secret's name, a DNS-1123 subdomain. */
+  readonly secret: string;
+  /** A key of its data: at most 253 letters, digits, "-", "_" and ".". */
+  readonly key: string;
+}
+
+/**
+ * Environment variables: names of letters, digits, "_", "-" and ".", not starting with a digit or `CORTEX_`
+ * (but for `CORTEX_API_KEY` and the Python runtime's settings).
+ */
 export interface EnvDefinition {
-  /** Numbers and booleans become their text (`1` → "1"). */
-  readonly [name: string]: string | number | boolean;
+  /** Numbers and booleans become their text (`1` → "1"); `{ secret, key }` reads a key of a Secret. */
+  readonly [name: string]: string | number | boolean | SecretKeyRefDefinition;
 }
 
 /** One entry of `pod.containers`. */

@@ -106,6 +106,7 @@ export function runtimePod(
     name: PREDICTOR_CONTAINER_NAME,
     image: predictor.image ?? PYTHON_PREDICTOR_IMAGE_PLACEHOLDER,
     env: predictor.env,
+    ...(predictor.secretEnv !== undefined ? { secretEnv: predictor.secretEnv } : {}),
     compute,
     readinessProbe: {
       handler: { type: 'http_get', port: PREDICTOR_RUNTIME_PORT, path: PREDICTOR_DEFAULTS.healthPath },

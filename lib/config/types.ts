@@ -69,6 +69,18 @@ export interface ComputeSpec {
   readonly shm?: string;
 }
 
+/**
+ * An environment variable's value taken from a key of a Secret in the API's namespace (`{secret: NAME, key: KEY}`
+ * in cortex.yaml): the kubelet reads it when it starts the container, which does not start while the Secret or
+ * its key is missing.
+ */
+export interface SecretKeyRef {
+  /** The Secret's name, a DNS-1123 subdomain. */
+  readonly secret: string;
+  /** The key of its data. */
+  readonly key: string;
+}
+
 /** One entry of `pod.containers` (or the runtime container of a predictor-form API). */
 export interface ContainerSpec {
   readonly name: string;
@@ -79,6 +91,11 @@ export interface ContainerSpec {
   readonly args?: string[];
   /** The user's environment variables (no `CORTEX_` keys), in file order. @default {} */
   readonly env: Record<string, string>;
+  /**
+   * The user's variables taken from Secrets, in file order; set after `env`, and never under a name `env` has.
+   * @default - none
+   */
+  readonly secretEnv?: Record<string, SecretKeyRef>;
   readonly compute: ComputeSpec;
   readonly readinessProbe?: ProbeSpec;
   readonly livenessProbe?: ProbeSpec;
@@ -250,6 +267,8 @@ export interface PredictorSpec {
   readonly metadata?: Record<string, unknown>;
   /** @default {} */
   readonly env: Record<string, string>;
+  /** `env`'s variables taken from Secrets (see ContainerSpec.secretEnv). @default - none */
+  readonly secretEnv?: Record<string, SecretKeyRef>;
   /** A runtime image of the user's own. @default - the project's Python predictor runtime */
   readonly image?: string;
   /** @default "info" */

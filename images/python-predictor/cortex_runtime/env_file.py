@@ -27,8 +27,8 @@ from typing import Dict, List, Mapping, Optional, Tuple
 ENV_FILE_NAME = ".env"
 #: Variables the runtime and cortex-cdk set themselves (CORTEX_HOST, CORTEX_PREDICTOR_CONFIG...).
 RESERVED_PREFIX = "CORTEX_"
-#: The runtime's settings a project may set (cortex-cdk's lib/config/env.ts keeps the same list for predictor.env).
-USER_SETTINGS = ("CORTEX_MAX_BODY_SIZE", "CORTEX_MODEL_CACHE_DIR", "CORTEX_NEURON_CORES_PER_DEVICE", "CORTEX_STUCK_GRACE")
+#: The runtime's settings a project may set, and cortex.client()'s key (cortex-cdk's lib/config/env.ts keeps the same list for predictor.env).
+USER_SETTINGS = ("CORTEX_API_KEY", "CORTEX_MAX_BODY_SIZE", "CORTEX_MODEL_CACHE_DIR", "CORTEX_NEURON_CORES_PER_DEVICE", "CORTEX_STUCK_GRACE")
 ALLOWED = (
     "a line is NAME=VALUE or export NAME=VALUE (NAME: letters, digits, _, not starting with a digit or CORTEX_ but for the runtime's settings; "
     "VALUE: unquoted, 'single-quoted' or \"double-quoted\", with $NAME or ${NAME} expanded), "

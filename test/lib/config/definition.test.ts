@@ -525,8 +525,8 @@ describe('definitions: problems in camelCase', () => {
       { name: 'sentiment', predictor: { type: 'python', path: 'p.py', logLevel: 'log_level', env: { '1st_var': 'x' } } },
     ]);
     expect(problems).toEqual([
-      '<props>: iris.pod.containers[0].env.max_surge: must be a string, number or boolean, got a mapping',
-      '<props>: iris.pod.containers[0].env.CORTEX_MINE: names starting with CORTEX_ are reserved for the variables cortex-cdk sets (such as CORTEX_GATEWAY_URL), except the runtime settings CORTEX_MAX_BODY_SIZE, CORTEX_MODEL_CACHE_DIR, CORTEX_NEURON_CORES_PER_DEVICE, CORTEX_STUCK_GRACE; rename CORTEX_MINE',
+      '<props>: iris.pod.containers[0].env.max_surge: must be a string, number or boolean, or {secret: NAME, key: KEY} (a key of a Secret), got a mapping with neither secret nor key',
+      '<props>: iris.pod.containers[0].env.CORTEX_MINE: names starting with CORTEX_ are reserved for the variables cortex-cdk sets (such as CORTEX_GATEWAY_URL), except the runtime settings CORTEX_API_KEY, CORTEX_MAX_BODY_SIZE, CORTEX_MODEL_CACHE_DIR, CORTEX_NEURON_CORES_PER_DEVICE, CORTEX_STUCK_GRACE; rename CORTEX_MINE',
       '<props>: sentiment.predictor.env.1st_var: invalid variable name "1st_var": use letters, digits, "_", "-" and ".", not starting with a digit',
       '<props>: sentiment.predictor.logLevel: must be one of debug, info, warning, error, got "log_level"',
     ]);

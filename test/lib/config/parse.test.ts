@@ -264,7 +264,7 @@ const BAD_CONFIGS: [string, string, string[]][] = [
           CORTEX_PORT: "9000"
 `,
     [
-      'cortex.yaml:8:11: iris.pod.containers[0].env.CORTEX_PORT: names starting with CORTEX_ are reserved for the variables cortex-cdk sets (such as CORTEX_GATEWAY_URL), except the runtime settings CORTEX_MAX_BODY_SIZE, CORTEX_MODEL_CACHE_DIR, CORTEX_NEURON_CORES_PER_DEVICE, CORTEX_STUCK_GRACE; rename CORTEX_PORT',
+      'cortex.yaml:8:11: iris.pod.containers[0].env.CORTEX_PORT: names starting with CORTEX_ are reserved for the variables cortex-cdk sets (such as CORTEX_GATEWAY_URL), except the runtime settings CORTEX_API_KEY, CORTEX_MAX_BODY_SIZE, CORTEX_MODEL_CACHE_DIR, CORTEX_NEURON_CORES_PER_DEVICE, CORTEX_STUCK_GRACE; rename CORTEX_PORT',
     ],
   ],
   [
