@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-30';
+import { CortexValidationError } from '../lib/config/errors';
 import { type ContainerSpec, type ProbeSpec, type RealtimeApiSpec } from '../lib/config/types';
 import { drainPlan, type DrainPlan } from './drain';
 import { NODE_GROUP_LABEL, PROXY_ADMIN_PORT, SPEC_HASH_ANNOTATION, selectorLabels } from './names';
@@ -102,6 +103,28 @@ function envVars(vars: Array<[string, string]>): k8s.EnvVar[] {
   return vars.map(([name, value]) => ({ name, value }));
 }
 
+/**
+ * The user's variables: the literals, then those taken from Secrets, each in file order. `optional: false`: a
+ * missing Secret or key keeps the container from starting (CreateContainerConfigError), rather than starting it
+ * without its key. A name in both would leave one of them unseen by the container: refused.
+ */
+function userEnvVars(apiName: string, container: ContainerSpec): k8s.EnvVar[] {
+  const secretEnv = Object.entries(container.secretEnv ?? {});
+  const twice = secretEnv.map(([name]) => name).filter((name) => Object.prototype.hasOwnProperty.call(container.env, name));
+  if (twice.length > 0) {
+    throw new CortexValidationError(
+      `${apiName}: container ${container.name}: ${twice.join(', ')} ${twice.length === 1 ? 'is' : 'are'} in both env and secretEnv; set each variable in one of them`,
+    );
+  }
+  return [
+    ...envVars(Object.entries(container.env)),
+    ...secretEnv.map(([name, ref]) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key, optional: false } },
+    })),
+  ];
+}
+
 function userContainerImage(api: RealtimeApiSpec, container: ContainerSpec, predictorImage: string): string {
   if (isPredictorForm(api) && api.predictor.image === undefined && container.name === PREDICTOR_CONTAINER_NAME) {
     return predictorImage;
@@ -144,7 +167,7 @@ function userContainer(
     image: userContainerImage(api, container, options.predictorImage),
     command: container.command,
     args: container.args,
-    env: envVars([...cortexEnv, ...Object.entries(container.env)]),
+    env: [...envVars(cortexEnv), ...userEnvVars(api.name, container)],
     resources: containerResources(container.compute),
     readinessProbe: readinessProbe && probeToKube(readinessProbe),
     livenessProbe: container.livenessProbe && probeToKube(container.livenessProbe),

@@ -113,6 +113,32 @@ describe('renderPodTemplate', () => {
     expect(new Set([off.specHash, on.specHash, other.specHash]).size).toBe(3);
   });
 
+  test('GIVEN Secret-backed variables THEN secretKeyRefs after the literals, each in file order; another Secret or key changes the hash', () => {
+    // GIVEN
+    const withRefs = (key: string) =>
+      realtimeApi({
+        pod: {
+          containers: [container({ env: { B: 'b', A: 'a' }, secretEnv: { Z_KEY: { secret: 'keys', key }, CORTEX_API_KEY: { secret: 'client', key: 'key' } } })],
+        },
+      });
+    // WHEN
+    const rendered = renderPodTemplate(options(withRefs('z')));
+    // THEN
+    const env: KubeObject[] = (rendered.template as KubeObject).spec.containers[0].env;
+    expect(env.map((e) => e.name).slice(-4)).toEqual(['B', 'A', 'Z_KEY', 'CORTEX_API_KEY']);
+    expect(env.slice(-2).map((e) => e.valueFrom)).toEqual([
+      { secretKeyRef: { name: 'keys', key: 'z', optional: false } },
+      { secretKeyRef: { name: 'client', key: 'key', optional: false } },
+    ]);
+    expect(renderPodTemplate(options(withRefs('y'))).specHash).not.toBe(rendered.specHash);
+    expect(renderPodTemplate(options(realtimeApi({ pod: { containers: [container({ env: { B: 'b', A: 'a' } })] } }))).specHash).not.toBe(rendered.specHash);
+  });
+
+  test('GIVEN a spec with a name in both env and secretEnv THEN it is refused, naming the variable', () => {
+    const api = realtimeApi({ pod: { containers: [container({ name: 'api', env: { K: 'x' }, secretEnv: { K: { secret: 's', key: 'k' } } })] } });
+    expect(() => renderPodTemplate(options(api))).toThrow('iris: container api: K is in both env and secretEnv; set each variable in one of them');
+  });
+
   test('GIVEN only the endpoint changes THEN the hash does not (routing does not shape the pods)', () => {
     const a = renderPodTemplate(options(realtimeApi()));
     const b = renderPodTemplate(options(realtimeApi({ networking: { endpoint: '/v2/iris' } })));

@@ -113,6 +113,8 @@ const BOTH_FORMS_YAML = `
     threads_per_process: 64
     config:
       input_shape: [224, 224]
+    env:
+      CORTEX_API_KEY: {secret: hello-client-key, key: key}
   networking:
     auth:
       api_keys: {}
@@ -130,6 +132,7 @@ const BOTH_FORMS_YAML = `
     - name: api
       image: quay.io/example/hello:1
       env:
+        GREETING: {secret: greetings, key: en.txt}
         RESPONSE: hello
       readiness_probe:
         http_get:
@@ -200,6 +203,13 @@ describe('rendered objects against the Kubernetes, Istio and KEDA schemas', () =
     expect(deployments.map((d) => d.spec.template.spec.volumes.find((v: KubeObject) => v.name === 'api-keys')?.secret.secretName)).toEqual([
       'resnet50-api-keys',
       'hello-keys',
+    ]);
+    // Secret-backed variables: after the literals, as secretKeyRef (a missing Secret stops the container).
+    const userEnv = deployments.map((d) => d.spec.template.spec.containers[0].env.filter((e: KubeObject) => !e.name.startsWith('CORTEX_') || e.valueFrom));
+    expect(userEnv[0]).toEqual([{ name: 'CORTEX_API_KEY', valueFrom: { secretKeyRef: { name: 'hello-client-key', key: 'key', optional: false } } }]);
+    expect(userEnv[1]).toEqual([
+      { name: 'RESPONSE', value: 'hello' },
+      { name: 'GREETING', valueFrom: { secretKeyRef: { name: 'greetings', key: 'en.txt', optional: false } } },
     ]);
     // hello scales to zero: its InterceptorRoute, and the splitter's route to it through the interceptor.
     expect(objects.filter((o) => o.kind === 'InterceptorRoute').map((o) => o.metadata.name)).toEqual(['hello']);
