@@ -11,10 +11,11 @@ export const localUsage = `Usage: cortex local API_NAME [-f PATH] [--port PORT]
 
 Runs a predictor-form API (type python or onnx, or a kind: api python module or onnx model) on this
 machine: the Python predictor runtime and the proxy sidecar as local processes, wired as in a pod, with the
-API's settings (concurrency, queue, batching, models, networking.timeout, predictor.env; the project's .env
-over them). Each API gets its own temporary directory (TMPDIR, TMP, TEMP), removed when it stops. Prints the
-URL, streams both logs, and stops both on Ctrl-C (they finish the requests in flight, for at most
-networking.timeout; a second Ctrl-C stops them at once).
+API's settings (concurrency, queue, batching, models, networking.timeout, predictor.env, whose variables
+from Secrets are taken from this shell's environment; the project's .env over them). Each API gets its own
+temporary directory (TMPDIR, TMP, TEMP), removed when it stops. Prints the URL, streams both logs, and stops
+both on Ctrl-C (they finish the requests in flight, for at most networking.timeout; a second Ctrl-C stops them
+at once).
 
 Options:
   -f, --file PATH     the cortex.yaml (default: cortex.yaml)
@@ -155,12 +156,14 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
   let finish: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (finish = resolve));
 
-  const userEnv = api.predictor.env;
+  const fromSecrets = localSecretEnv(api, process.env);
+  const userEnv = { ...api.predictor.env, ...fromSecrets.env };
   const tempEnv = localTempEnv(tmpDir);
   io.out(
-    `cortex local: ${api.name}: ${'TMPDIR' in userEnv ? `TMPDIR ${userEnv.TMPDIR} (predictor.env)` : `its own temporary directory, TMPDIR=${tmpDir} (also TMP, TEMP; removed when it stops)`}` +
+    `cortex local: ${api.name}: ${'TMPDIR' in api.predictor.env ? `TMPDIR ${api.predictor.env.TMPDIR} (predictor.env)` : 'TMPDIR' in userEnv ? 'TMPDIR from the shell (predictor.env, a Secret in the cluster)' : `its own temporary directory, TMPDIR=${tmpDir} (also TMP, TEMP; removed when it stops)`}` +
       `${Object.keys(userEnv).length > 0 ? `; predictor.env: ${Object.keys(userEnv).join(', ')}` : ''}\n`,
   );
+  if (fromSecrets.note !== undefined) io.err(`cortex local: note: ${fromSecrets.note}\n`);
   const runtime = spawn(options.python, ['-m', 'cortex_runtime', '--port', '0'], {
     cwd: options.projectDir,
     env: {
@@ -231,6 +234,32 @@ async function runLocally(api: RealtimeApiSpec, options: RunOptions): Promise<nu
   // After the processes: requests still draining may use the temporary directory.
   fs.rmSync(workDir, { recursive: true, force: true });
   return code;
+}
+
+/**
+ * `predictor.env`'s Secret-backed variables (`{secret, key}`) under `cortex local`, which reads no Secret: each
+ * from the shell's environment when it is set there (an empty value is set), and a note naming the others, which
+ * the runtime then starts without. Values are never shown.
+ */
+export function localSecretEnv(
+  api: RealtimeApiSpec,
+  environ: Readonly<Record<string, string | undefined>>,
+): { env: Record<string, string>; note?: string } {
+  const refs = Object.entries(api.predictor?.secretEnv ?? {});
+  const env: [string, string][] = [];
+  const unset: string[] = [];
+  for (const [name, ref] of refs) {
+    const value = Object.prototype.hasOwnProperty.call(environ, name) ? environ[name] : undefined;
+    if (value !== undefined) env.push([name, value]);
+    else unset.push(`${name} (Secret ${ref.secret}, key ${ref.key})`);
+  }
+  const note =
+    unset.length === 0
+      ? undefined
+      : `${api.name}: ${unset.join(', ')} ${unset.length === 1 ? 'comes' : 'come'} from a Secret in the cluster, which cortex local ` +
+        `does not read, and ${unset.length === 1 ? 'is' : 'are'} not set in this shell: the runtime starts without ${unset.length === 1 ? 'it' : 'them'}; ` +
+        `export ${unset.length === 1 ? 'it' : 'them'} before cortex local to pass ${unset.length === 1 ? 'it' : 'them'}`;
+  return { env: Object.fromEntries(env), ...(note !== undefined ? { note } : {}) };
 }
 
 /** TMPDIR, TMP and TEMP (the names Python's tempfile and most tools read) all pointing at `dir`. */

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { localProxyArgs, localRuntimeEnv } from '../../bin/cli/local';
+import { localProxyArgs, localRuntimeEnv, localSecretEnv } from '../../bin/cli/local';
 import { parseConfig } from '../../lib/config';
 import { HELLO_WORLD_YAML, runCliAsync, tempDir, writeFile } from '../util';
 
@@ -259,6 +259,36 @@ describe('cortex local wires the proxy and the runtime as the chart does', () =>
       CORTEX_REQUEST_TIMEOUT: '2',
       CORTEX_DRAIN_TIMEOUT: '2',
     });
+  });
+});
+
+describe('cortex local: predictor.env from Secrets, which it cannot read', () => {
+  const api = parseConfig(
+    `- name: caller
+  kind: RealtimeAPI
+  predictor:
+    type: python
+    path: predictor.py
+    env:
+      PLAIN: x
+      CORTEX_API_KEY: {secret: callee-client-key, key: key}
+      HF_TOKEN: {secret: hf, key: token}
+`,
+    'cortex.yaml',
+  ).apis[0];
+
+  test('GIVEN one set in the shell THEN it is taken from there, and one note names the other, its Secret and key, never a value', () => {
+    const { env, note } = localSecretEnv(api, { CORTEX_API_KEY: 'k-123-secret', HOME: '/root' });
+    expect(env).toEqual({ CORTEX_API_KEY: 'k-123-secret' });
+    expect(note).toBe(
+      'caller: HF_TOKEN (Secret hf, key token) comes from a Secret in the cluster, which cortex local does not read, and is not set in this shell: ' +
+        'the runtime starts without it; export it before cortex local to pass it',
+    );
+  });
+
+  test('GIVEN all set (an empty value is set) THEN no note; GIVEN none THEN one note naming both', () => {
+    expect(localSecretEnv(api, { CORTEX_API_KEY: 'k', HF_TOKEN: '' })).toEqual({ env: { CORTEX_API_KEY: 'k', HF_TOKEN: '' } });
+    expect(localSecretEnv(api, {}).note).toMatch(/^caller: CORTEX_API_KEY \(Secret callee-client-key, key key\), HF_TOKEN \(Secret hf, key token\) come from a Secret .* not set in this shell/);
   });
 });
 
