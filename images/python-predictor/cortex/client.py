@@ -1,14 +1,17 @@
 """The client: ``call`` (a prediction from another API, whole or streamed) and ``get_api`` / ``list_apis`` (status and
 endpoint, read through the Kubernetes API)."""
 
+import codecs
 import http.client
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from . import kubernetes
+from ._deadline import Deadline as _Deadline
 from .exceptions import APIError, CortexError, NotFound, StreamError
 
 GATEWAY_URL_ENV = "CORTEX_GATEWAY_URL"
@@ -17,6 +20,13 @@ API_KEY_ENV = "CORTEX_API_KEY"
 API_KEY_HEADER = "x-api-key"
 
 _READ_SIZE = 65536
+#: The most of an answer ``call`` holds: a whole body, or one event of a stream (a larger one is a CortexError
+#: rather than the predictor's memory). The proxy's own limit on a request body.
+MAX_ANSWER_SIZE = 128 * 1024 * 1024
+#: An API name (a DNS-1035 label, as cortex.yaml requires).
+_API_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+#: The characters of an endpoint path (those cortex.yaml allows in ``networking.endpoint``).
+_PATH = re.compile(r"/[A-Za-z0-9_.\-/]*")
 #: At most this much of an error body is quoted in the exception's message (all of it is in ``.body``).
 _QUOTED = 500
 
@@ -58,11 +68,32 @@ def _decode(body: bytes, content_type: str) -> Any:
     return body
 
 
+def _target(api_name: Any) -> str:
+    """The path ``call`` posts to, or a CortexError for a name that is neither an API name nor an endpoint path: a
+    name never carries a query, a fragment, an escape, a dot segment or another host into the request."""
+    if not isinstance(api_name, str):
+        raise CortexError(f"the API name must be a str, got {type(api_name).__name__}")
+    if api_name.startswith("/"):
+        segments = api_name.split("/")[1:]
+        if (_PATH.fullmatch(api_name) and "//" not in api_name
+                and not any(segment in (".", "..") for segment in segments)):
+            return api_name
+        raise CortexError(f"{api_name!r} is not an endpoint path: one that starts with \"/\" may contain only letters, "
+                          "digits, \"/\", \"-\", \"_\" and \".\", with no empty, \".\" or \"..\" segment")
+    if _API_NAME.fullmatch(api_name):
+        return "/" + api_name
+    raise CortexError(f"{api_name!r} is not an API name: a DNS-1035 label (at most 63 lower case letters, digits "
+                      "and \"-\", starting with a letter and ending with a letter or a digit), or an endpoint path "
+                      "starting with \"/\"")
+
+
 def _parse_event(block: str) -> Optional[Event]:
     data: List[str] = []
     event = "message"
     event_id = None
-    for line in block.splitlines():
+    # only "\n" ends a line (CR and CRLF are made "\n" on arrival): str.splitlines would also split the data at
+    # U+2028, U+0085, form feeds and the like, which JSON and text may hold as they are
+    for line in block.split("\n"):
         if line == "" or line.startswith(":"):
             continue
         name, _, value = line.partition(":")
@@ -76,6 +107,18 @@ def _parse_event(block: str) -> Optional[Event]:
     if not data and event == "message":
         return None
     return Event("\n".join(data), event, event_id)
+
+
+class _Response(http.client.HTTPResponse):
+    """Skips every interim 1xx answer before the final one (http.client skips only 100 Continue: a 103 Early Hints
+    was taken for the answer, an empty one)."""
+
+    def _read_status(self):  # type: ignore[no-untyped-def]
+        while True:
+            version, status, reason = super()._read_status()
+            if not 100 <= status < 200 or status == 101:
+                return version, status, reason
+            http.client.parse_headers(self.fp)
 
 
 class Client:
@@ -110,17 +153,20 @@ class Client:
         a ``text/*`` body as a str, anything else as bytes. With ``stream=True`` (which asks for server-sent
         events unless ``headers`` sets Accept): an iterator of :class:`Event` for an event stream, else of byte
         chunks as they arrive; close it (or leave the loop and let it go) to hang up, which stops the callee's
-        predictor. ``timeout``: seconds of silence before giving up (default: none; the gateway's
-        ``networking.timeout`` of the callee applies). An error status raises :class:`APIError` (``NotFound``
-        for 404) with ``.status`` and ``.body``; an ``event: error`` mid-stream raises :class:`StreamError`.
+        predictor. ``timeout``: seconds for the whole answer, or with ``stream=True`` for its head and then for
+        each silence (default: none; the gateway's ``networking.timeout`` of the callee applies). An error status
+        (a redirect included: none is followed) raises :class:`APIError` (``NotFound`` for 404) with ``.status``
+        and ``.body``; an ``event: error`` mid-stream raises :class:`StreamError`. ``api_name`` must be an API
+        name or an endpoint path (see docs/client.md): anything else raises :class:`CortexError` before any
+        request.
         """
         if not self.gateway_url:
             raise CortexError(
                 f"${GATEWAY_URL_ENV} is not set (every API container has it in the cluster); "
                 "pass cortex.client(gateway_url='http://HOST:PORT') elsewhere"
             )
+        path = _target(api_name)
         body, content_type = _body_and_type(payload)
-        path = api_name if api_name.startswith("/") else "/" + quote(api_name, safe="")
         sent: Dict[str, str] = {"User-Agent": "cortex-cdk-client"}
         if content_type:
             sent["Content-Type"] = content_type
@@ -132,37 +178,79 @@ class Client:
             for existing in [k for k in sent if k.lower() == key.lower()]:
                 del sent[existing]
             sent[key] = value
-        connection, response = self._post(self.gateway_url + path, body, sent, timeout)
+        connection, target = self._connection(timeout)
+        # the timeout bounds the answer's head and, without stream=True, its whole body: a server that sends a
+        # byte now and then is never silent for long, yet must not hold the call for ever
+        deadline = _Deadline(connection, timeout)
         try:
+            try:
+                connection.request("POST", target + path, body=body, headers=sent)
+                response = connection.getresponse()
+            except (OSError, http.client.HTTPException) as e:
+                if deadline.expired:
+                    raise CortexError(f"{api_name}: no answer within the timeout ({timeout} s)") from e
+                raise CortexError(f"cannot reach {self.gateway_url + path}: {e}") from e
             if response.status >= 300:
-                raise self._error(api_name, response, response.read())
+                raise self._error(api_name, response, self._read(api_name, response, deadline, timeout))
+            if not stream:
+                data = self._read(api_name, response, deadline, timeout)
+                connection.close()
+                try:
+                    return _decode(data, response.getheader("Content-Type", ""))
+                except ValueError as e:
+                    raise APIError(f"{api_name}: the answer is not the {response.getheader('Content-Type')} it "
+                                   f"says it is: {e}", response.status, data,
+                                   {k.lower(): v for k, v in response.getheaders()}) from e
+            deadline.cancel()
+            if deadline.expired:
+                raise CortexError(f"{api_name}: no answer within the timeout ({timeout} s)")
         except BaseException:
+            deadline.cancel()
             connection.close()
             raise
-        if not stream:
-            try:
-                data = response.read()
-            finally:
-                connection.close()
-            return _decode(data, response.getheader("Content-Type", ""))
+        finally:
+            deadline.cancel()
         if response.getheader("Content-Type", "").split(";")[0].strip().lower() == "text/event-stream":
             return self._events(api_name, connection, response)
         return self._chunks(connection, response)
 
-    def _post(self, url: str, body: Optional[bytes], headers: Dict[str, str],
-              timeout: Optional[float]) -> Tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CortexError(f"the gateway URL must be http:// or https://, got {self.gateway_url!r}")
+    def _connection(self, timeout: Optional[float]) -> Tuple[http.client.HTTPConnection, str]:
+        parts = urlsplit(self.gateway_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise CortexError(f"the gateway URL must be http:// or https:// with no query, got {self.gateway_url!r}")
         kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        connection = kind(parts.hostname, parts.port, timeout=timeout)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            connection.request("POST", target, body=body, headers=headers)
-            return connection, connection.getresponse()
+            connection = kind(parts.hostname, parts.port, timeout=timeout)
+        except ValueError as e:  # a port that is not a number
+            raise CortexError(f"the gateway URL {self.gateway_url!r} is not usable: {e}") from e
+        connection.response_class = _Response
+        return connection, parts.path
+
+    @staticmethod
+    def _read(api_name: str, response: http.client.HTTPResponse, deadline: "_Deadline",
+              timeout: Optional[float]) -> bytes:
+        """The whole body, of at most MAX_ANSWER_SIZE bytes."""
+        parts: List[bytes] = []
+        size = 0
+        try:
+            while True:
+                chunk = response.read1(_READ_SIZE)
+                if not chunk:
+                    if deadline.expired:  # the socket was shut: what came is not the whole answer
+                        raise TimeoutError("the socket was shut")
+                    if response.length:  # read1 does not check that all the Content-Length came
+                        raise http.client.IncompleteRead(b"", response.length)
+                    return b"".join(parts)
+                size += len(chunk)
+                if size > MAX_ANSWER_SIZE:
+                    raise CortexError(f"{api_name}: the answer is larger than {MAX_ANSWER_SIZE} bytes; "
+                                      "ask for it with stream=True to read it piece by piece")
+                parts.append(chunk)
         except (OSError, http.client.HTTPException) as e:
-            connection.close()
-            raise CortexError(f"cannot reach {url}: {e}") from e
+            if deadline.expired:
+                raise CortexError(f"{api_name}: the answer did not arrive within the timeout ({timeout} s); "
+                                  f"{size} bytes came") from e
+            raise CortexError(f"{api_name}: the answer broke off after {size} bytes: {e!r}") from e
 
     def _error(self, api_name: str, response: http.client.HTTPResponse, body: bytes) -> APIError:
         quoted = body[:_QUOTED].decode("utf-8", "replace").strip()
@@ -175,6 +263,8 @@ class Client:
             while True:
                 chunk = response.read1(_READ_SIZE)
                 if not chunk:
+                    if response.length:  # read1 does not check that all the Content-Length came
+                        raise http.client.IncompleteRead(b"", response.length)
                     return
                 yield chunk
         except (OSError, http.client.HTTPException) as e:
@@ -184,15 +274,31 @@ class Client:
 
     def _events(self, api_name: str, connection: http.client.HTTPConnection,
                 response: http.client.HTTPResponse) -> Iterator[Event]:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a character may span two chunks
         buffer = ""
+        searched = 0  # where the search for the blank line ending an event starts again: each byte is looked at once
+        carriage_return = False  # the last chunk ended with "\r": a "\n" starting the next belongs to it
         try:
             while True:
                 chunk = response.read1(_READ_SIZE)
                 if not chunk:
+                    if response.length:
+                        raise http.client.IncompleteRead(b"", response.length)
                     break
-                buffer += chunk.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
-                while "\n\n" in buffer:
-                    block, buffer = buffer.split("\n\n", 1)
+                text = decoder.decode(chunk)
+                if carriage_return and text.startswith("\n"):
+                    text = text[1:]
+                carriage_return = text.endswith("\r")
+                buffer += text.replace("\r\n", "\n").replace("\r", "\n")
+                while True:
+                    end = buffer.find("\n\n", max(searched - 1, 0))
+                    if end < 0:
+                        searched = len(buffer)
+                        if len(buffer) > MAX_ANSWER_SIZE:
+                            raise CortexError(f"{api_name}: an event of the stream is larger than {MAX_ANSWER_SIZE} "
+                                              "bytes (or the stream is not server-sent events)")
+                        break
+                    block, buffer, searched = buffer[:end], buffer[end + 2:], 0
                     event = _parse_event(block)
                     if event is None:
                         continue

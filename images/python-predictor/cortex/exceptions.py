@@ -9,7 +9,8 @@ class CortexError(Exception):
 
 
 class APIError(CortexError):
-    """An API (or the gateway, or the Kubernetes API) answered with an error status."""
+    """An API (or the gateway, or the Kubernetes API) answered with an error status, or with a body that is not the
+    JSON its Content-Type says."""
 
     def __init__(self, message: str, status: Optional[int], body: bytes = b"", headers: Optional[dict] = None):
         super().__init__(message)

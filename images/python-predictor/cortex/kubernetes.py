@@ -5,10 +5,12 @@ gateway). The status rules are those of ``cortex get`` (bin/cli/kube/status.ts),
 import http.client
 import json
 import os
+import re
 import ssl
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import quote, urlencode
 
+from ._deadline import Deadline
 from .exceptions import APIError, CortexError, NotFound
 
 SERVICE_ACCOUNT_DIR_ENV = "CORTEX_SERVICE_ACCOUNT_DIR"
@@ -21,7 +23,17 @@ API_KIND = "RealtimeAPI"
 _IMAGE_PULL = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable"}
 _CANNOT_START = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError", "PreCreateHookError",
                  "PostStartHookError"}
+#: Seconds for a whole request (head and body): a server sending a byte now and then gets no longer.
 _TIMEOUT = 15.0
+#: The largest answer read (a larger one is a CortexError, not the predictor's memory); as ``cortex get``'s.
+MAX_ANSWER_SIZE = 64 * 1024 * 1024
+#: The largest token file read (ServiceAccount tokens are a few KiB).
+_MAX_TOKEN_SIZE = 64 * 1024
+#: A namespace (a DNS-1123 label) and an API name (a DNS-1035 label).
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_API_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+#: What a bearer token may hold (RFC 6750's b64token).
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 _READ_APIS_HINT = ("the pod's ServiceAccount may not read the APIs: set read_apis: true on the calling API in "
                    "cortex.yaml (it renders a read-only Role and RoleBinding and mounts the token)")
@@ -50,34 +62,74 @@ class KubernetesReader:
             raise CortexError(f"no ServiceAccount token in {directory}: {_READ_APIS_HINT}")
         if namespace is None:
             try:
-                with open(os.path.join(directory, "namespace"), encoding="utf-8") as f:
-                    namespace = f.read().strip()
+                with open(os.path.join(directory, "namespace"), "rb") as f:
+                    namespace = f.read(256).decode("utf-8", "replace").strip()
             except OSError as e:
                 raise CortexError(f"cannot read the pod's namespace from {directory}: {e}") from e
+            if not _NAMESPACE.fullmatch(namespace):
+                raise CortexError(f"the namespace file in {directory} does not hold a namespace (a DNS-1123 "
+                                  f"label), got {namespace!r}")
+        elif not isinstance(namespace, str) or not _NAMESPACE.fullmatch(namespace):
+            raise CortexError(f"namespace must be a DNS-1123 label (at most 63 lower case letters, digits and "
+                              f"\"-\", starting and ending with a letter or a digit), got {namespace!r}")
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise CortexError(f"KUBERNETES_SERVICE_PORT must be a port number, got {port!r}")
         try:
             return cls(host, int(port), directory, namespace)
         except (OSError, ssl.SSLError, ValueError) as e:
             raise CortexError(f"cannot use the ServiceAccount's CA in {directory}: {e}") from e
 
     def _token(self) -> str:
+        path = os.path.join(self.dir, "token")
         try:
-            with open(os.path.join(self.dir, "token"), encoding="utf-8") as f:
-                return f.read().strip()
+            with open(path, "rb") as f:
+                data = f.read(_MAX_TOKEN_SIZE + 1)
         except OSError as e:
             raise CortexError(f"cannot read the ServiceAccount token: {e}") from e
+        token = data.decode("ascii", "replace").strip()
+        if len(data) > _MAX_TOKEN_SIZE or not _TOKEN.fullmatch(token):
+            # never quoted: it is a secret, even when broken
+            raise CortexError(f"{path} does not hold a bearer token ({len(data)} bytes"
+                              f"{' or more' if len(data) > _MAX_TOKEN_SIZE else ''}, not one line of base64 "
+                              "characters)")
+        return token
 
     def get(self, path: str, query: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
         target = path + ("?" + urlencode(query) if query else "")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        connection = http.client.HTTPSConnection(self.host, self.port, context=self.context, timeout=_TIMEOUT)
+        token = self._token()
         try:
-            connection.request("GET", target, headers={"Authorization": f"Bearer {self._token()}",
+            connection = http.client.HTTPSConnection(self.host, self.port, context=self.context, timeout=_TIMEOUT)
+        except (ValueError, http.client.HTTPException) as e:
+            raise CortexError(f"cannot reach the Kubernetes API at https://{host}:{self.port}: "
+                              f"KUBERNETES_SERVICE_HOST is not a host ({e})") from e
+        deadline = Deadline(connection, _TIMEOUT)
+        try:
+            connection.request("GET", target, headers={"Authorization": f"Bearer {token}",
                                                        "Accept": "application/json", "User-Agent": "cortex-cdk-client"})
             response = connection.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException) as e:
+            parts: List[bytes] = []
+            size = 0
+            while True:
+                chunk = response.read1(65536)
+                if not chunk:
+                    if deadline.expired:
+                        raise TimeoutError("timed out")
+                    if response.length:
+                        raise http.client.IncompleteRead(b"", response.length)
+                    break
+                size += len(chunk)
+                if size > MAX_ANSWER_SIZE:
+                    raise CortexError(f"GET {path}: the answer is larger than {MAX_ANSWER_SIZE} bytes")
+                parts.append(chunk)
+            body = b"".join(parts)
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            if deadline.expired:
+                raise CortexError(f"GET {path}: no whole answer from the Kubernetes API at https://{host}:{self.port} "
+                                  f"within {_TIMEOUT} s") from e
             raise CortexError(f"cannot reach the Kubernetes API at https://{host}:{self.port}: {e}") from e
         finally:
+            deadline.cancel()
             connection.close()
         if response.status >= 300:
             try:
@@ -89,10 +141,19 @@ class KubernetesReader:
                 message += f"; {_READ_APIS_HINT}"
             kind = NotFound if response.status == 404 else APIError
             raise kind(message, response.status, body)
-        return json.loads(body)
+        try:
+            answer = json.loads(body)
+        except ValueError as e:
+            raise CortexError(f"GET {path}: the Kubernetes API's answer is not JSON: {e}") from e
+        if not isinstance(answer, dict):
+            raise CortexError(f"GET {path}: the Kubernetes API's answer is not an object")
+        return answer
 
     def _items(self, path: str, selector: str) -> List[Dict[str, Any]]:
-        return self.get(path, {"labelSelector": selector}).get("items") or []
+        items = self.get(path, {"labelSelector": selector}).get("items") or []
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise CortexError(f"GET {path}: the Kubernetes API's items are not a list of objects")
+        return items
 
     def _routes(self, selector: str) -> Dict[str, str]:
         """The path of each API's VirtualService, by API name."""
@@ -110,6 +171,15 @@ class KubernetesReader:
         return routes
 
     def get_api(self, api_name: str, gateway_url: Optional[str]) -> Dict[str, Any]:
+        if not isinstance(api_name, str) or not _API_NAME.fullmatch(api_name):
+            raise CortexError(f"{api_name!r} is not an API name: a DNS-1035 label (at most 63 lower case letters, "
+                              "digits and \"-\", starting with a letter and ending with a letter or a digit)")
+        return _shaped(lambda: self._get_api(api_name, gateway_url))
+
+    def list_apis(self, gateway_url: Optional[str]) -> List[Dict[str, Any]]:
+        return _shaped(lambda: self._list_apis(gateway_url))
+
+    def _get_api(self, api_name: str, gateway_url: Optional[str]) -> Dict[str, Any]:
         ns = quote(self.namespace)
         try:
             deployment = self.get(f"/apis/apps/v1/namespaces/{ns}/deployments/{quote(api_name, safe='')}")
@@ -122,7 +192,7 @@ class KubernetesReader:
         routes = self._routes(selector)
         return _summary(deployment, pods, routes.get(api_name), self.namespace, gateway_url)
 
-    def list_apis(self, gateway_url: Optional[str]) -> List[Dict[str, Any]]:
+    def _list_apis(self, gateway_url: Optional[str]) -> List[Dict[str, Any]]:
         ns = quote(self.namespace)
         selector = f"{API_KIND_LABEL}={API_KIND}"
         deployments = self._items(f"/apis/apps/v1/namespaces/{ns}/deployments", selector)
@@ -134,6 +204,16 @@ class KubernetesReader:
             own = [p for p in pods if (p.get("metadata", {}).get("labels") or {}).get(API_NAME_LABEL) == name]
             apis.append(_summary(deployment, own, routes.get(name), self.namespace, gateway_url))
         return sorted(apis, key=lambda a: a["metadata"]["name"])
+
+
+def _shaped(read: Callable[[], Any]) -> Any:
+    """What ``read`` returns, or a CortexError when the objects it read are not shaped as Kubernetes makes them (a
+    field null, a number where a map belongs): never an AttributeError or a TypeError from the middle of it."""
+    try:
+        return read()
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError) as e:
+        raise CortexError(f"the Kubernetes API answered with objects this client cannot read ({type(e).__name__}: "
+                          f"{e})") from e
 
 
 def _api_name(obj: Dict[str, Any]) -> str:
