@@ -216,6 +216,9 @@ class Client:
 
     def _connection(self, timeout: Optional[float]) -> Tuple[http.client.HTTPConnection, str]:
         parts = urlsplit(self.gateway_url)
+        if "@" in parts.netloc:  # never sent by http.client, and the URL is quoted in messages: not quoted here
+            raise CortexError("the gateway URL must not hold a user or password (they would not be sent); "
+                              "an API key goes in cortex.client(api_key=...) or $CORTEX_API_KEY")
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
             raise CortexError(f"the gateway URL must be http:// or https:// with no query, got {self.gateway_url!r}")
         kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection

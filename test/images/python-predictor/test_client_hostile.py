@@ -106,6 +106,12 @@ class TestNames:
         assert [path for path, _ in server.requests] == ["/iris", "/" + "a" * 63, "/sum-2", "/v1/iris", "/", "/v1.2/a_b-c/"]
 
 
+def test_a_gateway_url_with_a_password_is_refused_without_quoting_it(server):
+    with pytest.raises(cortex.CortexError, match="must not hold a user or password") as raised:
+        cortex.client(gateway_url=f"http://user:hunter2@127.0.0.1:{server.port}").call("iris", {})
+    assert "hunter2" not in str(raised.value)
+
+
 class TestAnswers:
     def test_a_body_that_drips_is_bounded_by_the_timeout(self, api, server):
         stop = threading.Event()
@@ -362,3 +368,14 @@ class TestKubernetes:
             monkeypatch.setenv("KUBERNETES_SERVICE_PORT", port)
         with pytest.raises(cortex.CortexError, match=message):
             cortex.client().list_apis()
+
+
+class TestStreamsThatBreakOff:
+    def test_a_stream_shorter_than_its_content_length_is_a_cortex_error_not_a_quiet_end(self, api, server):
+        server.scripts["/cut"] = send("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\nabc")
+        with pytest.raises(cortex.CortexError, match="the stream broke off"):
+            list(api.call("cut", {}, stream=True))
+        server.scripts["/cut-events"] = send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 100\r\n\r\n"
+                                             "data: a\n\n")
+        with pytest.raises(cortex.CortexError, match="the stream broke off"):
+            list(api.call("cut-events", {}, stream=True))
