@@ -29,7 +29,7 @@ const PACKAGES = {
 };
 
 /** Debian's package for each program the tests run. */
-const PROGRAMS = { promtool: 'prometheus' };
+const PROGRAMS = { promtool: 'prometheus', openssl: 'openssl' };
 
 function missingPrograms() {
   return Object.entries(PROGRAMS)
@@ -58,7 +58,7 @@ function canInstall() {
 }
 
 function install(packages) {
-  console.error(`npm test: installing Debian's ${packages.join(' ')} (the Python runtime's tests and promtool need them)`);
+  console.error(`npm test: installing Debian's ${packages.join(' ')} (the Python runtime's tests, promtool and the TLS tests' openssl need them)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...packages]]) {
     const result = spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env });
@@ -73,7 +73,7 @@ function main() {
   if (!process.argv.includes('--check') && canInstall() && install(missing)) missing = missingAll();
   if (missing.length === 0) return 0;
   console.error(
-    `npm test needs Debian's Python 3 packages for the predictor runtime's tests and prometheus for promtool; missing: ${missing.join(', ')}.\n` +
+    `npm test needs Debian's Python 3 packages for the predictor runtime's tests, prometheus for promtool and openssl for the TLS tests' certificates; missing: ${missing.join(', ')}.\n` +
       `Install them, then run npm test again:\n  sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`,
   );
   return 1;
