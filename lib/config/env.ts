@@ -24,8 +24,9 @@ export const USER_RUNTIME_SETTINGS: readonly string[] = [
 /** The keys of a Secret-backed variable: `NAME: {secret: SECRET, key: KEY}`. */
 export const SECRET_KEY_REF_KEYS = ['secret', 'key'] as const;
 
-/** A key of a Secret's `data`, as Kubernetes allows it. */
+/** A key of a Secret's `data`, as Kubernetes allows it: these characters, and neither ".", ".." nor "..<anything>". */
 const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
+const DOT_DOT_KEY = /^\.\.?$|^\.\./;
 const MAX_SECRET_DATA_KEY_LENGTH = 253;
 
 /** `env`, read: the literal variables and the Secret-backed ones, each in file order. */
@@ -95,6 +96,10 @@ function readSecretKeyRef(field: Field): SecretKeyRef | undefined {
     keyField.problem(
       `must be a key of the Secret's data: at most ${MAX_SECRET_DATA_KEY_LENGTH} letters, digits, "-", "_" and "."; got ${describeValue(key)}`,
     );
+    key = undefined;
+  }
+  if (key !== undefined && DOT_DOT_KEY.test(key)) {
+    keyField.problem(`must be a key of the Secret's data, which is not ".", ".." nor one starting with ".." (the API server refuses them); got ${describeValue(key)}`);
     key = undefined;
   }
   const known = Object.keys(field.value as object).every((k) => (SECRET_KEY_REF_KEYS as readonly string[]).includes(k));

@@ -82,6 +82,12 @@ describe('env', () => {
       [`${ENV}.A.key: must be a key of the Secret's data: at most 253 letters, digits, "-", "_" and "."; got "a/b"`],
     ],
     ['a Secret key of 254 characters', { A: { secret: 's', key: 'k'.repeat(254) } }, [expect.stringMatching(/\.A\.key: must be a key of the Secret's data/)]],
+    ...['.', '..', '..data'].map((key): [string, unknown, string[]] => [
+      `a Secret key ${JSON.stringify(key)} (the API server refuses it)`,
+      { A: { secret: 's', key } },
+      [`${ENV}.A.key: must be a key of the Secret's data, which is not ".", ".." nor one starting with ".." (the API server refuses them); got ${JSON.stringify(key)}`],
+    ]),
+    ['a Secret key with dots inside', { A: { secret: 's', key: '.a..b.' } }, []],
     ['a Secret-backed CORTEX_API_KEY (the client\'s key)', { CORTEX_API_KEY: { secret: 'callee-key', key: 'key' } }, []],
     ['a list instead of a mapping', ['A=1'], [`${ENV}: must be a mapping of variable names to values, got a list`]],
     ['cortex_ in lower case (not reserved)', { cortex_x: '1' }, []],
