@@ -70,7 +70,8 @@ export function gatewayVirtualServiceSpec(options: GatewayRouteOptions): Virtual
         mirror: options.mirror?.destination,
         mirrorPercentage: options.mirror === undefined ? undefined : { value: options.mirror.percentage },
         retries: { attempts: 0 },
-        timeout: `${options.networking.timeoutSeconds + (options.coldStartTimeoutSeconds ?? 0)}s`,
+        // Rounded to nanoseconds as durations are read: 0.1 + 2.2 is 2.3000000000000003 in floating point.
+        timeout: `${Math.round((options.networking.timeoutSeconds + (options.coldStartTimeoutSeconds ?? 0)) * 1e9) / 1e9}s`,
       },
     ],
   };

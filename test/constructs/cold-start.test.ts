@@ -95,6 +95,11 @@ describe('cold starts that wait (min_replicas 0, through the KEDA HTTP add-on)',
     expect(only(rendered, 'VirtualService').spec.http[0].timeout).toBe('690s');
   });
 
+  test('GIVEN fractional networking.timeout and cold_start_timeout THEN the route timeout is their exact sum (no binary noise)', () => {
+    const api = realtimeApi({ networking: { ...realtimeApi().networking, timeoutSeconds: 0.1 }, autoscaling: { minReplicas: 0, coldStartTimeoutSeconds: 2.2 } });
+    expect(only(render(api), 'VirtualService').spec.http[0].timeout).toBe('2.3s');
+  });
+
   test('GIVEN the same API name in two namespaces THEN their route keys differ', () => {
     const a = only(render(atZero(), { namespace: 'team-a' }), 'InterceptorRoute');
     const b = only(render(atZero(), { namespace: 'team-b' }), 'InterceptorRoute');
