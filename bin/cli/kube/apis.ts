@@ -1,5 +1,5 @@
 import { API_KIND_LABEL, API_NAME_LABEL, APIS_GATEWAY, APIS_GATEWAY_LOAD_BALANCER, GATEWAY_DOMAIN_ANNOTATION } from '../../../constructs/names';
-import { KubeClient } from './client';
+import { KubeApiError, KubeClient } from './client';
 import { Deployment, ObjectMeta, Pod, Service, VirtualService } from './objects';
 import { apiStatus, ApiStatus, ApiStatusCode, podProblem, replicaCounts, ReplicaCounts, STATUS_SEVERITY } from './status';
 
@@ -93,23 +93,39 @@ export async function readSnapshot(client: KubeClient, namespace: string): Promi
     client.getOptional<Service>(`/api/v1/namespaces/${GATEWAY_NAMESPACE}/services/${GATEWAY_SERVICE}`),
     client.getOptional<Service>(`/api/v1/namespaces/${GATEWAY_NAMESPACE}/services/${CHART_GATEWAY_SERVICE}`),
   ]);
-  const gateway = loadBalancer ?? chartService;
+  try {
+    return summarize(namespace, deployments.items, pods.items, virtualServices?.items ?? [], loadBalancer ?? chartService);
+  } catch (e) {
+    // Objects not shaped as Kubernetes makes them (a list where a map belongs, a number for a message): the API
+    // server's fault, said as such, rather than an internal error with a stack trace.
+    if (!(e instanceof TypeError)) throw e;
+    throw new KubeApiError(`the API server answered with objects cortex cannot read (${e.message})`, 200);
+  }
+}
+
+function summarize(
+  namespace: string,
+  deployments: readonly Deployment[],
+  pods: readonly Pod[],
+  virtualServices: readonly VirtualService[],
+  gateway: Service | undefined,
+): ClusterSnapshot {
   const ingress = gateway?.status?.loadBalancer?.ingress?.[0];
   const gatewayAddress = ingress?.hostname || ingress?.ip || undefined;
   const baseUrl = gatewayUrl(gateway);
   const url = (path: string | undefined) => (path !== undefined && baseUrl ? `${baseUrl}${path}` : undefined);
 
   const routes = new Map<string, VirtualService>();
-  for (const vs of virtualServices?.items ?? []) {
+  for (const vs of virtualServices) {
     const kind = vs.metadata.labels?.[API_KIND_LABEL];
     const name = vs.metadata.labels?.[API_NAME_LABEL] ?? vs.metadata.name;
     routes.set(`${kind}/${name}`, vs);
   }
 
-  const apis = deployments.items
+  const apis = deployments
     .map((deployment): RealtimeApiSummary => {
       const name = deployment.metadata.labels?.[API_NAME_LABEL] ?? deployment.metadata.name;
-      const own = pods.items.filter((p) => p.metadata.labels?.[API_NAME_LABEL] === name);
+      const own = pods.filter((p) => p.metadata.labels?.[API_NAME_LABEL] === name);
       const status: ApiStatus = apiStatus(deployment, own);
       const path = endpointPath(routes.get(`${API_KIND}/${name}`));
       return {
@@ -128,7 +144,7 @@ export async function readSnapshot(client: KubeClient, namespace: string): Promi
     .sort((a, b) => a.name.localeCompare(b.name));
 
   const byName = new Map(apis.map((a) => [a.name, a]));
-  const splitters = (virtualServices?.items ?? [])
+  const splitters = virtualServices
     .filter((vs) => vs.metadata.labels?.[API_KIND_LABEL] === SPLITTER_KIND)
     .map((vs): TrafficSplitterSummary => {
       const name = vs.metadata.labels?.[API_NAME_LABEL] ?? vs.metadata.name;

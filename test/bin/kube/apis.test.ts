@@ -1,5 +1,5 @@
 import { endpointPath, gatewayUrl, lastUpdate, readSnapshot, splitterTargets } from '../../../bin/cli/kube/apis';
-import { KubeClient } from '../../../bin/cli/kube/client';
+import { KubeApiError, KubeClient } from '../../../bin/cli/kube/client';
 import { Service } from '../../../bin/cli/kube/objects';
 import { loadBalancerService, LoadBalancerServiceOptions } from '../../../lib/platform/apis-gateway';
 import { FakeHttpServer, kubeStatus } from '../../support/fake-http';
@@ -31,6 +31,19 @@ describe('readSnapshot', () => {
       ['iris', 1, 'http://203.0.113.7/iris'],
       ['iris-v2', 2, undefined],
     ]);
+  });
+
+  test('objects not shaped as Kubernetes makes them (conditions a number, a message a number) are a KubeApiError, not a TypeError', async () => {
+    const broken = [
+      { ...pod('iris', 'a'), status: { conditions: 5 } },
+      { ...pod('iris', 'b'), status: { phase: 'Pending', containerStatuses: [{ name: 'api', state: { waiting: { reason: 'ErrImagePull', message: 5 } } }] } },
+    ];
+    for (const bad of broken) {
+      serveCluster(kube, { deployments: [deployment('iris')], pods: [bad as never] });
+      const read = readSnapshot(client, 'cortex');
+      await expect(read).rejects.toBeInstanceOf(KubeApiError);
+      await expect(read).rejects.toThrow(/^the API server answered with objects cortex cannot read \(.+\)$/);
+    }
   });
 
   test('a cluster without Istio (no VirtualService kind, no gateway Service): APIs without endpoints', async () => {
