@@ -197,6 +197,8 @@ function readScaling(section: Section): Scaling | undefined {
   const coldStartTimeoutSeconds = readDuration(coldStartField, {
     min: AUTOSCALING_LIMITS.minColdStartTimeoutSeconds,
     max: AUTOSCALING_LIMITS.maxColdStartTimeoutSeconds,
+    // Added to networking.timeout in the gateway's route timeout, which Istio takes in whole milliseconds.
+    multipleOf: 0.001,
   });
   let coldStartValid = true;
   if (coldStartField.isSet && minReplicas !== undefined && minReplicas > 0) {

@@ -40,6 +40,8 @@ export function readNetworking(field: Field, apiName: string | undefined, option
     min: 0,
     minExclusive: true,
     max: MAX_NETWORKING_TIMEOUT_SECONDS,
+    // Istio refuses a VirtualService timeout that is not whole milliseconds: say so here, not at deploy.
+    multipleOf: 0.001,
     default: NETWORKING_DEFAULTS.timeoutSeconds,
   });
 

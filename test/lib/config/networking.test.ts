@@ -25,6 +25,9 @@ describe('networking', () => {
     ['a query string', { endpoint: '/iris?v=1' }, [`${N}.endpoint: may contain only letters, digits, "/", "-", "_" and ".", got "/iris?v=1"`]],
     ['a number', { endpoint: 5 }, [`${N}.endpoint: must be a string, got 5 (quote it: "5")`]],
     ['a timeout of 1ms', { timeout: '1ms' }, []],
+    // Istio refuses a VirtualService timeout finer than a millisecond: caught here, not half-way through a deploy.
+    ['a timeout of 1.0005s', { timeout: '1.0005s' }, [`${N}.timeout: must be a multiple of 1ms, got "1.0005s"`]],
+    ['a timeout of 0.5ms', { timeout: '0.5ms' }, [`${N}.timeout: must be a multiple of 1ms, got "0.5ms"`]],
     ['a timeout of 0s', { timeout: '0s' }, [`${N}.timeout: must be longer than 0s, got "0s"`]],
     ['a timeout of 1h, the longest', { timeout: '1h' }, []],
     ['a timeout over 1h', { timeout: '1h0m1s' }, [`${N}.timeout: must be at most 1h, got "1h0m1s"`]],
