@@ -1,7 +1,7 @@
 /**
  * Everything the platform installs, pinned: Helm repositories, charts and versions, and the images
  * that must follow the cluster's Kubernetes minor. docs/platform.md lists the same, with the reasons.
- * Moving a version is a change here (and, for Istio and KEDA, of `../shared/crds/` and the imports
+ * Moving a version is a change here (and, for Istio and KEDA, of the CRD files `scripts/import-crds.js` generates `constructs/imports/` from, and of the imports
  * generated from them), tested like any other.
  */
 
@@ -15,7 +15,7 @@ export interface ChartSource {
   readonly version: string;
 }
 
-/** Istio: the version of the CRDs the charts in `constructs/` are generated from (`../shared/crds/`). */
+/** Istio: the version of the CRDs the charts in `constructs/` are generated from (the CRDs as published at that version: `scripts/import-crds.js`). */
 export const ISTIO_VERSION = '1.30.3';
 const ISTIO_REPOSITORY = 'https://istio-release.storage.googleapis.com/charts';
 
@@ -27,9 +27,9 @@ export const CHARTS = {
   istiod: { repository: ISTIO_REPOSITORY, chart: 'istiod', version: ISTIO_VERSION },
   /** Istio's gateway chart (an Envoy Deployment behind a LoadBalancer Service). */
   istioGateway: { repository: ISTIO_REPOSITORY, chart: 'gateway', version: ISTIO_VERSION },
-  /** KEDA with its CRDs; the version of `../shared/crds/keda-2.20.2-crds.yaml`. */
+  /** KEDA with its CRDs; the version of the CRDs `constructs/imports/keda.sh.ts` was generated from. */
   keda: { repository: 'https://kedacore.github.io/charts', chart: 'keda', version: '2.20.2' },
-  /** The KEDA HTTP add-on (interceptor, scaler, operator) with its CRDs; the version of `../shared/crds/keda-http-add-on-0.15.0-crds.yaml`. */
+  /** The KEDA HTTP add-on (interceptor, scaler, operator) with its CRDs; the version of the CRD `constructs/imports/http.keda.sh.ts` was generated from. */
   kedaHttpAddOn: { repository: 'https://kedacore.github.io/charts', chart: 'keda-add-ons-http', version: '0.15.0' },
   /** prometheus-community `prometheus` (server only); Prometheus v3.14.0. */
   prometheus: { repository: 'https://prometheus-community.github.io/helm-charts', chart: 'prometheus', version: '29.27.0' },

@@ -9,7 +9,7 @@ import {
 } from '../../../lib/platform/versions';
 
 describe('pinned versions', () => {
-  test('Istio and KEDA match the CRDs the charts in constructs/ were generated from (../shared/crds)', () => {
+  test('Istio and KEDA match the CRDs the charts in constructs/ were generated from (constructs/imports)', () => {
     expect(ISTIO_VERSION).toBe('1.30.3');
     expect([CHARTS.istioBase.version, CHARTS.istiod.version, CHARTS.istioGateway.version]).toEqual(['1.30.3', '1.30.3', '1.30.3']);
     expect(CHARTS.keda.version).toBe('2.20.2');
