@@ -56,14 +56,18 @@ export function formatFields(fields: readonly (readonly [string, Cell])[], color
 }
 
 /**
- * A cell's text, with its control characters shown instead of sent (`\x1b` as the four characters `\x1b`): cells
- * carry what the cluster says — image names, kubelet and event messages — and an escape sequence in one must not
- * drive the reader's terminal (move the cursor, rewrite what was printed, set the window title).
+ * `text` with its control characters shown instead of sent (`\x1b` as the four characters `\x1b`): the CLI prints
+ * what the cluster says — image names, kubelet and event messages, the API server's errors — and an escape sequence
+ * in it must not drive the reader's terminal (move the cursor, rewrite what was printed, set the window title).
  */
-function textOf(cell: Cell): string {
-  const text = typeof cell === 'string' ? cell : cell.text;
+export function shownText(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** A cell's text, shown ({@link shownText}). */
+function textOf(cell: Cell): string {
+  return shownText(typeof cell === 'string' ? cell : cell.text);
 }
 
 /** Moves the cursor home and clears the screen: what `--watch` writes before each redraw on a terminal. */

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { shownText } from '../term';
 import { IN_CLUSTER_CONTEXT, KubeconfigError, KubeCredentials, KubeTarget } from './kubeconfig';
 
 /** The API server answered with an error status. */
@@ -250,13 +251,17 @@ export class KubeClient {
   }
 
   private apiError(path: string, response: KubeResponse, method = 'GET'): KubeApiError {
-    let status: { message?: string; reason?: string } = {};
+    let status: { message?: unknown; reason?: string } = {};
     try {
-      status = JSON.parse(response.body);
+      const parsed: unknown = JSON.parse(response.body);
+      if (parsed !== null && typeof parsed === 'object') status = parsed as typeof status;
     } catch {
       status = { message: response.body.trim().slice(0, 300) };
     }
-    const detail = status.message || http.STATUS_CODES[response.status] || '';
+    // The server's words reach a terminal: its control characters are shown, not sent (an escape sequence
+    // could rewrite what the user reads).
+    const message = typeof status.message === 'string' ? shownText(status.message.slice(0, 2000)) : '';
+    const detail = message || http.STATUS_CODES[response.status] || '';
     const context = `context "${this.target.contextName}"`;
     if (response.status === 401 && this.target.contextName === IN_CLUSTER_CONTEXT) {
       return new KubeApiError(

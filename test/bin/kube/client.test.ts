@@ -193,4 +193,18 @@ describe('KubeClient and an API server that answers what no API server would', (
     expect((await client.list('/fine')).items).toEqual([{ metadata: { name: 'a' } }]);
     client.close();
   });
+
+  test("GIVEN an error Status whose message holds escape sequences, or is not text WHEN reading THEN the message shows them instead of sending them to the user's terminal", async () => {
+    fake
+      .on('GET', '/escape', { status: 500, body: { kind: 'Status', message: 'boom\x1b[2J\x1b]0;owned\x07', reason: 'InternalError' } })
+      .on('GET', '/number', { status: 500, body: { kind: 'Status', message: 5 } });
+    const client = new KubeClient(target(fake.url));
+    const escape = (await client.get('/escape').catch((e: unknown) => e)) as Error;
+    expect(escape.message).toContain('boom\\x1b[2J\\x1b]0;owned\\x07');
+    expect(escape.message).not.toMatch(/[\x00-\x1f]/);
+    const number = (await client.get('/number').catch((e: unknown) => e)) as Error;
+    expect(number).toBeInstanceOf(KubeApiError);
+    expect(number.message).toContain('Internal Server Error');
+    client.close();
+  });
 });
