@@ -14,10 +14,10 @@ import { TrafficSplitter } from './traffic-splitter';
 
 /**
  * How many nested stacks hold the RealtimeAPIs. Fixed, not derived from the number of APIs: an API's stack
- * must never change as the file grows (see {@link apiStackIndex}). An API takes ~14 KB of template and 8
- * resources (its manifest, three alarms, its rollout gate, its role and Pod Identity association, and one
- * resource reserved for the role's default policy); 64 stacks hold about 1,800 within the budgets below
- * (bench/synth.ts); empty stacks are not made.
+ * must never change as the file grows (see {@link apiStackIndex}). An API takes ~12 to 15 KB of template (~18 to 21
+ * KB estimated) and 8 resources (its manifest, three alarms, its rollout gate, its role and Pod Identity association,
+ * and one resource reserved for the role's default policy); 64 stacks hold about 1,500 within the budgets below
+ * (bench/synth.ts; docs/importing.md states it and a test checks it); empty stacks are not made.
  */
 export const DEFAULT_API_STACKS = 64;
 /** How many nested stacks hold the TrafficSplitters (a splitter is one small VirtualService). */
@@ -53,7 +53,7 @@ export const TOKEN_BYTES = 500;
 export interface CortexApisOptions extends RealtimeApiOptions {
   /**
    * How many nested stacks the RealtimeAPIs are spread over, by a hash of their names (empty stacks are not
-   * made). Raise it past about 1,800 APIs (synth says when), best before the first deploy: on a deployed app,
+   * made). Raise it past about 1,500 APIs (synth says when), best before the first deploy: on a deployed app,
    * changing it moves some APIs to another stack, which CloudFormation cannot do in place (docs/importing.md, "Scale").
    * @default 64
    */

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -267,6 +268,22 @@ describe('CortexApis at scale: 300 APIs and 30 splitters', () => {
       const actual = Buffer.byteLength(JSON.stringify(nested.get(stack.node.id)!.toJSON(), undefined, 1));
       expect(estimate).toBeGreaterThan(actual);
     }
+  });
+
+  test('THEN the default stacks hold as many of these APIs as docs/importing.md says, within the byte budget', () => {
+    const text = fs.readFileSync(path.join(__dirname, '../../docs/importing.md'), 'utf8');
+    const claim = new RegExp(`${DEFAULT_API_STACKS} stacks hold about ([\\d,]+) APIs of typical size`).exec(text);
+    expect(claim).not.toBeNull();
+    const documented = Number(claim![1].replace(/,/g, ''));
+    // generatedConfig repeats its shapes every 40 APIs: api-N is estimated as api-(N mod 280), same shape, same name length.
+    const estimate = (api: RealtimeApi): number =>
+      manifestTemplateBytes(api.objects) + (api.monitoring?.templateBytes ?? 0) + (api.rolloutGate?.templateBytes ?? 0) + (api.podIdentityLoad?.templateBytes ?? 0);
+    const loads = new Array<number>(DEFAULT_API_STACKS).fill(0);
+    for (let i = 0; i < documented; i++) {
+      const name = (n: number) => `api-${String(n).padStart(4, '0')}`;
+      loads[apiStackIndex(name(i), DEFAULT_API_STACKS)] += estimate(apis.apis.get(name(i % 280))!);
+    }
+    expect(Math.max(...loads)).toBeLessThanOrEqual(TEMPLATE_BYTE_BUDGET);
   });
 
   test('THEN past maxUrlOutputs: the gateway URL and one ApiUrls output instead of one per API', () => {
