@@ -23,6 +23,9 @@ API_KIND = "RealtimeAPI"
 _IMAGE_PULL = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable"}
 _CANNOT_START = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError", "PreCreateHookError",
                  "PostStartHookError"}
+#: Messages of those reasons that pass by themselves (as ``cortex get`` and the rollout gate read them,
+#: lib/private/pod-diagnosis.ts): a kubelet that has not listed the Services yet, a busy container runtime.
+_PASSING_CANNOT_START = re.compile(r"services have not yet been read at least once|context deadline exceeded", re.I)
 #: Seconds for a whole request (head and body): a server sending a byte now and then gets no longer.
 _TIMEOUT = 15.0
 #: The largest answer read (a larger one is a CortexError, not the predictor's memory); as ``cortex get``'s.
@@ -246,14 +249,15 @@ def _pod_problem(pod: Dict[str, Any]) -> Optional[Dict[str, str]]:
     if pod.get("metadata", {}).get("deletionTimestamp") or status.get("phase") in ("Succeeded", "Failed"):
         return None
     for container in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
-        reason = ((container.get("state") or {}).get("waiting") or {}).get("reason")
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        reason = waiting.get("reason")
         name = container.get("name")
         if reason in _IMAGE_PULL:
             return {"kind": "error", "message": f'image pull failure: container "{name}" ({reason})'}
         if reason == "CrashLoopBackOff":
             return {"kind": "error", "message": f'crash looping: container "{name}" restarted '
                                                 f'{container.get("restartCount", 0)} times'}
-        if reason in _CANNOT_START:
+        if reason in _CANNOT_START and not _PASSING_CANNOT_START.search(str(waiting.get("message") or "")):
             return {"kind": "error", "message": f'container "{name}" cannot start ({reason})'}
     scheduled = _condition(status.get("conditions"), "PodScheduled")
     if status.get("phase") == "Pending" and scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":

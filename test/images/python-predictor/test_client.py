@@ -307,3 +307,17 @@ class TestGetApi:
         monkeypatch.delenv("KUBERNETES_SERVICE_HOST")
         with pytest.raises(cortex.CortexError, match="not in a Kubernetes pod"):
             cortex.client().get_api("summarizer")
+
+
+def _waiting_pod(reason, message):
+    return {"metadata": {"name": "p"}, "status": {"phase": "Pending", "containerStatuses": [
+        {"name": "api", "state": {"waiting": {"reason": reason, "message": message}}}]}}
+
+
+def test_get_api_reads_a_container_that_cannot_start_as_cortex_get_does():
+    """A missing Secret is an error; the kubelet's passing messages of the same reason are not (lib/private/pod-diagnosis.ts)."""
+    from cortex.kubernetes import _pod_problem
+    missing = _pod_problem(_waiting_pod("CreateContainerConfigError", 'secret "iris-keys" not found'))
+    assert missing == {"kind": "error", "message": 'container "api" cannot start (CreateContainerConfigError)'}
+    for passing in ("services have not yet been read at least once, cannot construct envvars", "context deadline exceeded"):
+        assert _pod_problem(_waiting_pod("CreateContainerConfigError", passing)) is None
