@@ -4,7 +4,9 @@ import { InterceptorRouteSpec } from './imports/http.keda.sh';
 import { ScaledObjectSpecTriggers } from './imports/keda.sh';
 import { VirtualServiceSpecHttpRoute } from './imports/networking.istio.io';
 import { SERVICE_PORT } from './names';
-import type { NetworkPolicyPeer } from './network-policy';
+import { CortexValidationError } from '../lib/config/errors';
+import { checkNetworkPolicyPeer, type NetworkPolicyPeer } from './network-policy';
+import { checkDns1123Subdomain, checkIntegerInRange, isUnresolvedToken } from './validation';
 
 /**
  * Cold starts that wait: an API with `min_replicas: 0` is reached through the KEDA HTTP add-on's
@@ -24,6 +26,27 @@ export interface ColdStartRouting {
   readonly scalerAddress: string;
   /** The interceptor's pods: the NetworkPolicy of a scale-to-zero API lets them reach its proxy port. */
   readonly interceptorPeer: NetworkPolicyPeer;
+}
+
+/**
+ * A `coldStart` of the user's (an add-on installed elsewhere): each address one a VirtualService and a ScaledObject
+ * can carry, refused at synth rather than by the API server half-way through a deploy.
+ */
+export function checkColdStartRouting(prop: string, routing: ColdStartRouting): void {
+  checkDns1123Subdomain(`${prop}.interceptorHost`, routing.interceptorHost);
+  checkIntegerInRange(`${prop}.interceptorPort`, routing.interceptorPort, 1, 65535);
+  const address = routing.scalerAddress;
+  if (!isUnresolvedToken(address)) {
+    const match = /^([^:]+):(\d+)$/.exec(address);
+    if (match === null || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      throw new CortexValidationError(
+        `${prop}.scalerAddress (${JSON.stringify(address)}) must be HOST:PORT, the add-on scaler's gRPC address, e.g. ` +
+          `"keda-add-ons-http-external-scaler.keda:9090"`,
+      );
+    }
+    checkDns1123Subdomain(`${prop}.scalerAddress's host`, match[1]);
+  }
+  checkNetworkPolicyPeer(`${prop}.interceptorPeer`, routing.interceptorPeer);
 }
 
 /** The add-on's namespace (KEDA's) and the name its chart (`keda-add-ons-http`) gives to its objects. */

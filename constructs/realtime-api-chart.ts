@@ -9,6 +9,7 @@ import { GatewayJwt } from './auth';
 import { scaledObjectSpec } from './autoscaling';
 import {
   COLD_START_AUTHORITY,
+  checkColdStartRouting,
   type ColdStartRouting,
   DEFAULT_COLD_START_ROUTING,
   coldStartTimeoutSeconds,
@@ -242,6 +243,7 @@ export class RealtimeApiChart extends Chart {
     });
 
     const coldStart = props.coldStart ?? DEFAULT_COLD_START_ROUTING;
+    if (coldStart !== false) checkColdStartRouting('coldStart', coldStart);
     const throughInterceptor = coldStart !== false && waitsForColdStarts(this.api.autoscaling) ? coldStart : undefined;
     if (throughInterceptor !== undefined) {
       this.interceptorRoute = new InterceptorRoute(this, 'InterceptorRoute', {

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { CortexValidationError } from '../lib/config/errors';
 import type { TrafficSplitterSpec } from '../lib/config/types';
 import { GatewayJwt } from './auth';
-import { COLD_START_AUTHORITY, type ColdStartRouting, DEFAULT_COLD_START_ROUTING, routeThroughInterceptor } from './cold-start';
+import { COLD_START_AUTHORITY, checkColdStartRouting, type ColdStartRouting, DEFAULT_COLD_START_ROUTING, routeThroughInterceptor } from './cold-start';
 import { VirtualService } from './imports/networking.istio.io';
 import { DEFAULT_NAMESPACE, objectLabels } from './names';
 import { gatewayVirtualServiceSpec, mirrorTo, routeTo } from './routing';
@@ -70,6 +70,7 @@ export class TrafficSplitterChart extends Chart {
     }
     const shadow = shadows[0];
     const coldStart = props.coldStart ?? DEFAULT_COLD_START_ROUTING;
+    if (coldStart !== false) checkColdStartRouting('coldStart', coldStart);
     const atZero = coldStart === false ? {} : (props.scaleToZeroTargets ?? {});
     const waits = targets.filter((t) => atZero[t.name] !== undefined).map((t) => atZero[t.name]);
 

@@ -158,6 +158,20 @@ describe('cold starts that wait (min_replicas 0, through the KEDA HTTP add-on)',
     expect(direct.spec.http[0].route[0].destination.host).toBe('iris.cortex.svc.cluster.local');
   });
 
+  test('GIVEN an add-on address no VirtualService or ScaledObject can carry THEN synth says which, before any deploy', () => {
+    const bad = (change: Record<string, unknown>) => () => render(atZero(), { coldStart: { ...DEFAULT_COLD_START_ROUTING, ...change } });
+    expect(bad({ interceptorPort: 70000 })).toThrow('coldStart.interceptorPort (70000) must be an integer from 1 to 65535');
+    expect(bad({ interceptorHost: 'Interceptor_Proxy' })).toThrow(/coldStart\.interceptorHost \("Interceptor_Proxy"\) must be a DNS-1123 subdomain/);
+    expect(bad({ scalerAddress: 'scaler.keda' })).toThrow(/coldStart\.scalerAddress \("scaler\.keda"\) must be HOST:PORT/);
+    expect(bad({ interceptorPeer: { namespace: 'keda', podLabels: {} } })).toThrow(/coldStart\.interceptorPeer\.podLabels \(\{\}\) must name at least one label/);
+    const splitter = trafficSplitter([{ name: 'iris', weight: 100 }]);
+    expect(() => synth((app) => new TrafficSplitterChart(app, 'split', { splitter, coldStart: { ...DEFAULT_COLD_START_ROUTING, interceptorPort: 0 } }))).toThrow(
+      'coldStart.interceptorPort (0) must be an integer from 1 to 65535',
+    );
+    // A min_replicas >= 1 API renders as before whatever the add-on, as long as its address is one.
+    expect(() => render(realtimeApi(), { coldStart: DEFAULT_COLD_START_ROUTING })).not.toThrow();
+  });
+
   test('DEFAULT_COLD_START_ROUTING: the chart keda-add-ons-http in keda, as the platform installs it', () => {
     expect(DEFAULT_COLD_START_ROUTING).toEqual({
       interceptorHost: 'keda-add-ons-http-interceptor-proxy.keda.svc.cluster.local',
